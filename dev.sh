@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# One entry point for people and CI: set the project up, then open the notebooks or run the tests.
+#
+#   ./dev.sh lab     set up, then open JupyterLab on notebooks/
+#   ./dev.sh test    set up, then run every test (pytest over tests/, nbval over notebooks/)
+#   ./dev.sh setup   set up only
+#
+# Setting up is idempotent: a second run finds .venv and its stamp and returns in about a second.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+PY="$VENV/bin/python"
+STAMP="$VENV/.jitviz-setup"
+
+say() { printf '[jitviz setup] %s\n' "$*" >&2; }
+die() { printf '[jitviz setup] error: %s\n' "$*" >&2; exit 1; }
+
+# --- system packages ---------------------------------------------------------------------------
+
+can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+APT_UPDATED=0
+apt_install() {
+    if [ "$APT_UPDATED" = 0 ]; then
+        apt-get update -qq >/dev/null
+        APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_graphviz() {
+    command -v dot >/dev/null 2>&1 && return 0
+    if can_apt; then
+        say "installing Graphviz (Debian package 'graphviz') for the 'dot' binary"
+        apt_install graphviz
+    else
+        die "Graphviz's 'dot' is not on PATH. Install it with one of: conda install -c conda-forge graphviz | sudo apt-get install graphviz | brew install graphviz; then run this again."
+    fi
+}
+
+# --- the Python environment --------------------------------------------------------------------
+
+# pip, minus the warnings this machine's pip configuration prints for every package.
+pip_install() {
+    "$PY" -m pip install -q "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
+setup_hash() { cat pyproject.toml constraints.txt dev.sh | sha256sum | cut -c1-16; }
+
+ensure_venv() {
+    local want
+    want=$(setup_hash)
+    if [ -x "$PY" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+        return 0
+    fi
+    command -v python3 >/dev/null 2>&1 || die "python3 (3.10 or newer) is needed; install it and run this again."
+    [ -x "$PY" ] || { say "creating $VENV"; python3 -m venv "$VENV"; }
+    export PIP_CONSTRAINT="$PWD/constraints.txt" PIP_DISABLE_PIP_VERSION_CHECK=1
+    # torch first, exactly pinned, so that nothing later can choose another build of it.
+    say "installing torch==2.13.0 and numpy"
+    pip_install torch==2.13.0 numpy
+    say "installing jitviz (editable) with its notebook and test extras"
+    pip_install -e ".[notebooks,test]"
+    "$PY" -c 'import torch, sys; v = torch.__version__.split("+")[0]; sys.exit(0 if v == "2.13.0" else f"torch {torch.__version__} was installed; expected 2.13.0")'
+    echo "$want" > "$STAMP"
+}
+
+setup() {
+    ensure_graphviz
+    ensure_venv
+}
+
+# --- commands ----------------------------------------------------------------------------------
+
+case "${1:-}" in
+    setup)
+        setup
+        ;;
+    lab)
+        setup
+        shift
+        exec "$VENV/bin/jupyter" lab notebooks/ "$@"
+        ;;
+    test)
+        setup
+        shift
+        exec "$PY" -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg "$@"
+        ;;
+    *)
+        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+        exit 2
+        ;;
+esac

@@ -1,0 +1,33 @@
+"""jitviz: draw TorchScript graphs as Graphviz diagrams, in notebooks and files.
+
+    >>> import torch, jitviz
+    >>> jitviz.show(lambda x: x * 2, torch.ones(2, 2))  # doctest: +SKIP
+    <jitviz graph: 2 nodes>
+"""
+
+from .api import graph, show
+from .display import GraphView
+from .errors import (
+    GraphTooLargeError,
+    GraphvizNotFoundError,
+    JitvizError,
+    NotTorchScriptFileError,
+    ScriptingError,
+    TracingError,
+    UnsupportedObjectError,
+)
+
+__all__ = [
+    "show",
+    "graph",
+    "GraphView",
+    "JitvizError",
+    "UnsupportedObjectError",
+    "ScriptingError",
+    "TracingError",
+    "NotTorchScriptFileError",
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
+]
+
+__version__ = "0.1.0"

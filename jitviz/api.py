@@ -1,0 +1,59 @@
+"""The two entry points, ``show`` and ``graph``: from anything TorchScript to a model or a picture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ir
+from .display import GraphView
+from .extract import torchscript
+from .render import DEFAULT_MAX_NODES, to_dot
+
+__all__ = ["graph", "show"]
+
+
+def graph(
+    obj: Any,
+    *example_inputs: Any,
+    mode: str = "auto",
+    expand_calls: bool | int = False,
+    inline: bool = False,
+) -> ir.Graph:
+    """The plain graph model of ``obj``, no Graphviz involved: ``jitviz.graph(f, torch.ones(2))``.
+
+    Takes the same ``obj``, inputs, ``mode`` and ``expand_calls``/``inline`` as :func:`show`.
+    """
+    source = torchscript.obtain(obj, example_inputs, mode)
+    if inline:
+        source = torchscript.inlined(source)
+    return torchscript.convert(source, expand_calls=expand_calls)
+
+
+def show(
+    obj: Any,
+    *example_inputs: Any,
+    mode: str = "auto",
+    expand_calls: bool | int = False,
+    inline: bool = False,
+    constants: str = "fold",
+    max_nodes: int = DEFAULT_MAX_NODES,
+    rankdir: str = "TB",
+) -> GraphView:
+    """Draw a TorchScript graph; in a notebook cell it shows as SVG: ``jitviz.show(f, torch.ones(2, 2))``.
+
+    Args:
+        obj: a Python function or ``nn.Module`` (traced when example inputs are given, scripted
+            otherwise), a ``torch.jit.ScriptFunction`` or ``ScriptModule`` (drawn as it is), a
+            ``torch._C.Graph``, or the path of a file saved with ``torch.jit.save``.
+        *example_inputs: the inputs to trace ``obj`` with.
+        mode: ``"auto"`` (default), ``"trace"`` or ``"script"`` to force one.
+        expand_calls: draw the body of each ``prim::CallFunction``/``prim::CallMethod`` inside the
+            call as a cluster; ``True`` for all levels, an ``int`` for that many. Default ``False``.
+        inline: draw TorchScript's inlined graph (every call replaced by its body, no clusters).
+        constants: ``"fold"`` into their users' labels (default), ``"nodes"`` or ``"hide"``.
+        max_nodes: refuse, with a :class:`~jitviz.GraphTooLargeError`, pictures larger than this
+            (default 3000), rather than have Graphviz run for minutes.
+        rankdir: Graphviz's direction, ``"TB"`` (default, top to bottom) or ``"LR"``.
+    """
+    model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline)
+    return GraphView(model, to_dot(model, constants=constants, max_nodes=max_nodes, rankdir=rankdir))

@@ -1,0 +1,52 @@
+"""The exceptions jitviz raises: each says what was wrong and what to do about it."""
+
+from __future__ import annotations
+
+__all__ = [
+    "JitvizError",
+    "UnsupportedObjectError",
+    "ScriptingError",
+    "TracingError",
+    "NotTorchScriptFileError",
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
+]
+
+INSTALL_GRAPHVIZ = (
+    "conda install -c conda-forge graphviz | sudo apt-get install graphviz | brew install graphviz"
+)
+
+
+class JitvizError(Exception):
+    """Base class of every error jitviz raises on purpose."""
+
+
+class UnsupportedObjectError(JitvizError, TypeError):
+    """The object given to ``show``/``graph`` is not something jitviz can turn into a graph."""
+
+
+class ScriptingError(JitvizError):
+    """``torch.jit.script`` rejected the code; the message keeps TorchScript's own explanation."""
+
+
+class TracingError(JitvizError):
+    """``torch.jit.trace`` could not run: missing or unsuitable example inputs, or the code failed."""
+
+
+class NotTorchScriptFileError(JitvizError, ValueError):
+    """A path that does not exist, or a file that is not a saved TorchScript module."""
+
+
+class GraphTooLargeError(JitvizError):
+    """The picture would have more nodes than the node budget allows."""
+
+
+class GraphvizNotFoundError(JitvizError, RuntimeError):
+    """Graphviz's ``dot`` binary is not on PATH, so DOT cannot be turned into SVG/PNG/PDF."""
+
+    def __init__(self, what: str = "Rendering") -> None:
+        super().__init__(
+            f"{what} needs Graphviz's 'dot' program, which is not on PATH. "
+            f"Install it with one of: {INSTALL_GRAPHVIZ}. "
+            "The DOT text is still available as GraphView.source."
+        )

@@ -1,0 +1,140 @@
+"""The plain graph model: TorchScript's IR as Python dataclasses, with no torch and no graphviz.
+
+A :class:`Graph` is what ``jitviz.graph(...)`` returns. It mirrors ``torch._C.Graph``:
+
+* a graph has inputs, a list of nodes and outputs;
+* a node has a kind (``aten::mul``, ``prim::If``), input and output values, attributes, the Python
+  source line it came from, and nested blocks (the branches of ``prim::If``, the body of
+  ``prim::Loop``, the callee of an expanded call);
+* a block has parameters, nodes and returns, exactly like a small graph.
+
+Invariants: every value is produced once (a graph input, a block parameter or a node output), value
+and node ids are unique within a graph and are assigned in program order, so that converting the
+same TorchScript graph twice gives equal models.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph"]
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A constant with no plain-Python form, kept as its display text: ``Literal("device('cpu')")``."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where a node came from: ``SourceLocation("model.py", 12, "return x * 2")``."""
+
+    file: str
+    line: int
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.code}"
+
+
+@dataclass(eq=False)
+class Value:
+    """A value flowing along an edge: ``Value("v0", "x", "Float(2, 2)")``.
+
+    ``id`` is unique in the graph; ``name`` is TorchScript's debug name (``x``, ``5``, ``y.1``);
+    ``type`` is a short type string such as ``Tensor``, ``Float(2, 2)``, ``int`` or ``bool``;
+    ``is_module`` marks a value that is an ``nn.Module`` (``self`` and its submodules).
+    """
+
+    id: str
+    name: str
+    type: str
+    is_module: bool = False
+
+    def __repr__(self) -> str:
+        return f"Value(%{self.name} : {self.type})"
+
+
+@dataclass(eq=False)
+class Block:
+    """A nested block: ``Block("then", params=[], nodes=[...], returns=[value])``."""
+
+    label: str
+    params: list[Value] = field(default_factory=list)
+    nodes: list["Node"] = field(default_factory=list)
+    returns: list[Value] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Node:
+    """One operation: ``Node("n3", "aten::mul", inputs=[x, two], outputs=[y])``.
+
+    ``arg_names`` holds the schema's argument name for each input where the op has a schema
+    (``self``, ``other``), else an empty string. ``callee`` names what a ``prim::CallFunction`` or
+    ``prim::CallMethod`` calls; ``scope`` is the module path the tracer recorded, if any.
+    """
+
+    id: str
+    kind: str
+    inputs: list[Value] = field(default_factory=list)
+    outputs: list[Value] = field(default_factory=list)
+    attributes: dict[str, object] = field(default_factory=dict)
+    arg_names: list[str] = field(default_factory=list)
+    source: SourceLocation | None = None
+    blocks: list[Block] = field(default_factory=list)
+    callee: str | None = None
+    scope: str = ""
+
+    def __repr__(self) -> str:
+        outs = ", ".join(f"%{v.name}" for v in self.outputs)
+        ins = ", ".join(f"%{v.name}" for v in self.inputs)
+        return f"Node({outs} = {self.kind}({ins}))"
+
+
+@dataclass(eq=False)
+class Graph:
+    """A whole graph: ``jitviz.graph(lambda x: x * 2, torch.ones(2))`` returns one.
+
+    ``origin`` says how it was obtained: ``"traced"``, ``"scripted"``, ``"loaded"`` or ``"graph"``.
+    """
+
+    name: str
+    origin: str
+    inputs: list[Value] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
+    outputs: list[Value] = field(default_factory=list)
+
+    def walk(self) -> Iterator[Node]:
+        """Every node, nested blocks included, in program order."""
+        yield from _walk(self.nodes)
+
+    def kinds(self) -> Counter[str]:
+        """How many nodes of each kind, nested blocks included."""
+        return Counter(node.kind for node in self.walk())
+
+    def find(self, kind: str) -> list[Node]:
+        """All nodes of one kind, nested blocks included: ``g.find("prim::If")``."""
+        return [node for node in self.walk() if node.kind == kind]
+
+    def summary(self) -> str:
+        """A one-line, deterministic description, e.g. ``9 nodes, 1 prim::If``."""
+        kinds = self.kinds()
+        parts = [f"{sum(kinds.values())} nodes"]
+        for special in ("prim::If", "prim::Loop", "prim::CallFunction", "prim::CallMethod"):
+            if kinds[special]:
+                parts.append(f"{kinds[special]} {special}")
+        return ", ".join(parts)
+
+
+def _walk(nodes: list[Node]) -> Iterator[Node]:
+    for node in nodes:
+        yield node
+        for block in node.blocks:
+            yield from _walk(block.nodes)

@@ -1,0 +1,74 @@
+"""The style table: how each category of node, block and edge looks in a picture.
+
+Every colour and shape in jitviz comes from here, so the README's legend and the pictures agree.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CATEGORIES", "NODE_STYLE", "CLUSTER_STYLE", "EDGE_STYLE", "GRAPH_STYLE", "category"]
+
+#: Category name -> what it means, in the order of the README's legend.
+CATEGORIES = {
+    "input": "a graph input (name: type)",
+    "output": "a graph output",
+    "aten": "an ATen operator (aten::mul, aten::conv2d): the tensor maths",
+    "prim": "a TorchScript primitive (prim::ListConstruct, prim::TupleUnpack...)",
+    "if": "prim::If: the condition, with one cluster per branch",
+    "loop": "prim::Loop: the loop, with its body as a cluster",
+    "call": "a call (prim::CallFunction / prim::CallMethod) naming the callee",
+    "constant": "a constant, drawn as a node only with constants='nodes'",
+    "block": "the parameters or the returns (-> ...) of a block",
+    "join": "where the branches of an if, or the iterations of a loop, meet again",
+}
+
+NODE_STYLE: dict[str, dict[str, str]] = {
+    "input": {"shape": "invhouse", "style": "filled", "fillcolor": "#dcedc8", "color": "#558b2f"},
+    "output": {"shape": "house", "style": "filled", "fillcolor": "#dcedc8", "color": "#558b2f"},
+    "aten": {"shape": "box", "style": "rounded,filled", "fillcolor": "#e3f2fd", "color": "#1565c0"},
+    "prim": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f3e5f5", "color": "#6a1b9a"},
+    "if": {"shape": "diamond", "style": "filled", "fillcolor": "#ffe0b2", "color": "#e65100"},
+    "loop": {"shape": "hexagon", "style": "filled", "fillcolor": "#ffe0b2", "color": "#e65100"},
+    "call": {"shape": "component", "style": "filled", "fillcolor": "#fff9c4", "color": "#f9a825"},
+    "constant": {"shape": "box", "style": "filled", "fillcolor": "#eeeeee", "color": "#9e9e9e"},
+    "block": {"shape": "box", "style": "rounded,dashed", "color": "#757575", "fontsize": "10"},
+    "join": {"shape": "invtrapezium", "style": "filled", "fillcolor": "#ffe0b2", "color": "#e65100",
+             "fontsize": "10"},
+}
+
+CLUSTER_STYLE: dict[str, dict[str, str]] = {
+    "if": {"style": "rounded", "color": "#e65100", "fontcolor": "#e65100"},
+    "loop": {"style": "rounded", "color": "#e65100", "fontcolor": "#e65100"},
+    "call": {"style": "rounded", "color": "#f9a825", "fontcolor": "#8d6e00"},
+    "block": {"style": "rounded,dashed", "color": "#9e9e9e", "fontcolor": "#616161"},
+}
+
+EDGE_STYLE: dict[str, dict[str, str]] = {
+    "data": {"fontsize": "9", "fontcolor": "#616161"},
+    "control": {"style": "dashed", "color": "#e65100", "fontsize": "9", "fontcolor": "#e65100"},
+    "carry": {"style": "dashed", "color": "#e65100", "constraint": "false", "fontsize": "9",
+              "fontcolor": "#e65100"},
+}
+
+GRAPH_STYLE = {
+    "graph": {"fontname": "Helvetica", "fontsize": "11", "labelloc": "t", "nodesep": "0.3",
+              "ranksep": "0.35"},
+    "node": {"fontname": "Helvetica", "fontsize": "11", "height": "0.3"},
+    "edge": {"fontname": "Helvetica", "arrowsize": "0.7"},
+}
+
+_CALL_KINDS = {"prim::CallFunction", "prim::CallMethod"}
+
+
+def category(kind: str) -> str:
+    """The style category of a node kind: ``category("aten::mul") == "aten"``."""
+    if kind == "prim::If":
+        return "if"
+    if kind == "prim::Loop":
+        return "loop"
+    if kind in _CALL_KINDS:
+        return "call"
+    if kind == "prim::Constant":
+        return "constant"
+    if kind.startswith("aten::"):
+        return "aten"
+    return "prim"

@@ -1,0 +1,89 @@
+"""Bad input gets a JitvizError that says what was wrong and what to do; never a raw torch error."""
+
+import zipfile
+
+import pytest
+import torch
+
+import jitviz
+
+from . import seed_functions as seed
+
+
+def test_unsupported_object():
+    with pytest.raises(jitviz.UnsupportedObjectError, match="cannot draw a int.*Python function"):
+        jitviz.show(42)
+    with pytest.raises(jitviz.UnsupportedObjectError, match="cannot draw a type"):
+        jitviz.show(torch.nn.Linear)  # the class, not an instance
+
+
+def test_scripting_rejection_keeps_torchscript_message_and_suggests_tracing():
+    def uses_numpy(x):
+        import numpy
+
+        return numpy.sum(x)
+
+    with pytest.raises(jitviz.ScriptingError) as caught:
+        jitviz.show(uses_numpy)
+    message = str(caught.value)
+    assert "Scripting uses_numpy failed" in message
+    assert "import" in message  # TorchScript's own complaint, with the source it points at
+    assert "trace it with example inputs" in message
+    assert "frame #" not in message
+
+
+def test_trace_without_inputs_or_with_wrong_kind_of_inputs():
+    with pytest.raises(jitviz.TracingError, match="needs example inputs"):
+        jitviz.show(seed.double, mode="trace")
+    with pytest.raises(jitviz.TracingError, match=r"#1 of double is a str \('hello'\)"):
+        jitviz.show(seed.double, "hello")
+    with pytest.raises(jitviz.TracingError, match=r"#2 of looping is a int"):
+        jitviz.show(seed.looping, torch.ones(2), 3, mode="trace")
+    with pytest.raises(jitviz.TracingError, match="Example inputs are only used to trace"):
+        jitviz.show(torch.jit.script(seed.double).graph, torch.ones(2))
+
+
+def test_trace_that_fails_to_run_says_so():
+    net = seed.TinyNet()
+    with pytest.raises(jitviz.TracingError, match="Tracing TinyNet failed while running it") as caught:
+        jitviz.show(net, torch.ones(3, 5))  # Linear(4, 8) cannot take 5 features
+    assert "frame #" not in str(caught.value)
+
+
+def test_missing_path_directory_and_non_torchscript_files(tmp_path):
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="No file at"):
+        jitviz.show(tmp_path / "nothing.pt")
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="is a directory"):
+        jitviz.show(tmp_path)
+    text = tmp_path / "notes.pt"
+    text.write_text("not a model")
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="not a zip archive"):
+        jitviz.show(text)
+    state = tmp_path / "state.pt"
+    torch.save(seed.TinyNet().state_dict(), state)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.save.*torch.load"):
+        jitviz.show(state)
+
+
+def test_corrupt_torchscript_file(tmp_path):
+    good = tmp_path / "good.pt"
+    torch.jit.save(torch.jit.script(seed.TinyNet()), str(good))
+    broken = tmp_path / "broken.pt"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(broken, "w") as dst:
+        for name in src.namelist():
+            if not name.endswith("constants.pkl") and "/data/" not in name:
+                dst.writestr(name, src.read(name))
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.jit.load could not read"):
+        jitviz.show(broken)
+
+
+def test_graph_over_the_node_budget_is_refused_quickly():
+    with pytest.raises(jitviz.GraphTooLargeError, match="more than max_nodes=5.*expand_calls=False"):
+        jitviz.show(seed.looping, max_nodes=5)
+
+
+def test_bad_options_name_the_valid_choices():
+    with pytest.raises(ValueError, match="'fold', 'nodes', 'hide'"):
+        jitviz.show(seed.double, torch.ones(2), constants="inline")
+    with pytest.raises(ValueError, match="expand_calls must be"):
+        jitviz.show(seed.double, torch.ones(2), expand_calls=-1)

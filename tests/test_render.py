@@ -1,0 +1,106 @@
+"""render.to_dot: what the picture contains, how labels are escaped, and golden DOT files."""
+
+import inspect
+from pathlib import Path
+
+import pytest
+import torch
+
+import jitviz
+from jitviz.render import to_dot
+
+from . import seed_functions as seed
+
+GOLDEN = Path(__file__).parent / "golden"
+
+GOLDEN_CASES = {
+    "double_traced": lambda: jitviz.graph(seed.double, torch.ones(2, 2)),
+    "branchy_traced": lambda: jitviz.graph(seed.branchy, torch.ones(2, 2)),
+    "branchy_bool_scripted": lambda: jitviz.graph(seed.branchy_bool),
+    "looping_scripted": lambda: jitviz.graph(seed.looping),
+    "tinynet_scripted_expanded": lambda: jitviz.graph(torch.jit.script(seed.TinyNet()), expand_calls=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_golden_dot(name, update_golden):
+    source = to_dot(GOLDEN_CASES[name]()).source
+    path = GOLDEN / f"{name}.dot"
+    if update_golden:
+        path.write_text(source, encoding="utf-8")
+    assert path.exists(), f"no golden file {path.name}: run pytest tests --update-golden once"
+    assert source == path.read_text(encoding="utf-8"), (
+        f"DOT for {name} changed; if the change is intended, rerun with --update-golden and review "
+        "the diff of tests/golden/"
+    )
+
+
+def test_same_graph_gives_byte_identical_dot():
+    assert to_dot(jitviz.graph(seed.looping)).source == to_dot(jitviz.graph(seed.looping)).source
+
+
+def test_inputs_outputs_and_edges_carry_names_and_types():
+    source = to_dot(jitviz.graph(seed.double, torch.ones(2, 2))).source
+    assert 'label="x: Float(2, 2)"' in source and "shape=invhouse" in source
+    assert 'label="output: Float(2, 2)"' in source and "shape=house" in source
+    assert 'label="aten::mul\\nother=2"' in source  # the constant 2 folded into its user
+    assert source.count("->") == 2 and source.count('label="Float(2, 2)"') >= 2
+
+
+def test_constant_modes():
+    g = jitviz.graph(seed.double, torch.ones(2, 2))
+    nodes = to_dot(g, constants="nodes").source
+    assert "prim::Constant\\nvalue=2" in nodes and nodes.count("->") == 3
+    hidden = to_dot(g, constants="hide").source
+    assert "other=2" not in hidden and "prim::Constant" not in hidden
+
+
+def test_if_is_a_cluster_with_then_and_else_blocks_and_their_returns():
+    source = to_dot(jitviz.graph(seed.branchy_bool)).source
+    assert "subgraph cluster_" in source
+    assert "label=then" in source and "label=else" in source
+    assert 'label="-> (1)"' in source and 'label="-> (2)"' in source
+    assert 'label="if bool(x.mean() > 1.0):"' in source  # the cluster is titled by its source line
+    assert "shape=diamond" in source and 'label="end if"' in source
+
+
+def test_loop_draws_params_returns_and_the_carried_back_edge():
+    source = to_dot(jitviz.graph(seed.looping)).source
+    assert 'label="loop body"' in source
+    assert source.count('label="next iteration"') == 2
+    assert "max_trip_count=unbounded" in source  # the while loop
+    assert source.count("subgraph cluster_") == 2 + 2 + 2 * 1 + 1  # 2 loops+bodies, if+2 blocks
+
+
+def test_module_attributes_fold_into_their_users_and_calls_name_callees():
+    source = to_dot(jitviz.graph(torch.jit.script(seed.TinyNet()), expand_calls=True)).source
+    assert "prim::GetAttr" not in source
+    assert "weight=self.fc1.weight" in source and "weight=self.fc2.weight" in source
+    assert "prim::CallMethod\\nself.fc1.forward" in source
+    raw = to_dot(jitviz.graph(torch.jit.script(seed.TinyNet())), constants="nodes").source
+    assert "prim::GetAttr\\nname='fc1'" in raw
+
+
+def test_every_node_has_a_tooltip_with_its_source_line():
+    source = to_dot(jitviz.graph(seed.branchy_bool)).source
+    for line in source.splitlines():
+        if "[label=" in line and "->" not in line and not line.strip().startswith("graph ["):
+            assert "tooltip=" in line, line
+    line = inspect.getsourcelines(seed.branchy_bool)[1] + 1
+    assert f'tooltip="aten::Bool (seed_functions.py:{line}: if bool(x.mean() > 1.0):)"' in source
+
+
+def test_dangerous_strings_are_escaped_in_dot():
+    source = to_dot(jitviz.graph(seed.strings)).source
+    assert "b='<script>alert(1)</script>'" in source
+    assert "b='a\\\"b'" in source  # the quote escaped for DOT
+    assert "b='a\\\\nb'" in source  # a newline shown as the two characters \n, not a line break
+    assert "b='back\\\\\\\\slash \\\\\\\\N \\\\\\\\l'" in source  # backslashes doubled
+    assert "ünï©ødé ✓" in source
+
+
+def test_node_budget_counts_drawn_nodes_not_folded_ones():
+    g = jitviz.graph(seed.double, torch.ones(2, 2))
+    assert to_dot(g, max_nodes=3).source  # input, mul, output: the constant is folded
+    with pytest.raises(jitviz.GraphTooLargeError, match="4 nodes"):
+        to_dot(g, constants="nodes", max_nodes=3)
