@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import jitviz  # noqa: E402
-from jitviz.render import to_dot  # noqa: E402
+from jitviz.render import draw  # noqa: E402
 from models import ResNet18Like, seed_branchy, seed_branchy_bool, seed_double, transformer_encoder  # noqa: E402
 
 
@@ -56,10 +56,11 @@ def measure(obj, inputs, repeat, options):
         start = time.perf_counter()
         model = jitviz.graph(obj, *inputs, **options)
         t_model = time.perf_counter()
-        dot = to_dot(model)
+        drawing = draw(model)
+        dot = drawing.dot
         _ = dot.source
         t_dot = time.perf_counter()
-        svg = jitviz.GraphView(model, dot).svg()
+        svg = jitviz.GraphView(model, drawing).svg()
         t_svg = time.perf_counter()
         to_model.append(t_model - start)
         to_source.append(t_dot - start)

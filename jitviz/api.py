@@ -7,7 +7,8 @@ from typing import Any
 from . import ir
 from .display import GraphView
 from .extract import torchscript
-from .render import DEFAULT_MAX_NODES, to_dot
+from .highlight import Highlighter
+from .render import DEFAULT_MAX_NODES, draw
 
 __all__ = ["graph", "show"]
 
@@ -38,6 +39,7 @@ def show(
     constants: str = "fold",
     max_nodes: int = DEFAULT_MAX_NODES,
     rankdir: str = "TB",
+    highlight: bool = False,
 ) -> GraphView:
     """Draw a TorchScript graph; in a notebook cell it shows as SVG: ``jitviz.show(f, torch.ones(2, 2))``.
 
@@ -54,6 +56,15 @@ def show(
         max_nodes: refuse, with a :class:`~jitviz.GraphTooLargeError`, pictures larger than this
             (default 3000), rather than have Graphviz run for minutes.
         rankdir: Graphviz's direction, ``"TB"`` (default, top to bottom) or ``"LR"``.
+        highlight: run ``obj`` on the inputs and show what ran: the taken branch of every
+            ``prim::If`` in green, the other greyed out, each block's run count (a loop body's is
+            its number of iterations). A plain function is then scripted, not traced; the inputs
+            are for running it. How the counts are obtained: :class:`jitviz.highlight.Highlighter`.
     """
+    if highlight:
+        highlighter = Highlighter(obj, mode=mode, expand_calls=expand_calls, inline=inline,
+                                  constants=constants, max_nodes=max_nodes, rankdir=rankdir)
+        return highlighter.run(*example_inputs)[1]
     model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline)
-    return GraphView(model, to_dot(model, constants=constants, max_nodes=max_nodes, rankdir=rankdir))
+    options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir}
+    return GraphView(model, draw(model, **options))

@@ -10,6 +10,8 @@ import graphviz
 
 from . import ir
 from .errors import GraphvizNotFoundError, JitvizError
+from .paint import Painter
+from .render import Drawing
 
 __all__ = ["GraphView", "SAVE_FORMATS"]
 
@@ -25,13 +27,27 @@ class GraphView:
     """A drawn graph; a notebook cell shows it as SVG: ``jitviz.show(f, x).save("f.svg")``.
 
     ``model`` is the plain graph (:class:`jitviz.ir.Graph`) and ``source`` the DOT text; ``svg()``
-    asks Graphviz's ``dot`` for the picture once and keeps it.
+    asks Graphviz's ``dot`` for the layout once and keeps it. With an ``execution``, the picture
+    shows what ran (see ``jitviz.show(..., highlight=True)``).
     """
 
-    def __init__(self, model: ir.Graph, dot: graphviz.Digraph) -> None:
+    def __init__(self, model: ir.Graph, drawing: Drawing, execution: ir.Execution | None = None) -> None:
         self._model = model
-        self._dot = dot
-        self._svg: str | None = None
+        self._drawing = drawing
+        self._dot = drawing.dot
+        self._execution = execution
+        self._layout: list[Painter] = []  # the laid-out SVG, once computed; shared by with_execution
+
+    def with_execution(self, execution: ir.Execution | None) -> "GraphView":
+        """The same picture, same layout, painted with another execution (no new Graphviz run)."""
+        view = GraphView(self._model, self._drawing, execution)
+        view._layout = self._layout
+        return view
+
+    @property
+    def execution(self) -> ir.Execution | None:
+        """What ran, when the picture highlights it; else ``None``."""
+        return self._execution
 
     @property
     def model(self) -> ir.Graph:
@@ -45,10 +61,10 @@ class GraphView:
 
     def svg(self) -> str:
         """The picture as an SVG document: ``view.svg().startswith("<svg")``."""
-        if self._svg is None:
+        if not self._layout:
             raw = self._pipe("svg").decode("utf-8")
-            self._svg = _SVG_PREAMBLE.sub("", raw, count=1)
-        return self._svg
+            self._layout.append(Painter(_SVG_PREAMBLE.sub("", raw, count=1), self._drawing))
+        return self._layout[0].paint(self._execution)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the picture; the suffix picks the format: ``view.save("graph.png")``.
@@ -88,4 +104,5 @@ class GraphView:
             return {"text/plain": f"{self!r}\n{error}"}
 
     def __repr__(self) -> str:
-        return f"<jitviz graph: {self._model.summary()}>"
+        ran = f"; {self._execution.summary()}" if self._execution is not None else ""
+        return f"<jitviz graph: {self._model.summary()}{ran}>"

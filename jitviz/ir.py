@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
-__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph"]
+__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key"]
 
 
 @dataclass(frozen=True)
@@ -138,3 +138,31 @@ def _walk(nodes: list[Node]) -> Iterator[Node]:
         yield node
         for block in node.blocks:
             yield from _walk(block.nodes)
+
+
+def block_key(node: Node, index: int) -> str:
+    """The name of a node's ``index``-th block in an :class:`Execution`: ``"n7/0"``."""
+    return f"{node.id}/{index}"
+
+
+@dataclass
+class Execution:
+    """How often each block ran for one set of inputs: ``Execution({"n7/0": 1, "n7/1": 0})``.
+
+    A block missing from ``block_runs`` is one whose count is unknown (for example the body of a
+    collapsed call); ``note`` says what the counts cover.
+    """
+
+    block_runs: dict[str, int]
+    note: str = ""
+
+    def summary(self) -> str:
+        """``"2 of 4 blocks ran"``: deterministic, for a picture's text form."""
+        ran = sum(1 for count in self.block_runs.values() if count > 0)
+        return f"{ran} of {len(self.block_runs)} blocks ran"
+
+    def runs(self, key: str | None) -> int | None:
+        """Runs of a block (``None`` for the top level, which ran once)."""
+        if key is None:
+            return 1
+        return self.block_runs.get(key)

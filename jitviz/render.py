@@ -15,7 +15,7 @@ from . import ir
 from .errors import GraphTooLargeError
 from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, NODE_STYLE, category
 
-__all__ = ["to_dot", "CONSTANT_MODES", "DEFAULT_MAX_NODES"]
+__all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
 
 CONSTANT_MODES = ("fold", "nodes", "hide")
 DEFAULT_MAX_NODES = 3000
@@ -26,16 +26,42 @@ _FAST_LAYOUT_NODES = 400
 _MAX_LABEL_LINE = 48
 _CONSTRUCTS = {"prim::ListConstruct": "[]", "prim::TupleConstruct": "()"}
 _UNBOUNDED = "unbounded"
+#: Put in a block's label by ``draw(..., run_counts=True)``; replaced by the count when painted.
+RUNS_PLACEHOLDER = "ran ?×"
 
 
-def to_dot(
+@dataclass
+class Drawing:
+    """The DOT of a graph, plus which block each drawn element belongs to.
+
+    ``regions`` maps every node and cluster id in the DOT (and so in the SVG) to the key of the
+    innermost block it sits in (:func:`jitviz.ir.block_key`), or ``None`` at the top level;
+    ``edge_ends`` maps every edge id to its (tail, head) node ids. That is what :mod:`jitviz.paint`
+    needs to show what ran without laying the graph out again.
+    """
+
+    dot: graphviz.Digraph
+    regions: dict[str, str | None]
+    edge_ends: dict[str, tuple[str, str]]
+
+
+def to_dot(graph: ir.Graph, **options: object) -> graphviz.Digraph:
+    """Lay the model out as DOT: ``to_dot(jitviz.graph(f, x)).source``; options as :func:`draw`."""
+    return draw(graph, **options).dot  # type: ignore[arg-type]
+
+
+def draw(
     graph: ir.Graph,
     *,
     constants: str = "fold",
     max_nodes: int = DEFAULT_MAX_NODES,
     rankdir: str = "TB",
-) -> graphviz.Digraph:
-    """Lay the model out as DOT: ``to_dot(jitviz.graph(f, x)).source``.
+    run_counts: bool = False,
+) -> Drawing:
+    """Turn the model into DOT: ``draw(jitviz.graph(f, x)).dot.source``.
+
+    With ``run_counts``, every block's label leaves room for how often it ran (filled in by
+    :func:`jitviz.paint.paint`).
 
     ``constants`` is ``"fold"`` (into the label of each user, the default), ``"nodes"`` (drawn as
     nodes, as is every ``self``/``GetAttr``) or ``"hide"`` (left out). A picture of more than
@@ -47,7 +73,7 @@ def to_dot(
         )
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL', not {rankdir!r}")
-    return _Builder(graph, constants, max_nodes, rankdir).build()
+    return _Builder(graph, constants, max_nodes, rankdir, run_counts=run_counts).build()
 
 
 @dataclass
@@ -66,10 +92,13 @@ class _Builder:
     rankdir: str
     folded: dict[str, _Folded] = field(default_factory=dict)
     producer: dict[str, str] = field(default_factory=dict)  # value id -> DOT node that emits it
+    run_counts: bool = False
     edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    regions: dict[str, str | None] = field(default_factory=dict)
+    edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
     fast_layout: bool = False
 
-    def build(self) -> graphviz.Digraph:
+    def build(self) -> "Drawing":
         if self.constants != "nodes":
             self._fold_values(self.graph.inputs, self.graph.nodes)
         self.fast_layout = self._check_budget() > _FAST_LAYOUT_NODES
@@ -82,20 +111,22 @@ class _Builder:
         dot.attr("edge", **GRAPH_STYLE["edge"])
         for value in self.graph.inputs:
             self._emit_input(dot, value)
-        self._emit_nodes(dot, self.graph.nodes)
+        self._emit_nodes(dot, self.graph.nodes, None)
         for index, value in enumerate(self.graph.outputs):
             name = "output" if len(self.graph.outputs) == 1 else f"output {index}"
             node_id = f"out_{index}"
             label = [f"{name}: {value.type}"]
             if value.id in self.folded:
                 label.append(self._shown(self.folded[value.id]))
-            dot.node(node_id, _text(label), tooltip=_text([f"%{value.name}"]), **NODE_STYLE["output"])
+            self._node(dot, node_id, _text(label), _text([f"%{value.name}"]), NODE_STYLE["output"], None)
             self._edge_from(value, node_id)
-        for tail, head, attributes in self.edges:
+        for number, (tail, head, attributes) in enumerate(self.edges):
             if self.fast_layout and "label" in attributes:
                 attributes["xlabel"] = attributes.pop("label")
-            dot.edge(tail, head, **attributes)
-        return dot
+            edge_id = f"e{number}"
+            dot.edge(tail, head, id=edge_id, **attributes)
+            self.edge_ends[edge_id] = (tail, head)
+        return Drawing(dot, self.regions, self.edge_ends)
 
     # --- what gets folded ----------------------------------------------------------------------
 
@@ -160,77 +191,84 @@ class _Builder:
 
     # --- emitting DOT ----------------------------------------------------------------------------
 
+    def _node(self, container: graphviz.Digraph, node_id: str, label: str, tooltip: str,
+              style: dict[str, str], key: str | None) -> None:
+        container.node(node_id, label, tooltip=tooltip, id=node_id, **style)
+        self.regions[node_id] = key
+
     def _emit_input(self, dot: graphviz.Digraph, value: ir.Value) -> None:
         node_id = f"in_{value.id}"
-        dot.node(
-            node_id,
-            _text([f"{value.name}: {value.type}"]),
-            tooltip=_text([f"graph input %{value.name}"]),
-            **NODE_STYLE["input"],
-        )
+        self._node(dot, node_id, _text([f"{value.name}: {value.type}"]),
+                   _text([f"graph input %{value.name}"]), NODE_STYLE["input"], None)
         self.producer[value.id] = node_id
 
-    def _emit_nodes(self, container: graphviz.Digraph, nodes: list[ir.Node]) -> None:
+    def _emit_nodes(self, container: graphviz.Digraph, nodes: list[ir.Node], key: str | None) -> None:
         for node in nodes:
             if self._is_folded_node(node):
                 continue
             if node.blocks:
-                self._emit_structured(container, node)
+                self._emit_structured(container, node, key)
             else:
-                container.node(node.id, self._node_label(node), tooltip=_tooltip(node),
-                               **NODE_STYLE[category(node.kind)])
+                self._node(container, node.id, self._node_label(node), _tooltip(node),
+                           NODE_STYLE[category(node.kind)], key)
                 self._edges_into(node)
                 for value in node.outputs:
                     self.producer[value.id] = node.id
 
-    def _emit_structured(self, container: graphviz.Digraph, node: ir.Node) -> None:
+    def _emit_structured(self, container: graphviz.Digraph, node: ir.Node, key: str | None) -> None:
         """A node with blocks (if, loop, expanded call): a cluster holding one cluster per block."""
         kind = category(node.kind)
         with container.subgraph(name=f"cluster_{node.id}") as cluster:
             title = node.callee or (node.source.code if node.source and node.source.code else node.kind)
-            cluster.attr(label=_text([title]), tooltip=_tooltip(node), **CLUSTER_STYLE[kind])
-            cluster.node(node.id, self._node_label(node), tooltip=_tooltip(node), **NODE_STYLE[kind])
+            cluster.attr(label=_text([title]), tooltip=_tooltip(node), id=f"cluster_{node.id}",
+                         **CLUSTER_STYLE[kind])
+            self.regions[f"cluster_{node.id}"] = key
+            self._node(cluster, node.id, self._node_label(node), _tooltip(node), NODE_STYLE[kind], key)
             self._edges_into(node)
             for index, block in enumerate(node.blocks):
                 self._emit_block(cluster, node, index, block)
             if node.outputs:
                 join = f"{node.id}_join"
                 word = {"if": "end if", "loop": "end loop"}.get(kind, "return")
-                cluster.node(join, _text([word]), tooltip=_tooltip(node), **NODE_STYLE["join"])
+                self._node(cluster, join, _text([word]), _tooltip(node), NODE_STYLE["join"], key)
                 for index, block in enumerate(node.blocks):
                     self.edges.append((f"{node.id}_r{index}", join, dict(EDGE_STYLE["control"])))
                 for value in node.outputs:
                     self.producer[value.id] = join
 
     def _emit_block(self, cluster: graphviz.Digraph, owner: ir.Node, index: int, block: ir.Block) -> None:
+        key = ir.block_key(owner, index)
         returns_id = f"{owner.id}_r{index}"
-        with cluster.subgraph(name=f"cluster_{owner.id}_b{index}") as box:
-            box.attr(label=_text([block.label]), **CLUSTER_STYLE["block"])
-            entry_label = "true" if owner.kind == "prim::If" and index == 0 else (
-                "false" if owner.kind == "prim::If" and index == 1 else "")
-            control = dict(EDGE_STYLE["control"], label=_text([entry_label])) if entry_label else dict(
-                EDGE_STYLE["control"])
+        cluster_id = f"cluster_{owner.id}_b{index}"
+        with cluster.subgraph(name=cluster_id) as box:
+            label = f"{block.label} · {RUNS_PLACEHOLDER}" if self.run_counts else block.label
+            box.attr(label=_text([label]), id=cluster_id, **CLUSTER_STYLE["block"])
+            self.regions[cluster_id] = key
+            entry_label = {0: "true", 1: "false"}.get(index, "") if owner.kind == "prim::If" else ""
+            control = dict(EDGE_STYLE["control"])
+            if entry_label:
+                control["label"] = _text([entry_label])
             if block.params:
                 params_id = f"{owner.id}_p{index}"
                 lines = [f"%{v.name}: {v.type}" for v in block.params]
-                box.node(params_id, _text(lines), tooltip=_text(["block parameters"]),
-                         **NODE_STYLE["block"])
+                self._node(box, params_id, _text(lines), _text(["block parameters"]),
+                           NODE_STYLE["block"], key)
                 self.edges.append((owner.id, params_id, control))
                 for value in block.params:
                     self.producer.setdefault(value.id, params_id)
                 if owner.kind == "prim::Loop":
                     carry = dict(EDGE_STYLE["carry"], label=_text(["next iteration"]))
                     self.edges.append((returns_id, params_id, carry))
-            first = next((n for n in block.nodes if not self._is_folded_node(n)), None)
-            if not block.params:
+            else:
+                first = next((n for n in block.nodes if not self._is_folded_node(n)), None)
                 self.edges.append((owner.id, first.id if first else returns_id, control))
-            self._emit_nodes(box, block.nodes)
+            self._emit_nodes(box, block.nodes, key)
             shown = ", ".join(
                 self._shown(self.folded[v.id]) if v.id in self.folded else f"%{v.name}"
                 for v in block.returns
             )
-            box.node(returns_id, _text([f"-> ({shown})"]), tooltip=_text([f"{block.label} returns"]),
-                     **NODE_STYLE["block"])
+            self._node(box, returns_id, _text([f"-> ({shown})"]), _text([f"{block.label} returns"]),
+                       NODE_STYLE["block"], key)
             for value in block.returns:
                 self._edge_from(value, returns_id)
 

@@ -66,3 +66,42 @@ class TinyNet(nn.Module):
 
     def forward(self, x):
         return self.fc2(torch.relu(self.fc1(x)))
+
+
+def grade(x):
+    score = float(x.mean())
+    if score > 2.0:
+        g = 3
+    elif score > 1.0:
+        g = 2
+    elif score > 0.0:
+        g = 1
+    else:
+        g = 0
+    return g
+
+
+def nested(x):
+    if bool(x.sum() > 0):
+        if bool(x.max() > 10):
+            return 2
+        return 1
+    return 0
+
+
+def early_return(x, n: int):
+    if n < 0:
+        return x
+    for i in range(n):
+        x = x + 1
+    return x * 2
+
+
+def calls_branchy_helper(x):
+    return branchy_helper(x) + branchy_helper(-x)
+
+
+def branchy_helper(x):
+    if bool(x.sum() > 0):
+        return x * 2
+    return x

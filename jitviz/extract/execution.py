@@ -1,0 +1,104 @@
+"""Count what actually ran: run a copy of a TorchScript graph with a counter in every block."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import torch
+
+from .. import ir
+from ..errors import JitvizError
+from .torchscript import Source
+
+__all__ = ["ExecutionError", "run_counted"]
+
+
+class ExecutionError(JitvizError):
+    """The inputs did not fit the function, or the counting copy of the graph failed to run."""
+
+
+def run_counted(source: Source, model: ir.Graph, inputs: Sequence[Any]) -> tuple[Any, ir.Execution]:
+    """Run ``source`` on ``inputs`` and count how many times each block of ``model`` ran.
+
+    How: a copy of the TorchScript graph gets one extra tensor input, ``runs``, and at the start of
+    every block the two nodes ``runs[i].add_(1)``; the copy becomes a function
+    (``torch._C._create_function_from_graph``) that TorchScript's own interpreter runs on the real
+    inputs. The counts are therefore what TorchScript executed, not a re-derivation of the
+    conditions. ``model`` must have been converted from ``source`` without expanding calls, so that
+    its blocks, in program order, are the blocks of the graph.
+
+    Limits: the body of a collapsed call is not counted (the call node itself is: it ran as often as
+    its block); TorchScript's optimiser may run the copy through its profiling executor, which does
+    not change which blocks run.
+    """
+    graph = source.graph.copy()
+    runs_input = graph.addInput("jitviz_runs")
+    runs_input.setType(torch._C.TensorType.get())
+    blocks = list(_blocks(graph.block()))
+    for index, block in enumerate(blocks):
+        _insert_counter(graph, block, runs_input, index)
+    keys = list(_block_keys(model.nodes))
+    if len(keys) != len(blocks):
+        raise ExecutionError(
+            "The drawn graph and the executed one have different blocks (expanded calls?); "
+            "highlight what ran with expand_calls=False, or inline=True."
+        )
+    function = torch._C._create_function_from_graph("jitviz_counted", graph)
+    counts = torch.zeros(len(blocks), dtype=torch.long)
+    arguments = ([source.module._c] if source.module is not None else []) + list(inputs) + [counts]
+    try:
+        outputs = function(*arguments)
+    except Exception as error:
+        raise ExecutionError(_describe_failure(source, inputs, error)) from None
+    return outputs, ir.Execution(dict(zip(keys, counts.tolist())))
+
+
+def _block_keys(nodes: list[ir.Node]) -> Iterator[str]:
+    """The model's blocks in the same order as :func:`_blocks` visits TorchScript's."""
+    for node in nodes:
+        for index, block in enumerate(node.blocks):
+            yield ir.block_key(node, index)
+            yield from _block_keys(block.nodes)
+
+
+def _blocks(block: torch._C.Block) -> Iterator[torch._C.Block]:
+    for node in block.nodes():
+        for inner in node.blocks():
+            yield inner
+            yield from _blocks(inner)
+
+
+def _insert_counter(graph: torch._C.Graph, block: torch._C.Block, runs: torch._C.Value, index: int) -> None:
+    anchor = next(iter(block.nodes()), None) or block.returnNode()
+    zero, position, one = (_int_constant(graph, value) for value in (0, index, 1))
+    select = graph.create("aten::select", [runs, zero.output(), position.output()])
+    add = graph.create("aten::add_", [select.output(), one.output(), one.output()])
+    for node in (select, add):
+        node.output().setType(torch._C.TensorType.get())
+    for node in (zero, position, one, select, add):
+        node.insertBefore(anchor)
+
+
+def _int_constant(graph: torch._C.Graph, value: int) -> torch._C.Node:
+    node = graph.create("prim::Constant")
+    node.i_("value", value)
+    node.output().setType(torch._C.IntType.get())
+    return node
+
+
+def _describe_failure(source: Source, inputs: Sequence[Any], error: Exception) -> str:
+    expected = [v for v in source.graph.inputs()][1 if source.module is not None else 0 :]
+    signature = ", ".join(f"{v.debugName().split('.')[0]}: {v.type()}" for v in expected)
+    given = ", ".join(_describe(value) for value in inputs)
+    first = str(error).strip().splitlines()
+    reason = next((line for line in first if line.strip()), type(error).__name__)
+    return (
+        f"{source.name} could not run on these inputs ({given}); it takes ({signature}). "
+        f"TorchScript said: {reason.strip()}"
+    )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"Tensor{tuple(value.shape)} {str(value.dtype).removeprefix('torch.')}"
+    return type(value).__name__

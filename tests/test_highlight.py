@@ -1,0 +1,145 @@
+"""Executed-path highlighting: the counts come from what TorchScript ran, for every shape of code."""
+
+import re
+
+import pytest
+import torch
+
+import jitviz
+from jitviz.extract.execution import ExecutionError
+from jitviz.highlight import Highlighter
+
+from . import seed_functions as seed
+
+
+def runs(view, kind="prim::If"):
+    """[[runs of block 0, runs of block 1, ...] for each node of `kind`], in program order."""
+    return [[view.execution.runs(f"{n.id}/{i}") for i in range(len(n.blocks))] for n in view.model.find(kind)]
+
+
+def test_if_else_takes_the_branch_the_input_selects():
+    assert runs(jitviz.show(seed.branchy_bool, torch.ones(2, 2), highlight=True)) == [[0, 1]]
+    assert runs(jitviz.show(seed.branchy_bool, torch.full((2, 2), 3.0), highlight=True)) == [[1, 0]]
+
+
+def test_blocks_that_only_return_a_constant_are_counted():
+    view = jitviz.show(seed.branchy_bool, torch.ones(2, 2), highlight=True)
+    (if_node,) = view.model.find("prim::If")
+    assert all(block.nodes == [] for block in if_node.blocks)
+    assert "then · not run" in view.svg() and "else · ran 1×" in view.svg()
+
+
+@pytest.mark.parametrize("fill, taken", [(3.0, 0), (1.5, 1), (0.5, 2), (-1.0, 3)])
+def test_elif_chain_runs_exactly_one_arm(fill, taken):
+    highlighter = Highlighter(seed.grade)
+    outputs, view = highlighter.run(torch.full((2,), fill))
+    assert outputs == 3 - taken
+    # an elif chain is nested ifs: arm k is the then-block of the k-th if, the last arm an else
+    chain = runs(view)
+    reached = [sum(blocks) for blocks in chain]
+    assert reached == [1] + [1 if taken > depth else 0 for depth in range(len(chain) - 1)]
+    ran_then = [blocks[0] for blocks in chain]
+    assert ran_then == [1 if depth == taken else 0 for depth in range(len(chain))]
+
+
+def test_nested_ifs_and_early_returns():
+    assert runs(jitviz.show(seed.nested, torch.full((2,), 20.0), highlight=True)) == [[1, 0], [1, 0]]
+    assert runs(jitviz.show(seed.nested, torch.ones(2), highlight=True)) == [[1, 0], [0, 1]]
+    assert runs(jitviz.show(seed.nested, -torch.ones(2), highlight=True)) == [[0, 1], [0, 0]]
+
+
+def test_if_inside_a_loop_counts_each_branch_per_iteration():
+    view = jitviz.show(seed.looping, torch.zeros(2), 5, highlight=True)
+    for_loop, while_loop = runs(view, "prim::Loop")
+    assert for_loop == [5]
+    assert runs(view) == [[3, 2]]  # i = 0, 2, 4 took `then`; i = 1, 3 took `else`
+    # the while loop ran until x.sum() reached 100; count it independently in eager Python
+    x = torch.zeros(2)
+    for i in range(5):
+        x = x + i if i % 2 == 0 else x * 2
+    iterations = 0
+    while bool(x.sum() < 100):
+        x, iterations = x + 1, iterations + 1
+    assert while_loop == [iterations]
+    svg = view.svg()
+    assert "then · ran 3×" in svg and "else · ran 2×" in svg and "loop body · ran 5×" in svg
+
+
+def test_loops_that_run_zero_times_and_whiles_that_never_start():
+    view = jitviz.show(seed.looping, torch.full((2,), 100.0), 0, highlight=True)
+    assert runs(view, "prim::Loop") == [[0], [0]]
+    assert runs(view) == [[0, 0]]  # the if inside the loop never ran either
+    assert view.svg().count("loop body · not run") == 2
+
+
+def test_early_return_of_a_whole_function():
+    view = jitviz.show(seed.early_return, torch.ones(1), -1, highlight=True)
+    assert runs(view, "prim::Loop") == [[0]]
+    view = jitviz.show(seed.early_return, torch.ones(1), 4, highlight=True)
+    assert runs(view, "prim::Loop") == [[4]]
+
+
+def test_calls_into_other_scripted_functions_are_counted_per_call_site():
+    scripted = torch.jit.script(seed.calls_branchy_helper)
+    collapsed = jitviz.show(scripted, torch.ones(2), highlight=True)
+    assert len(collapsed.model.find("prim::CallFunction")) == 2
+    assert collapsed.execution.block_runs == {}  # nothing to count at the top level...
+    assert "not counted" not in collapsed.svg()
+    expanded = jitviz.show(scripted, torch.ones(2), highlight=True, expand_calls=True)
+    assert runs(expanded) == [[1, 0], [0, 1]]  # helper(x) took `then`, helper(-x) did not
+
+
+def test_modules_are_run_with_their_own_parameters():
+    class Gate(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(2, 2)
+
+        def forward(self, x, steps: int):
+            for _ in range(steps):
+                if bool(x.sum() > 0):
+                    x = self.fc(x)
+            return x
+
+    gate = Gate()
+    outputs, view = Highlighter(gate).run(torch.ones(1, 2), 2)
+    assert torch.allclose(outputs, torch.jit.script(gate)(torch.ones(1, 2), 2))
+    assert runs(view, "prim::Loop") == [[2]]
+
+
+def test_outputs_are_what_the_scripted_function_returns():
+    scripted = torch.jit.script(seed.looping)
+    for n in (0, 1, 4):
+        outputs, _ = Highlighter(scripted).run(torch.ones(3), n)
+        assert torch.equal(outputs, scripted(torch.ones(3), n))
+
+
+def test_repainting_does_not_lay_out_again(monkeypatch):
+    highlighter = Highlighter(seed.branchy_bool)
+    first = highlighter.run(torch.ones(2))[1].svg()
+    calls = []
+    monkeypatch.setattr("graphviz.Digraph.pipe", lambda *a, **k: calls.append(a))
+    second = highlighter.run(torch.full((2,), 3.0))[1].svg()
+    assert calls == []
+    strip = lambda svg: re.sub(r'\s+', " ", re.sub(r'(fill|stroke|stroke-width)="[^"]*"|ran 1×|not run', "", svg))
+    assert first != second and strip(first) == strip(second)  # same geometry, other colours
+
+
+def test_wrong_inputs_give_a_clear_error():
+    highlighter = Highlighter(seed.looping)
+    with pytest.raises(ExecutionError, match=r"looping could not run on these inputs \(Tensor\(2,\) float32\); "
+                                             r"it takes \(x: Tensor, n: int\)"):
+        highlighter.run(torch.ones(2))
+    with pytest.raises(ExecutionError, match="could not run"):
+        highlighter.run(torch.ones(2), "three")
+    assert isinstance(ExecutionError("x"), jitviz.JitvizError)
+    outputs, _ = highlighter.run(torch.ones(2), 1)  # still usable after a bad call
+    assert outputs.shape == (2,)
+
+
+def test_svg_of_a_highlight_is_valid_xml_and_marks_states():
+    import xml.etree.ElementTree as ET
+
+    svg = jitviz.show(seed.nested, torch.ones(2), highlight=True).svg()
+    ET.fromstring(svg)
+    assert "#2e7d32" in svg and "#c8c8c8" in svg
