@@ -6,6 +6,7 @@
 """
 
 from .api import graph, show
+from .compare import Comparison, compare
 from .display import GraphView
 from .errors import (
     GraphTooLargeError,
@@ -20,7 +21,9 @@ from .errors import (
 __all__ = [
     "show",
     "graph",
+    "compare",
     "GraphView",
+    "Comparison",
     "JitvizError",
     "UnsupportedObjectError",
     "ScriptingError",

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
-__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key"]
+__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key", "TracerWarningNote"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,14 @@ class SourceLocation:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.code}"
+
+
+@dataclass(frozen=True)
+class TracerWarningNote:
+    """A TracerWarning raised while tracing, and the line that raised it."""
+
+    where: SourceLocation
+    message: str
 
 
 @dataclass(eq=False)

@@ -8,12 +8,13 @@ they are folded into the labels of the nodes that use them (``other=2``, ``weigh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import graphviz
 
 from . import ir
 from .errors import GraphTooLargeError
-from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, NODE_STYLE, category
+from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, MARK_STYLE, NODE_STYLE, category
 
 __all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
 
@@ -57,11 +58,12 @@ def draw(
     max_nodes: int = DEFAULT_MAX_NODES,
     rankdir: str = "TB",
     run_counts: bool = False,
+    marks: Mapping[str, str] | None = None,
 ) -> Drawing:
     """Turn the model into DOT: ``draw(jitviz.graph(f, x)).dot.source``.
 
     With ``run_counts``, every block's label leaves room for how often it ran (filled in by
-    :func:`jitviz.paint.paint`).
+    :class:`jitviz.paint.Painter`). ``marks`` maps node ids to a short warning, drawn in red on the node.
 
     ``constants`` is ``"fold"`` (into the label of each user, the default), ``"nodes"`` (drawn as
     nodes, as is every ``self``/``GetAttr``) or ``"hide"`` (left out). A picture of more than
@@ -73,7 +75,8 @@ def draw(
         )
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL', not {rankdir!r}")
-    return _Builder(graph, constants, max_nodes, rankdir, run_counts=run_counts).build()
+    return _Builder(graph, constants, max_nodes, rankdir, run_counts=run_counts,
+                    marks=dict(marks or {})).build()
 
 
 @dataclass
@@ -93,6 +96,7 @@ class _Builder:
     folded: dict[str, _Folded] = field(default_factory=dict)
     producer: dict[str, str] = field(default_factory=dict)  # value id -> DOT node that emits it
     run_counts: bool = False
+    marks: Mapping[str, str] = field(default_factory=dict)
     edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     regions: dict[str, str | None] = field(default_factory=dict)
     edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -193,6 +197,9 @@ class _Builder:
 
     def _node(self, container: graphviz.Digraph, node_id: str, label: str, tooltip: str,
               style: dict[str, str], key: str | None) -> None:
+        if node_id in self.marks:
+            label = graphviz.nohtml(f"{label}\\n{_text(['⚠ ' + self.marks[node_id]])}")
+            style = {**style, **MARK_STYLE}
         container.node(node_id, label, tooltip=tooltip, id=node_id, **style)
         self.regions[node_id] = key
 

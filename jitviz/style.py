@@ -5,7 +5,7 @@ Every colour and shape in jitviz comes from here, so the README's legend and the
 
 from __future__ import annotations
 
-__all__ = ["CATEGORIES", "NODE_STYLE", "CLUSTER_STYLE", "EDGE_STYLE", "GRAPH_STYLE", "category"]
+__all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLE", "CLUSTER_STYLE", "EDGE_STYLE", "GRAPH_STYLE", "category"]
 
 #: Category name -> what it means, in the order of the README's legend.
 CATEGORIES = {
@@ -34,6 +34,9 @@ NODE_STYLE: dict[str, dict[str, str]] = {
     "join": {"shape": "invtrapezium", "style": "filled", "fillcolor": "#ffe0b2", "color": "#e65100",
              "fontsize": "10"},
 }
+
+#: Laid over a node's own style where jitviz warns about it (what a trace froze, for example).
+MARK_STYLE = {"color": "#c62828", "penwidth": "2.5", "fontcolor": "#b71c1c"}
 
 CLUSTER_STYLE: dict[str, dict[str, str]] = {
     "if": {"style": "rounded", "color": "#e65100", "fontcolor": "#e65100"},

@@ -8,7 +8,7 @@ import os
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -43,6 +43,8 @@ class Source:
     name: str
     origin: str
     module: torch.jit.ScriptModule | None = None
+    runnable: Any = None  # the ScriptFunction or ScriptModule, when there is one to call
+    tracer_warnings: list[ir.TracerWarningNote] = field(default_factory=list)
 
 
 # --- obtaining a graph --------------------------------------------------------------------------
@@ -61,9 +63,9 @@ def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto") -> Sourc
         return Source(module.graph, _module_name(module), "loaded", module)
     if isinstance(obj, torch.jit.ScriptModule):
         origin = "traced" if isinstance(obj, torch.jit.TopLevelTracedModule) else "scripted"
-        return Source(obj.graph, _module_name(obj), origin, obj)
+        return Source(obj.graph, _module_name(obj), origin, obj, runnable=obj)
     if isinstance(obj, torch.jit.ScriptFunction):
-        return Source(obj.graph, obj.name, "scripted")
+        return Source(obj.graph, obj.name, "scripted", runnable=obj)
     if isinstance(obj, torch.nn.Module) or callable(obj) and not isinstance(obj, type):
         wants_trace = mode == "trace" or (mode == "auto" and len(example_inputs) > 0)
         if wants_trace:
@@ -109,18 +111,28 @@ def _trace(obj: Any, example_inputs: Sequence[Any]) -> Source:
                 "(or tuples, lists or dicts of tensors). Wrap numbers with torch.tensor(...), "
                 "or script the function with mode='script' to keep Python-typed arguments."
             )
-    try:
-        # check_trace=False: the checker re-runs the model (0.5-1 s) and raises false alarms on
-        # some library modules. The notebooks teach the checker; drawing does not need it.
-        traced = torch.jit.trace(obj, tuple(example_inputs), check_trace=False)
-    except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... all alike
-        raise TracingError(
-            f"Tracing {name} failed while running it on the example inputs: "
-            f"{_first_lines(error)}\nCheck that {name} runs eagerly on these inputs."
-        ) from None
-    if isinstance(traced, torch.jit.ScriptModule):
-        return Source(traced.graph, name, "traced", traced)
-    return Source(traced.graph, name, "traced")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", torch.jit.TracerWarning)
+        try:
+            # check_trace=False: the checker re-runs the model (0.5-1 s) and raises false alarms on
+            # some library modules. The notebooks teach the checker; drawing does not need it.
+            traced = torch.jit.trace(obj, tuple(example_inputs), check_trace=False)
+        except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
+            raise TracingError(
+                f"Tracing {name} failed while running it on the example inputs: "
+                f"{_first_lines(error)}\nCheck that {name} runs eagerly on these inputs."
+            ) from None
+    notes = []
+    for warning in caught:  # kept for jitviz.compare, and passed on to the user unchanged
+        if issubclass(warning.category, torch.jit.TracerWarning):
+            notes.append(ir.TracerWarningNote(
+                ir.SourceLocation(short_file(warning.filename), warning.lineno,
+                                  linecache.getline(warning.filename, warning.lineno).strip()),
+                str(warning.message).split("\n")[0],
+            ))
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    module = traced if isinstance(traced, torch.jit.ScriptModule) else None
+    return Source(traced.graph, name, "traced", module, runnable=traced, tracer_warnings=notes)
 
 
 def _untraceable_part(value: Any) -> str | None:
@@ -156,8 +168,8 @@ def _script(obj: Any) -> Source:
         )
         raise ScriptingError(f"Scripting {name} failed:\n{_strip_cpp(str(error))}\n{hint}") from None
     if isinstance(scripted, torch.jit.ScriptModule):
-        return Source(scripted.graph, _module_name(scripted), "scripted", scripted)
-    return Source(scripted.graph, scripted.name, "scripted")
+        return Source(scripted.graph, _module_name(scripted), "scripted", scripted, runnable=scripted)
+    return Source(scripted.graph, scripted.name, "scripted", runnable=scripted)
 
 
 def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModule:
@@ -514,16 +526,16 @@ def source_location(node: torch._C.Node) -> ir.SourceLocation | None:
         code = next(
             (above.strip() for above, line in zip(lines, lines[1:]) if _HIGHLIGHT.match(line)), ""
         )
-        return ir.SourceLocation(_short_file(scripted.group(1)), int(scripted.group(2)), code)
+        return ir.SourceLocation(short_file(scripted.group(1)), int(scripted.group(2)), code)
     traced = _TRACE_FRAME.search(text)
     if traced is not None:
         file, line = traced.group(1), int(traced.group(2))
         code = linecache.getline(file, line).strip()
-        return ir.SourceLocation(_short_file(file), line, code)
+        return ir.SourceLocation(short_file(file), line, code)
     return None
 
 
-def _short_file(path: str) -> str:
+def short_file(path: str) -> str:
     """A file name that is the same on every machine: no directories, no kernel's temp names."""
     if "ipykernel_" in path or path.startswith("<ipython-input"):
         return "cell"

@@ -1,0 +1,389 @@
+"""Trace versus script: run both on probe inputs, and point at what the trace froze.
+
+``jitviz.compare(f, (torch.ones(2, 2),), [torch.zeros(2, 2), torch.full((2, 2), 3.0)])`` traces
+``f`` on the example inputs, scripts it, runs eager, traced and scripted ``f`` on every probe, and
+explains each place where the trace baked in a decision that the scripted graph still makes.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+
+from . import ir
+from .display import GraphView
+from .errors import ScriptingError
+from .extract import torchscript
+from .render import draw
+
+__all__ = ["compare", "Comparison", "ProbeResult", "Finding"]
+
+# Script ops whose result a trace reads once and stores as a constant: kind -> what it reads.
+_READ_ONCE = {
+    "aten::size": "a tensor size",
+    "aten::len": "len() of a tensor",
+    "aten::item": "a tensor value (.item())",
+    "aten::Int": "a tensor converted with int()",
+    "aten::Float": "a tensor converted with float()",
+    "aten::dim": "the number of dimensions",
+    "aten::numel": "the number of elements",
+    "prim::device": "the tensor's device",
+    "prim::dtype": "the tensor's dtype",
+}
+_TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
+
+
+@dataclass
+class ProbeResult:
+    """One probe: the inputs, what eager, traced and scripted code returned, and who agrees."""
+
+    inputs: str
+    eager: str
+    traced: str
+    scripted: str | None
+    traced_agrees: bool
+    scripted_agrees: bool | None
+    traced_difference: str = ""
+
+
+@dataclass
+class Finding:
+    """One thing the trace froze: ``Finding("branch", where, "the trace kept only ...")``."""
+
+    kind: str  # "branch", "loop", "constant" or "warning"
+    where: ir.SourceLocation
+    explanation: str
+    trace_nodes: list[str] = field(default_factory=list)
+    script_nodes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    """The result of :func:`compare`; shows itself in a notebook as a table and two pictures."""
+
+    name: str
+    probes: list[ProbeResult]
+    findings: list[Finding]
+    tracer_warnings: list[ir.TracerWarningNote]
+    traced: GraphView
+    scripted: GraphView | None
+    script_error: str | None = None
+
+    @property
+    def disagreements(self) -> list[ProbeResult]:
+        """The probes on which the traced (or scripted) code disagrees with eager Python."""
+        return [p for p in self.probes if not p.traced_agrees or p.scripted_agrees is False]
+
+    def __repr__(self) -> str:
+        lines = [
+            f"<jitviz comparison of {self.name}: traced disagrees with eager on "
+            f"{sum(not p.traced_agrees for p in self.probes)} of {len(self.probes)} probes"
+            + (
+                f", scripted on {sum(p.scripted_agrees is False for p in self.probes)}"
+                if self.scripted is not None
+                else "; scripting failed"
+            )
+            + ">"
+        ]
+        for probe in self.probes:
+            mark = "ok " if probe.traced_agrees else "BAD"
+            scripted = f" | scripted {probe.scripted}" if probe.scripted is not None else ""
+            lines.append(f"  {mark} {probe.inputs}: eager {probe.eager} | traced {probe.traced}{scripted}")
+        for finding in self.findings:
+            lines.append(f"  line {finding.where.line} ({finding.kind}): {finding.explanation}")
+        if self.script_error:
+            lines.append(f"  scripting failed: {self.script_error.splitlines()[0]}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return _html(self)
+
+
+def compare(
+    fn: Callable[..., Any],
+    example_inputs: Sequence[Any],
+    probe_inputs: Iterable[Any],
+) -> Comparison:
+    """Trace ``fn`` on ``example_inputs``, script it, and run all three on each probe.
+
+    ``compare(f, (torch.ones(2, 2),), [torch.zeros(2, 2)])``: a probe is one input, or a tuple of
+    inputs. When scripting fails the comparison still runs eager against traced, and says why.
+    """
+    example_inputs = tuple(example_inputs)
+    traced_source = torchscript.obtain(fn, example_inputs, "trace")
+    script_error = None
+    scripted_source = None
+    try:
+        scripted_source = torchscript.obtain(fn, (), "script")
+    except ScriptingError as error:
+        script_error = str(error)
+    traced_model = torchscript.convert(traced_source)
+    scripted_model = torchscript.convert(scripted_source) if scripted_source else None
+    findings = _findings(traced_model, scripted_model, traced_source.tracer_warnings, _home_file(fn))
+    trace_marks = {n: f"frozen (line {f.where.line})" for f in findings for n in f.trace_nodes}
+    script_marks = {n: f"the trace froze this (line {f.where.line})" for f in findings for n in f.script_nodes}
+    traced_view = GraphView(traced_model, draw(traced_model, marks=trace_marks))
+    scripted_view = (
+        GraphView(scripted_model, draw(scripted_model, marks=script_marks)) if scripted_model else None
+    )
+    probes = [
+        _probe(fn, traced_source.runnable, scripted_source.runnable if scripted_source else None, p)
+        for p in probe_inputs
+    ]
+    return Comparison(traced_source.name, probes, findings, traced_source.tracer_warnings,
+                      traced_view, scripted_view, script_error)
+
+
+# --- what the trace froze ------------------------------------------------------------------------
+
+
+def _home_file(fn: Any) -> str | None:
+    """The file ``fn`` is written in, named as source locations name it (library code is not)."""
+    code = type(fn).forward if isinstance(fn, torch.nn.Module) else fn
+    try:
+        path = inspect.getsourcefile(code)
+    except TypeError:
+        return None
+    return torchscript.short_file(path) if path else None
+
+
+def _findings(
+    traced: ir.Graph, scripted: ir.Graph | None, warnings: list[ir.TracerWarningNote], home: str | None
+) -> list[Finding]:
+    trace_at: dict[tuple[str, int], list[ir.Node]] = defaultdict(list)
+    for node in traced.walk():
+        if node.source is not None:
+            trace_at[(node.source.file, node.source.line)].append(node)
+    findings: list[Finding] = []
+    if scripted is not None:
+        users: dict[str, list[ir.Node]] = defaultdict(list)
+        for node in scripted.walk():
+            for value in node.inputs:
+                users[value.id].append(node)
+        for node in scripted.walk():
+            location = _location(node, users, home)
+            if location is None:
+                continue  # what torch's own library code does is not the user's to fix
+            where = (location.file, location.line)
+            if node.kind == "prim::If":
+                findings.append(_frozen_branch(node, location, trace_at))
+            elif node.kind == "prim::Loop":
+                findings.append(_unrolled_loop(node, location, trace_at))
+            elif node.kind in _READ_ONCE and not any(n.kind == node.kind for n in trace_at[where]):
+                if not any(f.kind == "constant" and f.where == location for f in findings):
+                    findings.append(Finding(
+                        "constant", location,
+                        f"`{location.code}` read {_READ_ONCE[node.kind]} while tracing, and the "
+                        "trace keeps the value it had then as a constant.",
+                        [n.id for n in trace_at[where] if n.kind != "prim::Constant"], [node.id],
+                    ))
+    explained = {(f.where.file, f.where.line) for f in findings}
+    for note in warnings:
+        where = (note.where.file, note.where.line)
+        if where not in explained:
+            explained.add(where)
+            first_sentence = note.message.split(". ")[0].rstrip(".") + "."
+            findings.append(Finding("warning", note.where, f"TracerWarning: {first_sentence}",
+                                    [n.id for n in trace_at[where]]))
+    return sorted(findings, key=lambda f: (f.where.line, f.kind))
+
+
+def _location(node: ir.Node, users: dict[str, list[ir.Node]], home: str | None) -> ir.SourceLocation | None:
+    """Where the user wrote ``node``: its own line, or else the line of the first node using it
+    (``x.device`` and ``x.shape`` are built from TorchScript's builtins, with no line of the user's)."""
+    candidates = [node] + [user for value in node.outputs for user in users[value.id]]
+    for candidate in candidates:
+        if candidate.source is not None and (home is None or candidate.source.file == home):
+            return candidate.source
+    return None
+
+
+def _lines(nodes: list[ir.Node]) -> set[tuple[str, int]]:
+    found = set()
+    for node in nodes:
+        if node.source is not None:
+            found.add((node.source.file, node.source.line))
+        for block in node.blocks:
+            found |= _lines(block.nodes)
+    return found
+
+
+def _frozen_branch(node: ir.Node, location: ir.SourceLocation,
+                   trace_at: dict[tuple[str, int], list[ir.Node]]) -> Finding:
+    kept = []
+    for block in node.blocks:
+        lines = _lines(block.nodes)
+        if any(trace_at.get(line) for line in lines):
+            kept.append((block.label, sorted(line for _, line in lines)))
+    code = f"`{location.code}`"
+    if len(kept) == 1:
+        label, lines = kept[0]
+        where = f" (line {lines[0]})" if lines else ""
+        what = f"the trace kept only the {label} branch{where} and takes it for every input."
+    else:
+        what = "the trace recorded only the branch its example input took, for every input."
+    trace_nodes = [n.id for block in node.blocks for line in _lines(block.nodes) for n in trace_at.get(line, [])
+                   if n.kind != "prim::Constant"]
+    return Finding("branch", location, f"{code} was decided once, while tracing: {what}",
+                   trace_nodes, [node.id])
+
+
+def _unrolled_loop(node: ir.Node, location: ir.SourceLocation,
+                   trace_at: dict[tuple[str, int], list[ir.Node]]) -> Finding:
+    body = node.blocks[0]
+    lines = sorted(_lines(body.nodes))
+    traced = [n for line in lines for n in trace_at.get(line, []) if n.kind != "prim::Constant"]
+    code = f"`{location.code}`"
+    if not traced:
+        return Finding("loop", location,
+                       f"{code} ran zero times while tracing, so the trace has no trace of its body.",
+                       [], [node.id])
+    copies = max(Counter(n.kind for n in traced).values())
+    return Finding(
+        "loop", location,
+        f"{code} was unrolled: the trace holds {copies} copies of its body and runs exactly "
+        f"{copies} iteration{'s' if copies != 1 else ''} for every input.",
+        [n.id for n in traced], [node.id],
+    )
+
+
+# --- running the probes ---------------------------------------------------------------------------
+
+
+def _probe(eager_fn: Any, traced_fn: Any, scripted_fn: Any, inputs: Any) -> ProbeResult:
+    args = inputs if isinstance(inputs, tuple) else (inputs,)
+    eager = _call(eager_fn, args)
+    traced = _call(traced_fn, args)
+    scripted = _call(scripted_fn, args) if scripted_fn is not None else None
+    traced_agrees, difference = _agree(eager, traced)
+    scripted_agrees = _agree(eager, scripted)[0] if scripted_fn is not None else None
+    return ProbeResult(
+        inputs=", ".join(_describe_input(a) for a in args),
+        eager=_show(eager),
+        traced=_show(traced),
+        scripted=_show(scripted) if scripted_fn is not None else None,
+        traced_agrees=traced_agrees,
+        scripted_agrees=scripted_agrees,
+        traced_difference=difference,
+    )
+
+
+@dataclass
+class _Failed:
+    message: str
+
+
+def _call(fn: Any, args: tuple[Any, ...]) -> Any:
+    try:
+        with torch.no_grad():
+            return fn(*args)
+    except Exception as error:  # a probe that does not fit is reported, not raised
+        first = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+        return _Failed(f"{type(error).__name__}: {first.strip()}")
+
+
+def _agree(expected: Any, actual: Any) -> tuple[bool, str]:
+    if isinstance(expected, _Failed) or isinstance(actual, _Failed):
+        same = isinstance(expected, _Failed) and isinstance(actual, _Failed)
+        return same, "" if same else "one of them raised an error"
+    if isinstance(expected, torch.Tensor) or isinstance(actual, torch.Tensor):
+        a = torch.as_tensor(expected)
+        b = torch.as_tensor(actual)
+        if a.shape != b.shape:
+            return False, f"shape {tuple(b.shape)} instead of {tuple(a.shape)}"
+        if a.numel() == 0:
+            return True, ""
+        if torch.allclose(a.double(), b.double(), equal_nan=True, **_TOLERANCE):
+            return True, ""
+        return False, f"max |difference| {float((a.double() - b.double()).abs().max()):g}"
+    if isinstance(expected, (tuple, list)) and isinstance(actual, (tuple, list)):
+        if len(expected) != len(actual):
+            return False, f"{len(actual)} results instead of {len(expected)}"
+        for e, a in zip(expected, actual):
+            same, why = _agree(e, a)
+            if not same:
+                return False, why
+        return True, ""
+    if isinstance(expected, float) and isinstance(actual, float):
+        return math.isclose(expected, actual, rel_tol=1e-6), ""
+    return expected == actual, "" if expected == actual else f"{actual!r} instead of {expected!r}"
+
+
+def _describe_input(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        shape = ", ".join(map(str, value.shape))
+        if value.numel() and bool((value == value.flatten()[0]).all()):
+            return f"Tensor({shape}) of {value.flatten()[0].item():g}"
+        return f"Tensor({shape})"
+    return repr(value)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, _Failed):
+        return f"error: {value.message}"
+    if isinstance(value, torch.Tensor):
+        if value.dim() == 0:
+            return f"tensor({value.item():g})"
+        if value.numel() <= 6:
+            return f"tensor({_numbers(value.tolist())})"
+        return f"Tensor({', '.join(map(str, value.shape))}), mean {value.double().mean().item():.4g}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_show(v) for v in value) + ")"
+    return repr(value)
+
+
+def _numbers(values: Any) -> str:
+    if isinstance(values, list):
+        return "[" + ", ".join(_numbers(v) for v in values) + "]"
+    return f"{values:g}" if isinstance(values, float) else str(values)
+
+
+# --- HTML --------------------------------------------------------------------------------------
+
+
+def _html(comparison: Comparison) -> str:
+    e = html.escape
+    bad = "background:#ffebee;color:#b71c1c;font-weight:bold"
+    rows = []
+    for probe in comparison.probes:
+        traced_style = "" if probe.traced_agrees else bad
+        scripted_style = bad if probe.scripted_agrees is False else ""
+        traced_text = e(probe.traced) + ("" if probe.traced_agrees else f" ✗ {e(probe.traced_difference)}")
+        scripted_cell = (
+            f'<td style="{scripted_style}">{e(probe.scripted)}{" ✓" if probe.scripted_agrees else " ✗"}</td>'
+            if probe.scripted is not None else "<td>—</td>"
+        )
+        rows.append(
+            f"<tr><td>{e(probe.inputs)}</td><td>{e(probe.eager)}</td>"
+            f'<td style="{traced_style}">{traced_text}{" ✓" if probe.traced_agrees else ""}</td>'
+            f"{scripted_cell}</tr>"
+        )
+    table = (
+        '<table><thead><tr><th>probe</th><th>eager</th><th>traced</th><th>scripted</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    findings = "".join(
+        f"<li><b>line {f.where.line}</b> <code>{e(f.where.code)}</code>: {e(f.explanation)}</li>"
+        for f in comparison.findings
+    )
+    warnings = "".join(
+        f"<li>line {w.where.line} <code>{e(w.where.code)}</code>: {e(w.message)}</li>"
+        for w in comparison.tracer_warnings
+    )
+    script_part = (
+        f"<div><b>scripted</b><br>{comparison.scripted.svg()}</div>" if comparison.scripted is not None
+        else f"<div><b>scripting failed</b><pre>{e(comparison.script_error or '')}</pre></div>"
+    )
+    return (
+        f"<div><p><b>{e(comparison.name)}</b>: traced vs scripted vs eager</p>{table}"
+        + (f"<p>What the trace froze:</p><ul>{findings}</ul>" if findings else "<p>The trace froze nothing that jitviz can see.</p>")
+        + (f"<p>TracerWarnings while tracing:</p><ul>{warnings}</ul>" if warnings else "")
+        + '<div style="display:flex;gap:2em;align-items:flex-start">'
+        + f"<div><b>traced</b><br>{comparison.traced.svg()}</div>{script_part}</div></div>"
+    )

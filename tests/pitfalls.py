@@ -1,0 +1,31 @@
+"""The lies a trace tells, one function each: used by the comparison tests."""
+
+import torch
+
+
+
+def branch(x):
+    if x.mean() > 1.0:
+        r = torch.tensor(1.0)
+    else:
+        r = torch.tensor(2.0)
+    return r
+
+def loop(x):
+    y = x
+    for i in range(x.shape[0]):
+        y = y + x[i]
+    return y
+
+def size_const(x):
+    n = int(x.size(0))
+    return x.sum() / n
+
+def length(x):
+    return x * len(x)
+
+def item(x):
+    return x * x.max().item()
+
+def device(x):
+    return x + torch.ones(x.shape, device=x.device)

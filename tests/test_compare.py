@@ -1,0 +1,91 @@
+"""jitviz.compare: which probes a trace gets wrong, and what it froze, tied to source lines."""
+
+import inspect
+import xml.etree.ElementTree as ET
+
+import pytest
+import torch
+
+import jitviz
+
+from . import pitfalls
+
+
+def line_of(fn, text):
+    lines, start = inspect.getsourcelines(fn)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+def test_seed_branch_is_reported_frozen_with_its_line_and_the_branch_kept():
+    c = jitviz.compare(pitfalls.branch, (torch.ones(2, 2),), [torch.ones(2, 2), torch.full((2, 2), 3.0)])
+    assert [p.traced_agrees for p in c.probes] == [True, False]
+    assert [p.scripted_agrees for p in c.probes] == [True, True]
+    assert c.probes[1].eager == "tensor(1)" and c.probes[1].traced == "tensor(2)"
+    assert c.disagreements == [c.probes[1]]
+    branch = next(f for f in c.findings if f.kind == "branch")
+    assert branch.where.line == line_of(pitfalls.branch, "if x.mean()")
+    assert f"kept only the else branch (line {line_of(pitfalls.branch, 'tensor(2.0)')})" in branch.explanation
+    (if_node,) = c.scripted.model.find("prim::If")
+    assert branch.script_nodes == [if_node.id]
+    assert "the trace froze this" in c.scripted.source
+    # the TracerWarning about the condition is tied to the same line
+    bool_warning = next(w for w in c.tracer_warnings if "Python boolean" in w.message)
+    assert bool_warning.where.line == branch.where.line
+
+
+@pytest.mark.parametrize(
+    "fn, example, probe, kind, line_text, words",
+    [
+        (pitfalls.loop, torch.ones(3), torch.ones(5), "loop", "for i in range", "holds 3 copies"),
+        (pitfalls.size_const, torch.ones(3), torch.ones(4), "constant", "int(x.size(0))", "a tensor size"),
+        (pitfalls.length, torch.ones(3), torch.ones(4), "constant", "len(x)", "len() of a tensor"),
+        (pitfalls.item, torch.ones(3), torch.full((3,), 2.0), "constant", ".item()", "(.item())"),
+        (pitfalls.device, torch.ones(3), torch.ones(3), "constant", "device=x.device", "the tensor's device"),
+    ],
+)
+def test_tracing_pitfalls_are_found_on_their_lines(fn, example, probe, kind, line_text, words):
+    c = jitviz.compare(fn, (example,), [probe])
+    matching = [f for f in c.findings if f.kind == kind and f.where.line == line_of(fn, line_text)]
+    assert matching, [(f.kind, f.where.line) for f in c.findings]
+    assert words in matching[0].explanation
+    if fn is not pitfalls.device:  # a device only differs on another device (the notebook uses meta)
+        assert c.probes[0].traced_agrees is False and c.probes[0].scripted_agrees is True
+
+
+def test_unrolled_loop_nodes_are_marked_in_the_trace_picture():
+    c = jitviz.compare(pitfalls.loop, (torch.ones(3),), [torch.ones(3)])
+    loop = next(f for f in c.findings if f.kind == "loop")
+    assert len([n for n in loop.trace_nodes if n.startswith("n")]) == 6  # 3 x (select, add)
+    assert c.traced.source.count("⚠ frozen (line") == 6
+
+
+def test_when_scripting_fails_eager_and_traced_are_still_compared():
+    def not_scriptable(x):
+        return x * len([v for v in x.tolist() if v > 0] + [object()])
+
+    c = jitviz.compare(not_scriptable, (torch.ones(2),), [torch.ones(2), -torch.ones(3)])
+    assert c.scripted is None and "Scripting not_scriptable failed" in c.script_error
+    assert [p.scripted for p in c.probes] == [None, None]
+    assert [p.traced_agrees for p in c.probes] == [True, False]
+    assert "scripting failed" in repr(c) and "scripting failed" in c._repr_html_()
+
+
+def test_a_probe_that_does_not_fit_is_reported_not_raised():
+    c = jitviz.compare(pitfalls.length, (torch.ones(3),), [(torch.ones(3), torch.ones(3))])
+    assert c.probes[0].eager.startswith("error: TypeError")
+    assert c.probes[0].traced.startswith("error:")
+
+
+@pytest.mark.exe
+def test_html_shows_table_and_both_pictures_and_escapes_text():
+    c = jitviz.compare(pitfalls.branch, (torch.ones(2, 2),), [torch.full((2, 2), 3.0)])
+    page = c._repr_html_()
+    assert page.count("<svg") == 2 and "✗" in page
+    assert "<code>if x.mean() &gt; 1.0:</code>" in page
+    ET.fromstring(f"<root>{page.replace('<br>', '<br/>')}</root>")  # well-formed
+
+
+def test_text_form_is_deterministic():
+    args = (pitfalls.branch, (torch.ones(2, 2),), [torch.full((2, 2), 3.0)])
+    assert repr(jitviz.compare(*args)) == repr(jitviz.compare(*args))
+    assert "0x" not in repr(jitviz.compare(*args))
