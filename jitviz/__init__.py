@@ -7,6 +7,7 @@
 
 from .api import graph, show
 from .compare import Comparison, compare
+from .widgets import Explorer, explore
 from .display import GraphView
 from .errors import (
     GraphTooLargeError,
@@ -22,8 +23,10 @@ __all__ = [
     "show",
     "graph",
     "compare",
+    "explore",
     "GraphView",
     "Comparison",
+    "Explorer",
     "JitvizError",
     "UnsupportedObjectError",
     "ScriptingError",

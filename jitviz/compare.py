@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import inspect
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
@@ -21,6 +20,7 @@ from .display import GraphView
 from .errors import ScriptingError
 from .extract import torchscript
 from .render import draw
+from .results import Failed, agree, call, show
 
 __all__ = ["compare", "Comparison", "ProbeResult", "Finding"]
 
@@ -36,7 +36,6 @@ _READ_ONCE = {
     "prim::device": "the tensor's device",
     "prim::dtype": "the tensor's dtype",
 }
-_TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
 
 
 @dataclass
@@ -258,61 +257,20 @@ def _unrolled_loop(node: ir.Node, location: ir.SourceLocation,
 
 def _probe(eager_fn: Any, traced_fn: Any, scripted_fn: Any, inputs: Any) -> ProbeResult:
     args = inputs if isinstance(inputs, tuple) else (inputs,)
-    eager = _call(eager_fn, args)
-    traced = _call(traced_fn, args)
-    scripted = _call(scripted_fn, args) if scripted_fn is not None else None
-    traced_agrees, difference = _agree(eager, traced)
-    scripted_agrees = _agree(eager, scripted)[0] if scripted_fn is not None else None
+    eager = call(eager_fn, args)
+    traced = call(traced_fn, args)
+    scripted = call(scripted_fn, args) if scripted_fn is not None else None
+    traced_agrees, difference = agree(eager, traced)
+    scripted_agrees = agree(eager, scripted)[0] if scripted_fn is not None else None
     return ProbeResult(
         inputs=", ".join(_describe_input(a) for a in args),
-        eager=_show(eager),
-        traced=_show(traced),
-        scripted=_show(scripted) if scripted_fn is not None else None,
+        eager=show(eager),
+        traced=show(traced),
+        scripted=show(scripted) if scripted_fn is not None else None,
         traced_agrees=traced_agrees,
         scripted_agrees=scripted_agrees,
         traced_difference=difference,
     )
-
-
-@dataclass
-class _Failed:
-    message: str
-
-
-def _call(fn: Any, args: tuple[Any, ...]) -> Any:
-    try:
-        with torch.no_grad():
-            return fn(*args)
-    except Exception as error:  # a probe that does not fit is reported, not raised
-        first = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
-        return _Failed(f"{type(error).__name__}: {first.strip()}")
-
-
-def _agree(expected: Any, actual: Any) -> tuple[bool, str]:
-    if isinstance(expected, _Failed) or isinstance(actual, _Failed):
-        same = isinstance(expected, _Failed) and isinstance(actual, _Failed)
-        return same, "" if same else "one of them raised an error"
-    if isinstance(expected, torch.Tensor) or isinstance(actual, torch.Tensor):
-        a = torch.as_tensor(expected)
-        b = torch.as_tensor(actual)
-        if a.shape != b.shape:
-            return False, f"shape {tuple(b.shape)} instead of {tuple(a.shape)}"
-        if a.numel() == 0:
-            return True, ""
-        if torch.allclose(a.double(), b.double(), equal_nan=True, **_TOLERANCE):
-            return True, ""
-        return False, f"max |difference| {float((a.double() - b.double()).abs().max()):g}"
-    if isinstance(expected, (tuple, list)) and isinstance(actual, (tuple, list)):
-        if len(expected) != len(actual):
-            return False, f"{len(actual)} results instead of {len(expected)}"
-        for e, a in zip(expected, actual):
-            same, why = _agree(e, a)
-            if not same:
-                return False, why
-        return True, ""
-    if isinstance(expected, float) and isinstance(actual, float):
-        return math.isclose(expected, actual, rel_tol=1e-6), ""
-    return expected == actual, "" if expected == actual else f"{actual!r} instead of {expected!r}"
 
 
 def _describe_input(value: Any) -> str:
@@ -322,26 +280,6 @@ def _describe_input(value: Any) -> str:
             return f"Tensor({shape}) of {value.flatten()[0].item():g}"
         return f"Tensor({shape})"
     return repr(value)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, _Failed):
-        return f"error: {value.message}"
-    if isinstance(value, torch.Tensor):
-        if value.dim() == 0:
-            return f"tensor({value.item():g})"
-        if value.numel() <= 6:
-            return f"tensor({_numbers(value.tolist())})"
-        return f"Tensor({', '.join(map(str, value.shape))}), mean {value.double().mean().item():.4g}"
-    if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(_show(v) for v in value) + ")"
-    return repr(value)
-
-
-def _numbers(values: Any) -> str:
-    if isinstance(values, list):
-        return "[" + ", ".join(_numbers(v) for v in values) + "]"
-    return f"{values:g}" if isinstance(values, float) else str(values)
 
 
 # --- HTML --------------------------------------------------------------------------------------

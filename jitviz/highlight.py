@@ -7,7 +7,7 @@ from typing import Any
 from . import ir
 from .display import GraphView
 from .extract import torchscript
-from .extract.execution import run_counted
+from .extract.execution import CountedRun
 from .render import DEFAULT_MAX_NODES, draw
 
 __all__ = ["Highlighter"]
@@ -20,7 +20,7 @@ class Highlighter:
     computed on the first run and reused: later runs only repaint (see :mod:`jitviz.paint`).
 
     How the counts are obtained, and their limits, is said in
-    :func:`jitviz.extract.execution.run_counted`. A plain function or module is scripted (a trace
+    :class:`jitviz.extract.execution.CountedRun`. A plain function or module is scripted (a trace
     has no branches to highlight; ``mode="trace"`` traces it on the first inputs, and then every
     node simply ran once). ``expand_calls=True`` inlines the calls, so that the branches inside
     callees are counted per call site.
@@ -41,7 +41,7 @@ class Highlighter:
         self._mode = "script" if mode == "auto" else mode
         self._inline = inline or bool(expand_calls)
         self._draw_options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir}
-        self._source: torchscript.Source | None = None
+        self._counted: CountedRun | None = None
         self._view: GraphView | None = None
 
     @property
@@ -52,8 +52,8 @@ class Highlighter:
     def run(self, *inputs: Any) -> tuple[Any, GraphView]:
         """Run on ``inputs``: ``outputs, view = highlighter.run(torch.ones(2))``."""
         view = self._prepare(inputs)
-        assert self._source is not None
-        outputs, execution = run_counted(self._source, view.model, inputs)
+        assert self._counted is not None
+        outputs, execution = self._counted(inputs)
         return outputs, view.with_execution(execution)
 
     def _prepare(self, inputs: tuple[Any, ...]) -> GraphView:
@@ -63,6 +63,6 @@ class Highlighter:
             if self._inline:
                 source = torchscript.inlined(source)
             model = torchscript.convert(source)
-            self._source = source
+            self._counted = CountedRun(source, model)
             self._view = GraphView(model, draw(model, run_counts=True, **self._draw_options))
         return self._view

@@ -10,47 +10,53 @@ from .. import ir
 from ..errors import JitvizError
 from .torchscript import Source
 
-__all__ = ["ExecutionError", "run_counted"]
+__all__ = ["ExecutionError", "CountedRun"]
 
 
 class ExecutionError(JitvizError):
     """The inputs did not fit the function, or the counting copy of the graph failed to run."""
 
 
-def run_counted(source: Source, model: ir.Graph, inputs: Sequence[Any]) -> tuple[Any, ir.Execution]:
-    """Run ``source`` on ``inputs`` and count how many times each block of ``model`` ran.
+class CountedRun:
+    """A copy of a TorchScript graph that counts how many times each block of ``model`` runs.
 
-    How: a copy of the TorchScript graph gets one extra tensor input, ``runs``, and at the start of
-    every block the two nodes ``runs[i].add_(1)``; the copy becomes a function
-    (``torch._C._create_function_from_graph``) that TorchScript's own interpreter runs on the real
-    inputs. The counts are therefore what TorchScript executed, not a re-derivation of the
-    conditions. ``model`` must have been converted from ``source`` without expanding calls, so that
-    its blocks, in program order, are the blocks of the graph.
+    ``CountedRun(source, model)(inputs)`` returns ``(outputs, Execution)``.
 
-    Limits: the body of a collapsed call is not counted (the call node itself is: it ran as often as
-    its block); TorchScript's optimiser may run the copy through its profiling executor, which does
-    not change which blocks run.
+    How: the copy gets one extra tensor input, ``runs``, and at the start of every block the two
+    nodes ``runs[i].add_(1)``; it becomes a function (``torch._C._create_function_from_graph``)
+    that TorchScript's own interpreter runs on the real inputs. The counts are therefore what
+    TorchScript executed, not a re-derivation of the conditions. ``model`` must have been converted
+    from ``source`` without expanding calls, so that its blocks, in program order, are the graph's.
+    The copy is built once; each call only runs it.
+
+    Limits: the body of a collapsed call is not counted (the call node itself is: it ran as often
+    as its block); inline the calls to count inside them, per call site.
     """
-    graph = source.graph.copy()
-    runs_input = graph.addInput("jitviz_runs")
-    runs_input.setType(torch._C.TensorType.get())
-    blocks = list(_blocks(graph.block()))
-    for index, block in enumerate(blocks):
-        _insert_counter(graph, block, runs_input, index)
-    keys = list(_block_keys(model.nodes))
-    if len(keys) != len(blocks):
-        raise ExecutionError(
-            "The drawn graph and the executed one have different blocks (expanded calls?); "
-            "highlight what ran with expand_calls=False, or inline=True."
-        )
-    function = torch._C._create_function_from_graph("jitviz_counted", graph)
-    counts = torch.zeros(len(blocks), dtype=torch.long)
-    arguments = ([source.module._c] if source.module is not None else []) + list(inputs) + [counts]
-    try:
-        outputs = function(*arguments)
-    except Exception as error:
-        raise ExecutionError(_describe_failure(source, inputs, error)) from None
-    return outputs, ir.Execution(dict(zip(keys, counts.tolist())))
+
+    def __init__(self, source: Source, model: ir.Graph) -> None:
+        graph = source.graph.copy()
+        runs_input = graph.addInput("jitviz_runs")
+        runs_input.setType(torch._C.TensorType.get())
+        blocks = list(_blocks(graph.block()))
+        for index, block in enumerate(blocks):
+            _insert_counter(graph, block, runs_input, index)
+        self._keys = list(_block_keys(model.nodes))
+        if len(self._keys) != len(blocks):
+            raise ExecutionError(
+                "The drawn graph and the executed one have different blocks (expanded calls?); "
+                "highlight what ran with expand_calls=False, or inline=True."
+            )
+        self._source = source
+        self._function = torch._C._create_function_from_graph("jitviz_counted", graph)
+        self._self = [source.module._c] if source.module is not None else []
+
+    def __call__(self, inputs: Sequence[Any]) -> tuple[Any, ir.Execution]:
+        counts = torch.zeros(len(self._keys), dtype=torch.long)
+        try:
+            outputs = self._function(*self._self, *inputs, counts)
+        except Exception as error:
+            raise ExecutionError(_describe_failure(self._source, inputs, error)) from None
+        return outputs, ir.Execution(dict(zip(self._keys, counts.tolist())))
 
 
 def _block_keys(nodes: list[ir.Node]) -> Iterator[str]:

@@ -1,0 +1,80 @@
+"""Running user code safely and describing what it returned: shared by compare and explore."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+__all__ = ["Failed", "call", "agree", "show", "TOLERANCE"]
+
+#: How close a traced or scripted tensor must be to eager's to agree with it.
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
+
+
+@dataclass
+class Failed:
+    """What a call that raised returns instead: the error, in one line."""
+
+    message: str
+
+
+def call(fn: Any, args: tuple[Any, ...]) -> Any:
+    """``fn(*args)`` without gradients; an exception becomes a :class:`Failed`."""
+    try:
+        with torch.no_grad():
+            return fn(*args)
+    except Exception as error:  # a probe that does not fit is reported, not raised
+        first = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
+        return Failed(f"{type(error).__name__}: {first.strip()}")
+
+
+def agree(expected: Any, actual: Any) -> tuple[bool, str]:
+    """Whether two results match (tensors within TOLERANCE), and if not, how they differ."""
+    if isinstance(expected, Failed) or isinstance(actual, Failed):
+        same = isinstance(expected, Failed) and isinstance(actual, Failed)
+        return same, "" if same else "one of them raised an error"
+    if isinstance(expected, torch.Tensor) or isinstance(actual, torch.Tensor):
+        a = torch.as_tensor(expected)
+        b = torch.as_tensor(actual)
+        if a.shape != b.shape:
+            return False, f"shape {tuple(b.shape)} instead of {tuple(a.shape)}"
+        if a.numel() == 0:
+            return True, ""
+        if torch.allclose(a.double(), b.double(), equal_nan=True, **TOLERANCE):
+            return True, ""
+        return False, f"max |difference| {float((a.double() - b.double()).abs().max()):g}"
+    if isinstance(expected, (tuple, list)) and isinstance(actual, (tuple, list)):
+        if len(expected) != len(actual):
+            return False, f"{len(actual)} results instead of {len(expected)}"
+        for e, a in zip(expected, actual):
+            same, why = agree(e, a)
+            if not same:
+                return False, why
+        return True, ""
+    if isinstance(expected, float) and isinstance(actual, float):
+        return math.isclose(expected, actual, rel_tol=1e-6), ""
+    return expected == actual, "" if expected == actual else f"{actual!r} instead of {expected!r}"
+
+
+def show(value: Any) -> str:
+    """A short, deterministic text for a result: ``tensor(2)``, ``tensor([4, 4])``, ``3``."""
+    if isinstance(value, Failed):
+        return f"error: {value.message}"
+    if isinstance(value, torch.Tensor):
+        if value.dim() == 0:
+            return f"tensor({value.item():g})"
+        if value.numel() <= 6:
+            return f"tensor({_numbers(value.tolist())})"
+        return f"Tensor({', '.join(map(str, value.shape))}), mean {value.double().mean().item():.4g}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(show(v) for v in value) + ")"
+    return repr(value)
+
+
+def _numbers(values: Any) -> str:
+    if isinstance(values, list):
+        return "[" + ", ".join(_numbers(v) for v in values) + "]"
+    return f"{values:g}" if isinstance(values, float) else str(values)

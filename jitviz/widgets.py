@@ -1,0 +1,277 @@
+"""Live explorers: controls build the inputs, and eager, traced and scripted outputs and the
+highlighted graph follow every change.
+
+    explorer = jitviz.explore(f, inputs=lambda fill: (torch.full((2, 2), fill),), fill=(0.0, 3.0, 0.5))
+    explorer            # in a cell: sliders, an output table and the picture
+    explorer.set(fill=3.0); print(explorer.report())   # the same, as text, without a browser
+
+The graph is laid out once; a change of input only runs the code and repaints the picture
+(:mod:`jitviz.paint`), which keeps an update of the seed functions far under 100 ms
+(``bench/explore.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import ipywidgets as widgets
+
+from .display import GraphView
+from .errors import JitvizError, ScriptingError, TracingError
+from .extract import torchscript
+from .highlight import Highlighter
+from .render import draw
+from . import results
+
+__all__ = ["explore", "Explorer", "ExplorerState"]
+
+_BAD = "background:#ffebee;color:#b71c1c;font-weight:bold"
+
+
+@dataclass
+class ExplorerState:
+    """What the explorer shows now, as plain data: the inputs, each version's output, agreement."""
+
+    values: dict[str, Any]
+    eager: str
+    traced: str | None
+    scripted: str | None
+    traced_agrees: bool | None
+    scripted_agrees: bool | None
+    error: str | None = None
+
+
+def explore(
+    fn: Callable[..., Any],
+    *,
+    inputs: Callable[..., tuple[Any, ...]] | None = None,
+    example: tuple[Any, ...] | None = None,
+    show: str = "auto",
+    **controls: Any,
+) -> "Explorer":
+    """An explorer of ``fn``: ``jitviz.explore(f, inputs=lambda fill: (torch.full((2, 2), fill),), fill=(0.0, 3.0))``.
+
+    Args:
+        fn: a Python function or module; it is traced once and scripted.
+        inputs: builds ``fn``'s arguments from the control values (called with them as keyword
+            arguments); by default the control values are the arguments, in order.
+        example: the inputs to trace ``fn`` with; by default those the controls start at.
+        show: which graph to draw: ``"scripted"`` (what ran is highlighted), ``"traced"``, or
+            ``"auto"`` (scripted when scripting works).
+        **controls: one per input knob, in ipywidgets' ``interact`` style: ``(min, max)`` or
+            ``(min, max, step)`` for a slider (a float bound gives a float slider), a list for a
+            dropdown, a bool for a checkbox, or any ipywidgets ``ValueWidget``.
+    """
+    return Explorer(fn, inputs=inputs, example=example, show=show, **controls)
+
+
+class Explorer:
+    """The object behind :func:`explore`: widgets, plus ``set``, ``state`` and ``report`` for tests."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        inputs: Callable[..., tuple[Any, ...]] | None = None,
+        example: tuple[Any, ...] | None = None,
+        show: str = "auto",
+        **controls: Any,
+    ) -> None:
+        if show not in ("auto", "scripted", "traced"):
+            raise ValueError(f"show must be 'auto', 'scripted' or 'traced', not {show!r}")
+        if not controls:
+            raise ValueError("explore needs at least one control, e.g. fill=(0.0, 3.0)")
+        self._fn = fn
+        self._make_inputs = inputs or (lambda **values: tuple(values.values()))
+        self.controls: dict[str, widgets.ValueWidget] = {
+            name: _widget(name, spec) for name, spec in controls.items()
+        }
+        if example is None:
+            example = self._make_inputs(**self._values())
+        self.trace_error: str | None = None
+        traced_source = None
+        try:
+            traced_source = torchscript.obtain(fn, tuple(example), "trace")
+        except TracingError as error:
+            self.trace_error = str(error)
+        self._traced = traced_source.runnable if traced_source else None
+        self._highlighter: Highlighter | None = Highlighter(fn)
+        self.script_error: str | None = None
+        try:
+            self._highlighter.model  # scripts it now, so that a failure shows at once
+        except ScriptingError as error:
+            self._highlighter = None
+            self.script_error = str(error)
+        if self._highlighter is None and traced_source is None:
+            raise JitvizError(f"{_fn_name(fn)} can be neither traced nor scripted:\n"
+                              f"{self.trace_error}\n{self.script_error}")
+        if show == "scripted" and self._highlighter is None:
+            raise ScriptingError(f"show='scripted' is impossible: {self.script_error}")
+        if show == "traced" and traced_source is None:
+            raise TracingError(f"show='traced' is impossible: {self.trace_error}")
+        self._show_scripted = self._highlighter is not None and show != "traced"
+        if not self._show_scripted:
+            assert traced_source is not None
+            model = torchscript.convert(traced_source)
+            self._traced_view = GraphView(model, draw(model))
+        self.table = widgets.HTML()
+        self.status = widgets.HTML()
+        self.picture = widgets.HTML()
+        self._last_view: GraphView | None = None
+        self.state: ExplorerState | None = None
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.widget = widgets.VBox(
+            [widgets.HBox(list(self.controls.values())), self.table, self.status, self.picture]
+        )
+        self.refresh()
+
+    # --- the logic, testable without a browser ---------------------------------------------------
+
+    def set(self, **values: Any) -> ExplorerState:
+        """Move controls as a user would (each move refreshes): ``explorer.set(fill=3.0)``."""
+        for name, value in values.items():
+            if name not in self.controls:
+                raise KeyError(f"no control named {name!r}; the controls are {', '.join(self.controls)}")
+            self.controls[name].value = value
+        assert self.state is not None
+        return self.state
+
+    def refresh(self) -> ExplorerState:
+        """Rebuild the inputs from the controls, run every version, update table and picture."""
+        values = self._values()
+        try:
+            args = self._make_inputs(**values)
+            if not isinstance(args, tuple):
+                args = (args,)
+        except Exception as error:  # the user's input builder rejected these values
+            return self._fail(values, f"Could not build the inputs from {values}: {error}")
+        eager = results.call(self._fn, args)
+        if isinstance(eager, results.Failed):
+            return self._fail(values, f"{_fn_name(self._fn)} does not run on these inputs: {eager.message}")
+        traced_text = traced_agrees = None
+        if self._traced is not None:
+            traced = results.call(self._traced, args)
+            traced_text = results.show(traced)
+            traced_agrees = results.agree(eager, traced)[0]
+        scripted_text = scripted_agrees = None
+        view = self._last_view
+        if self._highlighter is not None:
+            try:
+                scripted, painted = self._highlighter.run(*args)
+            except JitvizError as error:
+                return self._fail(values, str(error))
+            scripted_text = results.show(scripted)
+            scripted_agrees = results.agree(eager, scripted)[0]
+            if self._show_scripted:
+                view = painted
+        if not self._show_scripted:
+            view = self._traced_view
+        self.state = ExplorerState(values, results.show(eager), traced_text, scripted_text, traced_agrees,
+                                   scripted_agrees)
+        self._last_view = view
+        self.table.value = self._table_html()
+        self.status.value = ""
+        if view is not None:
+            self.picture.value = view.svg()
+        return self.state
+
+    def report(self) -> str:
+        """The current state as deterministic text, for a notebook's compared output."""
+        state = self.state
+        assert state is not None
+        knobs = ", ".join(f"{name}={value!r}" for name, value in state.values.items())
+        if state.error:
+            return f"{knobs}: {state.error}"
+        parts = [f"eager {state.eager}"]
+        if state.traced is not None:
+            parts.append(f"traced {state.traced}" + ("" if state.traced_agrees else " ✗ WRONG"))
+        if state.scripted is not None:
+            parts.append(f"scripted {state.scripted}" + ("" if state.scripted_agrees else " ✗ WRONG"))
+        view = self._last_view
+        if self._show_scripted and view is not None and view.execution is not None:
+            ran = [
+                f"{block.label}×{count}"
+                for node in view.model.walk()
+                for index, block in enumerate(node.blocks)
+                if (count := view.execution.runs(f"{node.id}/{index}"))
+            ]
+            parts.append("ran: " + (", ".join(ran) if ran else "no block"))
+        return f"{knobs}: " + " | ".join(parts)
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    def _values(self) -> dict[str, Any]:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def _on_change(self, change: dict[str, Any]) -> None:
+        self.refresh()
+
+    def _fail(self, values: dict[str, Any], message: str) -> ExplorerState:
+        previous = self.state
+        self.state = ExplorerState(values, "", None, None, None, None, error=message)
+        self.status.value = f'<div style="{_BAD};padding:4px">{html.escape(message)}</div>'
+        if previous is None:
+            self.table.value = ""
+        return self.state  # the table and picture keep the last good inputs' results
+
+    def _table_html(self) -> str:
+        state = self.state
+        assert state is not None
+        cells = [("eager", state.eager, True)]
+        if state.traced is not None:
+            cells.append(("traced", state.traced, state.traced_agrees))
+        elif self.trace_error:
+            cells.append(("traced", "tracing failed", True))
+        if state.scripted is not None:
+            cells.append(("scripted", state.scripted, state.scripted_agrees))
+        elif self.script_error:
+            cells.append(("scripted", "scripting failed", True))
+        head = "".join(f"<th>{name}</th>" for name, _, _ in cells)
+        body = "".join(
+            f'<td style="{"" if agrees else _BAD}">{html.escape(str(text))}{"" if agrees else " ✗ differs from eager"}</td>'
+            for _, text, agrees in cells
+        )
+        return f"<table><tr>{head}</tr><tr>{body}</tr></table>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        if isinstance(bundle, tuple):
+            bundle = bundle[0]
+        bundle = dict(bundle)
+        bundle["text/plain"] = f"<jitviz explorer of {_fn_name(self._fn)}: {self.report()}>"
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"<jitviz explorer of {_fn_name(self._fn)}>"
+
+
+def _fn_name(fn: Any) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _widget(name: str, spec: Any) -> widgets.ValueWidget:
+    if isinstance(spec, widgets.ValueWidget):
+        widget = spec
+    elif isinstance(spec, bool):
+        widget = widgets.Checkbox(value=spec)
+    elif isinstance(spec, list):
+        widget = widgets.Dropdown(options=spec, value=spec[0])
+    elif isinstance(spec, tuple) and len(spec) in (2, 3) and all(isinstance(v, (int, float)) for v in spec):
+        if any(isinstance(v, float) for v in spec):
+            step = spec[2] if len(spec) == 3 else (spec[1] - spec[0]) / 20
+            widget = widgets.FloatSlider(min=spec[0], max=spec[1], step=step, value=spec[0])
+        else:
+            step = spec[2] if len(spec) == 3 else 1
+            widget = widgets.IntSlider(min=spec[0], max=spec[1], step=step, value=spec[0])
+        widget.continuous_update = False
+    else:
+        raise ValueError(
+            f"control {name}={spec!r} is not understood: use (min, max[, step]), a list of choices, "
+            "a bool, or an ipywidgets widget"
+        )
+    if not widget.description:
+        widget.description = name
+    return widget

@@ -1,0 +1,85 @@
+"""The explorer's logic, driven as a user would move its controls, without a browser."""
+
+import ipywidgets as widgets
+import pytest
+import torch
+
+import jitviz
+
+from . import pitfalls
+from . import seed_functions as seed
+
+
+def filled(fill):
+    return (torch.full((2, 2), fill),)
+
+
+def test_tracing_explorer_marks_the_traced_mismatch_and_follows_the_slider():
+    explorer = jitviz.explore(pitfalls.branch, inputs=filled, example=(torch.ones(2, 2),), fill=(0.0, 3.0, 0.5))
+    assert isinstance(explorer.controls["fill"], widgets.FloatSlider)
+    assert explorer.controls["fill"].continuous_update is False
+    state = explorer.set(fill=0.5)
+    assert (state.eager, state.traced, state.traced_agrees) == ("tensor(2)", "tensor(2)", True)
+    assert "✗" not in explorer.table.value
+    state = explorer.set(fill=2.5)
+    assert (state.eager, state.traced, state.traced_agrees) == ("tensor(1)", "tensor(2)", False)
+    assert "✗ differs from eager" in explorer.table.value
+    assert "traced tensor(2) ✗ WRONG" in explorer.report()
+
+
+def test_scripting_explorer_always_agrees_and_moves_the_highlight():
+    explorer = jitviz.explore(seed.branchy_bool, inputs=filled, fill=(0.0, 3.0, 0.5))
+    assert explorer.trace_error and "Only tensors" in explorer.trace_error  # an int result
+    low = explorer.set(fill=0.5)
+    low_svg = explorer.picture.value
+    assert low.scripted_agrees and low.eager == "2" and "ran: else×1" in explorer.report()
+    high = explorer.set(fill=2.5)
+    assert high.scripted_agrees and high.eager == "1" and "ran: then×1" in explorer.report()
+    assert "then · ran 1×" in explorer.picture.value and "else · not run" in explorer.picture.value
+    assert low_svg != explorer.picture.value
+
+
+def test_decode_steps_control_follows_into_loop_counts():
+    explorer = jitviz.explore(seed.looping, inputs=lambda steps: (torch.zeros(2), steps), steps=(0, 6))
+    assert isinstance(explorer.controls["steps"], widgets.IntSlider)
+    for steps in (0, 3, 6):
+        explorer.set(steps=steps)
+        assert f"loop body×{steps}" in explorer.report() or steps == 0
+    assert explorer.state.scripted_agrees
+
+
+def test_bad_inputs_keep_the_widget_alive_and_the_last_good_picture():
+    explorer = jitviz.explore(seed.TinyNet(), inputs=lambda width: (torch.ones(1, width),), width=(4, 6))
+    good_picture, good_table = explorer.picture.value, explorer.table.value
+    state = explorer.set(width=5)  # Linear(4, 8) cannot take 5 features
+    assert state.error and "does not run on these inputs" in state.error
+    assert "does not run" in explorer.status.value
+    assert explorer.picture.value == good_picture and explorer.table.value == good_table
+    assert "width=5: TinyNet does not run" in explorer.report()
+    state = explorer.set(width=4)
+    assert state.error is None and explorer.status.value == ""
+
+
+def test_input_builder_errors_are_reported_too():
+    explorer = jitviz.explore(pitfalls.length, inputs=lambda n: (torch.ones(n),), n=(1, 3))
+    state = explorer.set(n=2)
+    assert state.error is None
+    explorer._make_inputs = lambda n: 1 / 0
+    assert "Could not build the inputs" in explorer.refresh().error
+
+
+def test_controls_are_validated():
+    with pytest.raises(ValueError, match="at least one control"):
+        jitviz.explore(pitfalls.length)
+    with pytest.raises(ValueError, match="not understood"):
+        jitviz.explore(pitfalls.length, n="many")
+    with pytest.raises(KeyError, match="the controls are n"):
+        jitviz.explore(pitfalls.length, inputs=lambda n: (torch.ones(n),), n=(1, 3)).set(m=1)
+
+
+def test_text_form_is_deterministic_for_notebooks():
+    explorer = jitviz.explore(pitfalls.branch, inputs=filled, example=(torch.ones(2, 2),), fill=(0.0, 3.0))
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("<jitviz explorer of branch: fill=0.0: eager tensor(2)")
+    assert "0x" not in bundle["text/plain"]
