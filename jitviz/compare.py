@@ -276,6 +276,8 @@ def _probe(eager_fn: Any, traced_fn: Any, scripted_fn: Any, inputs: Any) -> Prob
 def _describe_input(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         shape = ", ".join(map(str, value.shape))
+        if value.device.type == "meta":
+            return f"meta Tensor({shape})"
         if value.numel() and bool((value == value.flatten()[0]).all()):
             return f"Tensor({shape}) of {value.flatten()[0].item():g}"
         return f"Tensor({shape})"

@@ -27,8 +27,17 @@ def call(fn: Any, args: tuple[Any, ...]) -> Any:
         with torch.no_grad():
             return fn(*args)
     except Exception as error:  # a probe that does not fit is reported, not raised
-        first = next((line for line in str(error).splitlines() if line.strip()), type(error).__name__)
-        return Failed(f"{type(error).__name__}: {first.strip()}")
+        return Failed(f"{type(error).__name__}: {_reason(error)}")
+
+
+def _reason(error: Exception) -> str:
+    """The line that says what went wrong; TorchScript's interpreter puts it after a stack."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if lines and lines[0].startswith("The following operation failed in the TorchScript interpreter"):
+        errors = [line for line in lines if "Error: " in line]
+        if errors:
+            return errors[-1].split("Error: ")[-1]
+    return lines[0] if lines else "(no message)"
 
 
 def agree(expected: Any, actual: Any) -> tuple[bool, str]:
@@ -41,6 +50,10 @@ def agree(expected: Any, actual: Any) -> tuple[bool, str]:
         b = torch.as_tensor(actual)
         if a.shape != b.shape:
             return False, f"shape {tuple(b.shape)} instead of {tuple(a.shape)}"
+        if a.device != b.device:
+            return False, f"device {b.device} instead of {a.device}"
+        if a.device.type == "meta":
+            return True, ""  # meta tensors hold no values: same shape and device is all there is
         if a.numel() == 0:
             return True, ""
         if torch.allclose(a.double(), b.double(), equal_nan=True, **TOLERANCE):
@@ -64,13 +77,17 @@ def show(value: Any) -> str:
     if isinstance(value, Failed):
         return f"error: {value.message}"
     if isinstance(value, torch.Tensor):
+        if value.device.type == "meta":
+            return f"meta Tensor({', '.join(map(str, value.shape))})"
         if value.dim() == 0:
             return f"tensor({value.item():g})"
         if value.numel() <= 6:
             return f"tensor({_numbers(value.tolist())})"
         return f"Tensor({', '.join(map(str, value.shape))}), mean {value.double().mean().item():.4g}"
-    if isinstance(value, (tuple, list)):
-        return "(" + ", ".join(show(v) for v in value) + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     return repr(value)
 
 

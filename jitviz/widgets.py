@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import ipywidgets as widgets
+import torch
 
 from .display import GraphView
 from .errors import JitvizError, ScriptingError, TracingError
@@ -48,6 +49,7 @@ def explore(
     *,
     inputs: Callable[..., tuple[Any, ...]] | None = None,
     example: tuple[Any, ...] | None = None,
+    trace: bool = True,
     show: str = "auto",
     **controls: Any,
 ) -> "Explorer":
@@ -58,13 +60,14 @@ def explore(
         inputs: builds ``fn``'s arguments from the control values (called with them as keyword
             arguments); by default the control values are the arguments, in order.
         example: the inputs to trace ``fn`` with; by default those the controls start at.
+        trace: ``False`` leaves the traced version out (eager against scripted only).
         show: which graph to draw: ``"scripted"`` (what ran is highlighted), ``"traced"``, or
             ``"auto"`` (scripted when scripting works).
         **controls: one per input knob, in ipywidgets' ``interact`` style: ``(min, max)`` or
             ``(min, max, step)`` for a slider (a float bound gives a float slider), a list for a
             dropdown, a bool for a checkbox, or any ipywidgets ``ValueWidget``.
     """
-    return Explorer(fn, inputs=inputs, example=example, show=show, **controls)
+    return Explorer(fn, inputs=inputs, example=example, trace=trace, show=show, **controls)
 
 
 class Explorer:
@@ -76,6 +79,7 @@ class Explorer:
         *,
         inputs: Callable[..., tuple[Any, ...]] | None = None,
         example: tuple[Any, ...] | None = None,
+        trace: bool = True,
         show: str = "auto",
         **controls: Any,
     ) -> None:
@@ -92,10 +96,11 @@ class Explorer:
             example = self._make_inputs(**self._values())
         self.trace_error: str | None = None
         traced_source = None
-        try:
-            traced_source = torchscript.obtain(fn, tuple(example), "trace")
-        except TracingError as error:
-            self.trace_error = str(error)
+        if trace:
+            try:
+                traced_source = torchscript.obtain(fn, tuple(example), "trace")
+            except TracingError as error:
+                self.trace_error = str(error)
         self._traced = traced_source.runnable if traced_source else None
         self._highlighter: Highlighter | None = Highlighter(fn)
         self.script_error: str | None = None
@@ -249,7 +254,9 @@ class Explorer:
 
 
 def _fn_name(fn: Any) -> str:
-    return getattr(fn, "__name__", type(fn).__name__)
+    if isinstance(fn, torch.jit.ScriptFunction):
+        return fn.name
+    return getattr(fn, "__name__", None) or getattr(fn, "original_name", None) or type(fn).__name__
 
 
 def _widget(name: str, spec: Any) -> widgets.ValueWidget:

@@ -89,3 +89,12 @@ def test_text_form_is_deterministic():
     args = (pitfalls.branch, (torch.ones(2, 2),), [torch.full((2, 2), 3.0)])
     assert repr(jitviz.compare(*args)) == repr(jitviz.compare(*args))
     assert "0x" not in repr(jitviz.compare(*args))
+
+
+def test_a_baked_device_shows_on_a_meta_probe_without_a_gpu():
+    c = jitviz.compare(pitfalls.device, (torch.ones(3),), [torch.ones(3, device="meta")])
+    (probe,) = c.probes
+    assert probe.inputs == "meta Tensor(3)" and probe.eager == "meta Tensor(3)"
+    assert probe.traced == "error: RuntimeError: Tensor on device cpu is not on the expected device meta!"
+    assert not probe.traced_agrees
+    assert probe.scripted == "meta Tensor(3)" and probe.scripted_agrees
