@@ -22,7 +22,7 @@ from .extract import torchscript
 from .render import draw
 from .results import Failed, agree, call, show
 
-__all__ = ["compare", "Comparison", "ProbeResult", "Finding"]
+__all__ = ["compare", "Comparison", "ProbeResult", "Finding", "TracerWarningAt"]
 
 # Script ops whose result a trace reads once and stores as a constant: kind -> what it reads.
 _READ_ONCE = {
@@ -63,13 +63,22 @@ class Finding:
 
 
 @dataclass
+class TracerWarningAt:
+    """A TracerWarning, its source line, and the trace nodes built from that line."""
+
+    message: str
+    where: ir.SourceLocation
+    trace_nodes: list[str]
+
+
+@dataclass
 class Comparison:
     """The result of :func:`compare`; shows itself in a notebook as a table and two pictures."""
 
     name: str
     probes: list[ProbeResult]
     findings: list[Finding]
-    tracer_warnings: list[ir.TracerWarningNote]
+    tracer_warnings: list[TracerWarningAt]
     traced: GraphView
     scripted: GraphView | None
     script_error: str | None = None
@@ -135,7 +144,13 @@ def compare(
         _probe(fn, traced_source.runnable, scripted_source.runnable if scripted_source else None, p)
         for p in probe_inputs
     ]
-    return Comparison(traced_source.name, probes, findings, traced_source.tracer_warnings,
+    at_line = _nodes_by_line(traced_model)
+    tracer_warnings = [
+        TracerWarningAt(note.message, note.where,
+                        [n.id for n in at_line[(note.where.file, note.where.line)]])
+        for note in traced_source.tracer_warnings
+    ]
+    return Comparison(traced_source.name, probes, findings, tracer_warnings,
                       traced_view, scripted_view, script_error)
 
 
@@ -155,10 +170,7 @@ def _home_file(fn: Any) -> str | None:
 def _findings(
     traced: ir.Graph, scripted: ir.Graph | None, warnings: list[ir.TracerWarningNote], home: str | None
 ) -> list[Finding]:
-    trace_at: dict[tuple[str, int], list[ir.Node]] = defaultdict(list)
-    for node in traced.walk():
-        if node.source is not None:
-            trace_at[(node.source.file, node.source.line)].append(node)
+    trace_at = _nodes_by_line(traced)
     findings: list[Finding] = []
     if scripted is not None:
         users: dict[str, list[ir.Node]] = defaultdict(list)
@@ -191,6 +203,14 @@ def _findings(
             findings.append(Finding("warning", note.where, f"TracerWarning: {first_sentence}",
                                     [n.id for n in trace_at[where]]))
     return sorted(findings, key=lambda f: (f.where.line, f.kind))
+
+
+def _nodes_by_line(graph: ir.Graph) -> dict[tuple[str, int], list[ir.Node]]:
+    found: dict[tuple[str, int], list[ir.Node]] = defaultdict(list)
+    for node in graph.walk():
+        if node.source is not None:
+            found[(node.source.file, node.source.line)].append(node)
+    return found
 
 
 def _location(node: ir.Node, users: dict[str, list[ir.Node]], home: str | None) -> ir.SourceLocation | None:
@@ -313,7 +333,8 @@ def _html(comparison: Comparison) -> str:
         for f in comparison.findings
     )
     warnings = "".join(
-        f"<li>line {w.where.line} <code>{e(w.where.code)}</code>: {e(w.message)}</li>"
+        f"<li>line {w.where.line} <code>{e(w.where.code)}</code>: {e(w.message)}"
+        f" ({len(w.trace_nodes)} trace node{'s' if len(w.trace_nodes) != 1 else ''} from this line)</li>"
         for w in comparison.tracer_warnings
     )
     script_part = (

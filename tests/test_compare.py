@@ -98,3 +98,13 @@ def test_a_baked_device_shows_on_a_meta_probe_without_a_gpu():
     assert probe.traced == "error: RuntimeError: Tensor on device cpu is not on the expected device meta!"
     assert not probe.traced_agrees
     assert probe.scripted == "meta Tensor(3)" and probe.scripted_agrees
+
+
+def test_tracer_warnings_are_tied_to_their_line_and_its_trace_nodes():
+    c = jitviz.compare(pitfalls.branch, (torch.ones(2, 2),), [torch.ones(2, 2)])
+    constant_warning = next(w for w in c.tracer_warnings if "registered as constants" in w.message)
+    assert constant_warning.where.line == line_of(pitfalls.branch, "tensor(2.0)")
+    drawn = {n.id: n for n in c.traced.model.walk()}
+    assert constant_warning.trace_nodes and all(
+        drawn[n].source.line == constant_warning.where.line for n in constant_warning.trace_nodes)
+    assert {drawn[n].kind for n in constant_warning.trace_nodes} >= {"aten::to", "aten::detach"}
