@@ -4,6 +4,8 @@
 #   ./dev.sh lab     set up, then open JupyterLab on notebooks/
 #   ./dev.sh test    set up, then run every test (pytest over tests/, nbval over notebooks/)
 #   ./dev.sh setup   set up only
+#   ./dev.sh notebooks     re-run every notebook and save its outputs (after changing one)
+#   ./dev.sh screenshots   re-take the README's pictures in docs/ (a real JupyterLab in Chromium)
 #
 # Setting up is idempotent: a second run finds .venv and its stamp and returns in about a second.
 set -euo pipefail
@@ -36,6 +38,18 @@ ensure_graphviz() {
         apt_install graphviz
     else
         die "Graphviz's 'dot' is not on PATH. Install it with one of: conda install -c conda-forge graphviz | sudo apt-get install graphviz | brew install graphviz; then run this again."
+    fi
+}
+
+CHROMIUM="${JITVIZ_CHROMIUM:-/usr/bin/chromium}"
+
+ensure_chromium() {
+    [ -x "$CHROMIUM" ] && return 0
+    if can_apt; then
+        say "installing Chromium (Debian package 'chromium') for the browser tests in tests/e2e"
+        apt_install chromium fonts-dejavu-core
+    else
+        die "The browser tests need Chromium at $CHROMIUM (or set JITVIZ_CHROMIUM). Install it with: sudo apt-get install chromium; then run this again."
     fi
 }
 
@@ -80,15 +94,27 @@ case "${1:-}" in
     lab)
         setup
         shift
-        exec "$VENV/bin/jupyter" lab notebooks/ "$@"
+        root_flag=()
+        [ "$(id -u)" = 0 ] && root_flag=(--allow-root)  # containers often run as root
+        exec "$VENV/bin/jupyter" lab notebooks/ "${root_flag[@]}" "$@"
         ;;
     test)
         setup
+        ensure_chromium
         shift
         exec "$PY" -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg "$@"
         ;;
+    notebooks)
+        setup
+        exec "$VENV/bin/jupyter" nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+        ;;
+    screenshots)
+        setup
+        ensure_chromium
+        JITVIZ_UPDATE_DOCS=1 exec "$PY" -m pytest tests/e2e -q
+        ;;
     *)
-        sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

@@ -329,7 +329,7 @@ def _html(comparison: Comparison) -> str:
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
     findings = "".join(
-        f"<li><b>line {f.where.line}</b> <code>{e(f.where.code)}</code>: {e(f.explanation)}</li>"
+        f"<li><b>line {f.where.line}</b>: {e(f.explanation)}</li>"
         for f in comparison.findings
     )
     warnings = "".join(

@@ -81,7 +81,7 @@ def test_html_shows_table_and_both_pictures_and_escapes_text():
     c = jitviz.compare(pitfalls.branch, (torch.ones(2, 2),), [torch.full((2, 2), 3.0)])
     page = c._repr_html_()
     assert page.count("<svg") == 2 and "✗" in page
-    assert "<code>if x.mean() &gt; 1.0:</code>" in page
+    assert "<code>if x.mean() &gt; 1.0:</code>" in page  # the TracerWarning's line, escaped
     ET.fromstring(f"<root>{page.replace('<br>', '<br/>')}</root>")  # well-formed
 
 

@@ -1,0 +1,162 @@
+"""Every notebook opened in JupyterLab and run in Chromium: no errors, every picture rendered,
+and the widgets answer when a user changes them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+DOCS = ROOT / "docs"
+RUN_TIMEOUT_MS = 150_000
+
+_ALL_PROMPTS_DONE = """() => {
+  const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
+    .map(p => p.textContent.trim());
+  return prompts.length > 0 && prompts.every(t => /^\\[\\d+\\]:$/.test(t));
+}"""
+_BROKEN_IMAGES = """() => [...document.querySelectorAll('.jp-RenderedSVG img')]
+  .filter(img => !img.complete || img.naturalWidth === 0).length"""
+
+
+def _expected_pictures(name: str) -> tuple[int, int]:
+    """(image/svg+xml outputs, inline <svg> in HTML outputs) in the committed notebook."""
+    notebook = json.loads((ROOT / "notebooks" / name).read_text())
+    svg = html = 0
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            svg += "image/svg+xml" in data
+            html += "".join(data.get("text/html", [])).count("<svg")
+    return svg, html
+
+
+def _menu(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
+    page.get_by_role("menuitem", name=item, exact=True).click()
+
+
+def _run_all(browser, lab, name, screenshots):
+    """Open a notebook, wait for its kernel, clear the committed outputs, run every cell."""
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(lab.notebook_url(name))
+    page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").last.wait_for(
+        state="attached", timeout=90_000)
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
+    assert page.locator(".jp-NotebookPanel").count() == 1, "another notebook was restored beside it"
+    _menu(page, "Edit", "Clear Outputs of All Cells")
+    _menu(page, "Run", "Run All Cells")
+    try:
+        page.wait_for_function(_ALL_PROMPTS_DONE, timeout=RUN_TIMEOUT_MS, polling=500)
+    except Exception:
+        page.screenshot(path=str(screenshots / f"{Path(name).stem}-timeout.png"))
+        prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        pytest.fail(f"{name} did not finish running in {RUN_TIMEOUT_MS // 1000} s; prompts {prompts}")
+    return page
+
+
+def _cell(page, text: str, nth: int = 0):
+    """The code cell whose source contains `text` (the nth such cell)."""
+    return page.locator(".jp-CodeCell").filter(has=page.locator(".jp-InputArea", has_text=text)).nth(nth)
+
+
+def _set_slider(page, value) -> None:
+    """Type a value into the (only) slider's readout, as a user can, and press Enter."""
+    readout = page.locator(".widget-slider .widget-readout").first
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(str(value))
+    page.keyboard.press("Enter")
+
+
+@pytest.fixture(scope="module")
+def pages(browser, lab, screenshots):
+    """Each notebook run once, in its own page, kept open for the checks that follow."""
+    opened = {}
+    for name in NOTEBOOKS:
+        page = _run_all(browser, lab, name, screenshots)
+        page.screenshot(path=str(screenshots / f"{Path(name).stem}.png"))
+        opened[name] = page
+    yield opened
+    for page in opened.values():
+        page.close()
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs_without_errors_and_draws_every_picture(pages, name):
+    page = pages[name]
+    stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    tracebacks = [t for t in stderr.all_inner_texts() if "Traceback (most recent call last)" in t]
+    assert tracebacks == []
+    assert page.get_by_text("Cannot display an untrusted SVG").count() == 0
+    svg, html = _expected_pictures(name)
+    assert page.locator(".jp-RenderedSVG img").count() == svg
+    assert page.evaluate(_BROKEN_IMAGES) == 0  # each picture decoded to a real image, not an empty box
+    assert page.locator(".jp-RenderedHTMLCommon svg").count() >= html
+    if svg:
+        box = page.locator(".jp-RenderedSVG img").first.bounding_box()
+        assert box and box["width"] > 50 and box["height"] > 50
+
+
+def test_tracing_slider_moves_the_eager_and_traced_outputs_and_the_mismatch_mark(pages):
+    page = pages["01_tracing.ipynb"]
+    table = _cell(page, "explorer = jitviz.explore(").locator(".widget-html-content table")
+    _set_slider(page, "0.5")
+    expect(table).not_to_contain_text("✗", timeout=15_000)
+    expect(table).to_contain_text("tensor(2)")
+    _set_slider(page, "2.5")
+    expect(table).to_contain_text("✗ differs from eager", timeout=15_000)
+    expect(table).to_contain_text("tensor(1)")
+
+
+def test_scripting_slider_moves_the_highlighted_branch(pages):
+    page = pages["02_scripting.ipynb"]
+    picture = _cell(page, "explorer = jitviz.explore(").locator(".widget-html-content svg")
+    _set_slider(page, "0.5")
+    expect(picture).to_contain_text("else · ran 1×", timeout=15_000)
+    expect(picture).to_contain_text("then · not run")
+    _set_slider(page, "2.5")
+    expect(picture).to_contain_text("then · ran 1×", timeout=15_000)
+    expect(picture).to_contain_text("else · not run")
+
+
+def test_mixing_decode_steps_follow_the_control(pages):
+    page = pages["03_mixing.ipynb"]
+    table = _cell(page, "explorer = jitviz.explore(").locator(".widget-html-content table")
+    for steps in (2, 5):
+        _set_slider(page, str(steps))
+        tokens = r"\[" + r",\s*".join([r"\d+"] * steps) + r"\]"  # eager's list of `steps` tokens
+        expect(table).to_contain_text(re.compile(tokens), timeout=15_000)
+        expect(table).not_to_contain_text("✗")
+
+
+def test_screenshots_of_the_key_pictures(pages, screenshots):
+    """The README's pictures: the frozen trace, the highlighted prim::If, trace vs script."""
+    tracing, scripting = pages["01_tracing.ipynb"], pages["02_scripting.ipynb"]
+    shots = {
+        "frozen_trace.png": _cell(tracing, "jitviz.show(ftrace)", nth=1).locator(".jp-RenderedSVG img"),
+        "trace_vs_script.png": _cell(tracing, "comparison = jitviz.compare(").locator(".jp-OutputArea-output").last,
+        "highlighted_if.png": _cell(scripting, "highlight=True)", nth=0).locator(".jp-RenderedSVG img"),
+    }
+    update_docs = os.environ.get("JITVIZ_UPDATE_DOCS", "").lower() in ("1", "yes", "true")
+    for filename, element in shots.items():
+        page = element.page
+        box = element.bounding_box()
+        assert box is not None, filename
+        # tall enough that the whole output fits, so no toolbar or status bar lies over it
+        page.set_viewport_size({"width": 1500, "height": int(box["height"]) + 400})
+        element.scroll_into_view_if_needed()
+        element.screenshot(path=str(screenshots / filename))
+        assert (screenshots / filename).stat().st_size > 5_000
+        if update_docs:
+            DOCS.mkdir(exist_ok=True)
+            shutil.copy(screenshots / filename, DOCS / filename)
