@@ -53,6 +53,19 @@ ensure_chromium() {
     fi
 }
 
+# cmake and a C++ compiler build cpp/run_model.cpp (the save/load notebook and tests/test_cpp.py).
+ensure_build_tools() {
+    command -v cmake >/dev/null 2>&1 && command -v c++ >/dev/null 2>&1 && return 0
+    if can_apt; then
+        say "installing cmake and g++ for the C++ loader in cpp/"
+        apt_install cmake g++ make
+    elif [ "${1:-}" = required ]; then
+        die "cmake and a C++ compiler are needed for the tests. Install them with one of: sudo apt-get install cmake g++ | conda install -c conda-forge cmake cxx-compiler | brew install cmake; then run this again."
+    else
+        say "note: without cmake and a C++ compiler, the C++ part of notebook 04 cannot run (sudo apt-get install cmake g++)"
+    fi
+}
+
 # --- the Python environment --------------------------------------------------------------------
 
 # pip, minus the warnings this machine's pip configuration prints for every package.
@@ -82,6 +95,7 @@ ensure_venv() {
 
 setup() {
     ensure_graphviz
+    ensure_build_tools "${1:-}"
     ensure_venv
 }
 
@@ -99,7 +113,7 @@ case "${1:-}" in
         exec "$VENV/bin/jupyter" lab notebooks/ "${root_flag[@]}" "$@"
         ;;
     test)
-        setup
+        setup required
         ensure_chromium
         shift
         exec "$PY" -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg "$@"

@@ -6,7 +6,9 @@
 """
 
 from .api import graph, show
+from .archive import ArchiveReport, inspect_archive
 from .compare import Comparison, compare
+from .diff import GraphDiff, diff
 from .widgets import Explorer, explore
 from .display import GraphView
 from .errors import (
@@ -23,10 +25,14 @@ __all__ = [
     "show",
     "graph",
     "compare",
+    "diff",
     "explore",
+    "inspect_archive",
     "GraphView",
     "Comparison",
+    "GraphDiff",
     "Explorer",
+    "ArchiveReport",
     "JitvizError",
     "UnsupportedObjectError",
     "ScriptingError",

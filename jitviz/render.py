@@ -14,7 +14,7 @@ import graphviz
 
 from . import ir
 from .errors import GraphTooLargeError
-from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, MARK_STYLE, NODE_STYLE, category
+from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, MARK_STYLES, NODE_STYLE, category
 
 __all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
 
@@ -59,11 +59,13 @@ def draw(
     rankdir: str = "TB",
     run_counts: bool = False,
     marks: Mapping[str, str] | None = None,
+    mark_style: str = "warn",
 ) -> Drawing:
     """Turn the model into DOT: ``draw(jitviz.graph(f, x)).dot.source``.
 
     With ``run_counts``, every block's label leaves room for how often it ran (filled in by
-    :class:`jitviz.paint.Painter`). ``marks`` maps node ids to a short warning, drawn in red on the node.
+    :class:`jitviz.paint.Painter`). ``marks`` maps node ids to a short note drawn on the node, styled by ``mark_style``: ``"warn"``
+    (red), ``"removed"`` (red, dashed) or ``"added"`` (green).
 
     ``constants`` is ``"fold"`` (into the label of each user, the default), ``"nodes"`` (drawn as
     nodes, as is every ``self``/``GetAttr``) or ``"hide"`` (left out). A picture of more than
@@ -73,10 +75,12 @@ def draw(
         raise ValueError(
             f"constants must be one of {', '.join(map(repr, CONSTANT_MODES))}, not {constants!r}"
         )
+    if mark_style not in MARK_STYLES:
+        raise ValueError(f"mark_style must be one of {', '.join(map(repr, MARK_STYLES))}, not {mark_style!r}")
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL', not {rankdir!r}")
     return _Builder(graph, constants, max_nodes, rankdir, run_counts=run_counts,
-                    marks=dict(marks or {})).build()
+                    marks=dict(marks or {}), mark_style=mark_style).build()
 
 
 @dataclass
@@ -97,6 +101,7 @@ class _Builder:
     producer: dict[str, str] = field(default_factory=dict)  # value id -> DOT node that emits it
     run_counts: bool = False
     marks: Mapping[str, str] = field(default_factory=dict)
+    mark_style: str = "warn"
     edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     regions: dict[str, str | None] = field(default_factory=dict)
     edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -198,8 +203,9 @@ class _Builder:
     def _node(self, container: graphviz.Digraph, node_id: str, label: str, tooltip: str,
               style: dict[str, str], key: str | None) -> None:
         if node_id in self.marks:
-            label = graphviz.nohtml(f"{label}\\n{_text(['⚠ ' + self.marks[node_id]])}")
-            style = {**style, **MARK_STYLE}
+            symbol = {"warn": "⚠ ", "removed": "− ", "added": "+ "}[self.mark_style]
+            label = graphviz.nohtml(f"{label}\\n{_text([symbol + self.marks[node_id]])}")
+            style = {**style, **MARK_STYLES[self.mark_style]}
         container.node(node_id, label, tooltip=tooltip, id=node_id, **style)
         self.regions[node_id] = key
 

@@ -5,7 +5,7 @@ Every colour and shape in jitviz comes from here, so the README's legend and the
 
 from __future__ import annotations
 
-__all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLE", "CLUSTER_STYLE", "EDGE_STYLE", "GRAPH_STYLE", "category"]
+__all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLES", "CLUSTER_STYLE", "EDGE_STYLE", "GRAPH_STYLE", "category"]
 
 #: Category name -> what it means, in the order of the README's legend.
 CATEGORIES = {
@@ -35,8 +35,15 @@ NODE_STYLE: dict[str, dict[str, str]] = {
              "fontsize": "10"},
 }
 
-#: Laid over a node's own style where jitviz warns about it (what a trace froze, for example).
-MARK_STYLE = {"color": "#c62828", "penwidth": "2.5", "fontcolor": "#b71c1c"}
+#: Laid over a node's own style where jitviz points at it: a warning (what a trace froze), or
+#: what a graph pass removed or added.
+MARK_STYLES = {
+    "warn": {"color": "#c62828", "penwidth": "2.5", "fontcolor": "#b71c1c"},
+    "removed": {"color": "#c62828", "penwidth": "2.5", "fontcolor": "#b71c1c", "style": "dashed,rounded,filled",
+                "fillcolor": "#ffebee"},
+    "added": {"color": "#2e7d32", "penwidth": "2.5", "fontcolor": "#1b5e20", "style": "rounded,filled",
+              "fillcolor": "#e8f5e9"},
+}
 
 CLUSTER_STYLE: dict[str, dict[str, str]] = {
     "if": {"style": "rounded", "color": "#e65100", "fontcolor": "#e65100"},

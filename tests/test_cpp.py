@@ -1,0 +1,66 @@
+"""The C++ loader: built against the pip wheel's libtorch, it agrees with Python on saved models."""
+
+import shutil
+
+import pytest
+import torch
+
+import jitviz
+import jitviz.cpp
+
+from . import pitfalls
+from . import seed_functions as seed
+
+pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed (./dev.sh test installs it)")
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cpp")
+    saved = {
+        "branch_traced": torch.jit.trace(pitfalls.branch, torch.ones(2, 2)),
+        "branch_scripted": torch.jit.script(pitfalls.branch),
+        "bool_scripted": torch.jit.script(seed.branchy_bool),
+        "double_traced": torch.jit.trace(seed.double, torch.ones(3)),
+        "tinynet_traced": torch.jit.trace(seed.TinyNet().eval(), torch.ones(1, 4)),
+    }
+    paths = {}
+    for name, module in saved.items():
+        paths[name] = folder / f"{name}.pt"
+        torch.jit.save(module, str(paths[name]))
+    return saved, paths
+
+
+def test_cpp_agrees_with_python_and_only_the_script_is_right_on_control_flow(models):
+    saved, paths = models
+    for fill in (0.5, 1.0, 3.0):
+        x = torch.full((2, 2), fill)
+        for name in ("branch_traced", "branch_scripted"):
+            (result,) = jitviz.cpp.run(paths[name], fill=fill, shape=(2, 2))
+            assert result.kind == "tensor" and result.values == (saved[name](x).item(),)
+        (scripted,) = jitviz.cpp.run(paths["branch_scripted"], fill=fill, shape=(2, 2))
+        assert scripted.values == (pitfalls.branch(x).item(),)  # eager Python's answer
+    (traced_wrong,) = jitviz.cpp.run(paths["branch_traced"], fill=3.0, shape=(2, 2))
+    assert traced_wrong.values == (2.0,) and pitfalls.branch(torch.full((2, 2), 3.0)).item() == 1.0
+
+
+def test_numbers_vectors_and_modules(models):
+    saved, paths = models
+    assert [str(r) for r in jitviz.cpp.run(paths["bool_scripted"], fill=3.0)] == ["int 1"]
+    (doubled,) = jitviz.cpp.run(paths["double_traced"], 1, 2, 3.5)
+    assert doubled.shape == (3,) and doubled.values == (2.0, 4.0, 7.0)
+    (net,) = jitviz.cpp.run(paths["tinynet_traced"], fill=1.0, shape=(1, 4))
+    expected = saved["tinynet_traced"](torch.ones(1, 4))
+    assert net.shape == (1, 2)
+    assert torch.allclose(torch.tensor(net.values), expected.flatten(), atol=1e-5)
+
+
+def test_the_binary_is_cached(models):
+    first = jitviz.cpp.build()
+    stamp = first.stat().st_mtime
+    assert jitviz.cpp.build() == first and first.stat().st_mtime == stamp
+
+
+def test_a_missing_model_gives_a_clear_error(tmp_path):
+    with pytest.raises(jitviz.JitvizError, match="run_model failed on missing.pt: could not load"):
+        jitviz.cpp.run(tmp_path / "missing.pt", fill=1.0)

@@ -1,0 +1,45 @@
+"""jitviz.diff: what freezing and optimize_for_inference change, marked on both pictures."""
+
+import pytest
+import torch
+from torch import nn
+
+import jitviz
+
+
+class ConvBN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)))
+
+
+def test_freeze_folds_batch_norm_into_the_convolution_and_attributes_into_constants():
+    scripted = torch.jit.script(ConvBN().eval())
+    d = jitviz.diff(scripted, torch.jit.freeze(scripted), labels=("scripted", "frozen"))
+    assert d.removed["aten::batch_norm"] == 1 and "aten::batch_norm" not in d.after.model.kinds()
+    assert d.after.model.kinds()["aten::conv2d"] == 1
+    # every self.<attribute> read became a constant: the weights now live in the graph
+    assert d.removed["prim::GetAttr"] >= 4 and "prim::GetAttr" not in d.after.model.kinds()
+    (conv,) = d.after.model.find("aten::conv2d")
+    producers = {v.id: n.kind for n in d.after.model.walk() for v in n.outputs}
+    assert producers[conv.inputs[1].id] == "prim::Constant"
+    (bn,) = d.before.model.find("aten::batch_norm")
+    assert f"{bn.id} [label=\"aten::batch_norm" in d.before.source and "− removed" in d.before.source
+    assert "aten::batch_norm: 1 -> 0" in repr(d)
+
+
+def test_optimize_for_inference_adds_mkldnn_conversions():
+    scripted = torch.jit.script(ConvBN().eval())
+    d = jitviz.diff(scripted, torch.jit.optimize_for_inference(torch.jit.script(ConvBN().eval())))
+    added = set(d.added)
+    assert {"aten::to_mkldnn", "aten::to_dense"} <= added or "prim::mkldnn_convolution" in added
+    assert "+ added" in d.after.source
+
+
+def test_freezing_a_module_in_training_mode_is_refused_with_torchs_message():
+    with pytest.raises(RuntimeError, match="only implemented for modules in eval mode"):
+        torch.jit.freeze(torch.jit.script(ConvBN().train()))
