@@ -6,7 +6,8 @@ from typing import Any
 
 from . import ir
 from .display import GraphView
-from .extract import torchscript
+from .errors import TracingError
+from .extract import export, torchscript
 from .highlight import Highlighter
 from .render import DEFAULT_MAX_NODES, draw
 
@@ -24,6 +25,10 @@ def graph(
 
     Takes the same ``obj``, inputs, ``mode`` and ``expand_calls``/``inline`` as :func:`show`.
     """
+    if export.accepts(obj):
+        if example_inputs:
+            raise TracingError("An exported or FX graph is drawn as it is; call jitviz.show(program) without inputs.")
+        return export.convert(obj)
     source = torchscript.obtain(obj, example_inputs, mode)
     if inline:
         source = torchscript.inlined(source)
@@ -46,7 +51,8 @@ def show(
     Args:
         obj: a Python function or ``nn.Module`` (traced when example inputs are given, scripted
             otherwise), a ``torch.jit.ScriptFunction`` or ``ScriptModule`` (drawn as it is), a
-            ``torch._C.Graph``, or the path of a file saved with ``torch.jit.save``.
+            ``torch._C.Graph``, the path of a file saved with ``torch.jit.save``; or, from
+            ``torch.export``, an ``ExportedProgram``, a ``torch.fx.GraphModule`` or a ``.pt2`` path.
         *example_inputs: the inputs to trace ``obj`` with.
         mode: ``"auto"`` (default), ``"trace"`` or ``"script"`` to force one.
         expand_calls: draw the body of each ``prim::CallFunction``/``prim::CallMethod`` inside the

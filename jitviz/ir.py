@@ -58,13 +58,16 @@ class Value:
 
     ``id`` is unique in the graph; ``name`` is TorchScript's debug name (``x``, ``5``, ``y.1``);
     ``type`` is a short type string such as ``Tensor``, ``Float(2, 2)``, ``int`` or ``bool``;
-    ``is_module`` marks a value that is an ``nn.Module`` (``self`` and its submodules).
+    ``is_module`` marks a value that is an ``nn.Module`` (``self`` and its submodules); ``role``
+    says what a graph input of an exported program is: ``"parameter"``, ``"buffer"``,
+    ``"constant"``, or ``""`` for an input the caller passes.
     """
 
     id: str
     name: str
     type: str
     is_module: bool = False
+    role: str = ""
 
     def __repr__(self) -> str:
         return f"Value(%{self.name} : {self.type})"

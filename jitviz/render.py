@@ -14,7 +14,7 @@ import graphviz
 
 from . import ir
 from .errors import GraphTooLargeError
-from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, MARK_STYLES, NODE_STYLE, category
+from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, IF_KINDS, MARK_STYLES, NODE_STYLE, category
 
 __all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
 
@@ -211,8 +211,9 @@ class _Builder:
 
     def _emit_input(self, dot: graphviz.Digraph, value: ir.Value) -> None:
         node_id = f"in_{value.id}"
-        self._node(dot, node_id, _text([f"{value.name}: {value.type}"]),
-                   _text([f"graph input %{value.name}"]), NODE_STYLE["input"], None)
+        label = [f"{value.name}: {value.type}"] + ([f"({value.role})"] if value.role else [])
+        style = NODE_STYLE["parameter" if value.role else "input"]
+        self._node(dot, node_id, _text(label), _text([f"graph input %{value.name}"]), style, None)
         self.producer[value.id] = node_id
 
     def _emit_nodes(self, container: graphviz.Digraph, nodes: list[ir.Node], key: str | None) -> None:
@@ -257,7 +258,7 @@ class _Builder:
             label = f"{block.label} · {RUNS_PLACEHOLDER}" if self.run_counts else block.label
             box.attr(label=_text([label]), id=cluster_id, **CLUSTER_STYLE["block"])
             self.regions[cluster_id] = key
-            entry_label = {0: "true", 1: "false"}.get(index, "") if owner.kind == "prim::If" else ""
+            entry_label = {0: "true", 1: "false"}.get(index, "") if owner.kind in IF_KINDS else ""
             control = dict(EDGE_STYLE["control"])
             if entry_label:
                 control["label"] = _text([entry_label])
@@ -304,7 +305,7 @@ class _Builder:
         if node.callee is not None:
             lines.append(node.callee)
             inputs = inputs[1:]  # the module or function being called: named on the line above
-        if node.kind == "prim::Constant" or (node.kind == "prim::GetAttr" and not node.callee):
+        if node.callee is None and node.kind != "prim::Loop":  # a loop's only attribute shows as a trip count
             lines += [f"{name}={_format_constant(value)}" for name, value in node.attributes.items()]
         for position, (value, arg_name) in enumerate(inputs):
             folded = self.folded.get(value.id)

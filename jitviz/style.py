@@ -5,15 +5,16 @@ Every colour and shape in jitviz comes from here, so the README's legend and the
 
 from __future__ import annotations
 
-__all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLES", "CLUSTER_STYLE", "EDGE_STYLE", "GRAPH_STYLE", "category"]
+__all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLES", "CLUSTER_STYLE", "IF_KINDS", "EDGE_STYLE", "GRAPH_STYLE", "category"]
 
 #: Category name -> what it means, in the order of the README's legend.
 CATEGORIES = {
     "input": "a graph input (name: type)",
     "output": "a graph output",
+    "parameter": "an exported program's parameter, buffer or constant (a graph input torch.export lifted)",
     "aten": "an ATen operator (aten::mul, aten::conv2d): the tensor maths",
     "prim": "a TorchScript primitive (prim::ListConstruct, prim::TupleUnpack...)",
-    "if": "prim::If: the condition, with one cluster per branch",
+    "if": "prim::If (or torch.cond): the condition, with one cluster per branch",
     "loop": "prim::Loop: the loop, with its body as a cluster",
     "call": "a call (prim::CallFunction / prim::CallMethod) naming the callee",
     "constant": "a constant, drawn as a node only with constants='nodes'",
@@ -24,6 +25,8 @@ CATEGORIES = {
 NODE_STYLE: dict[str, dict[str, str]] = {
     "input": {"shape": "invhouse", "style": "filled", "fillcolor": "#dcedc8", "color": "#558b2f"},
     "output": {"shape": "house", "style": "filled", "fillcolor": "#dcedc8", "color": "#558b2f"},
+    "parameter": {"shape": "invhouse", "style": "filled,dashed", "fillcolor": "#f1f8e9", "color": "#9e9e9e",
+                  "fontsize": "10"},
     "aten": {"shape": "box", "style": "rounded,filled", "fillcolor": "#e3f2fd", "color": "#1565c0"},
     "prim": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f3e5f5", "color": "#6a1b9a"},
     "if": {"shape": "diamond", "style": "filled", "fillcolor": "#ffe0b2", "color": "#e65100"},
@@ -67,11 +70,13 @@ GRAPH_STYLE = {
 }
 
 _CALL_KINDS = {"prim::CallFunction", "prim::CallMethod"}
+#: Node kinds drawn as a branch: TorchScript's prim::If and torch.export's torch.cond.
+IF_KINDS = {"prim::If", "higher_order::cond"}
 
 
 def category(kind: str) -> str:
     """The style category of a node kind: ``category("aten::mul") == "aten"``."""
-    if kind == "prim::If":
+    if kind in IF_KINDS:
         return "if"
     if kind == "prim::Loop":
         return "loop"

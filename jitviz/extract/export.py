@@ -1,0 +1,232 @@
+"""Turn ``torch.fx`` and ``torch.export`` graphs into the plain graph model.
+
+The same picture language as TorchScript: placeholders become inputs (parameters and buffers
+marked as such, from the program's graph signature), ``call_function`` nodes are named by their
+op (``aten::mul.Tensor``), tensor metadata gives the edges' types (``Float(s0, 4)`` for a dynamic
+dimension), and ``torch.cond`` becomes a node with a *true* and a *false* block, like ``prim::If``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.fx
+
+from .. import ir
+from ..errors import NotTorchScriptFileError
+from .torchscript import short_file
+
+__all__ = ["accepts", "convert", "COND_KIND"]
+# expand_calls is accepted for the same signature as the TorchScript extractor; an exported
+# program has no calls left to expand (torch.export inlines every module).
+
+COND_KIND = "higher_order::cond"
+_DTYPES = {
+    torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
+    torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char",
+    torch.uint8: "Byte", torch.bool: "Bool",
+}
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*(.*)')
+
+
+def accepts(obj: Any) -> bool:
+    """Whether ``obj`` is an FX graph, an exported program, or the path of a ``.pt2`` file."""
+    if isinstance(obj, (torch.fx.GraphModule, torch.export.ExportedProgram)):
+        return True
+    return isinstance(obj, (str, os.PathLike)) and str(obj).endswith(".pt2")
+
+
+def convert(obj: Any, *, expand_calls: bool | int = False) -> ir.Graph:
+    """The plain graph model of a ``GraphModule``, an ``ExportedProgram`` or a saved ``.pt2``."""
+    if isinstance(obj, (str, os.PathLike)):
+        path = Path(obj)
+        if not path.is_file():
+            raise NotTorchScriptFileError(f"No file at {str(path)!r}.")
+        try:
+            obj = torch.export.load(str(path))
+        except Exception as error:
+            raise NotTorchScriptFileError(
+                f"torch.export.load could not read {path.name!r}: {str(error).splitlines()[0]}"
+            ) from None
+        origin = "loaded .pt2"
+    else:
+        origin = "exported" if isinstance(obj, torch.export.ExportedProgram) else "fx"
+    if isinstance(obj, torch.export.ExportedProgram):
+        roles = _roles(obj)
+        module = obj.graph_module
+        name = _program_name(obj) or "ExportedProgram"
+    else:
+        roles = {}
+        module = obj
+        name = type(obj).__name__
+    return _Converter().graph(module, name, origin, roles)
+
+
+def _program_name(program: torch.export.ExportedProgram) -> str | None:
+    for node in program.graph.nodes:
+        stack = node.meta.get("nn_module_stack")
+        if stack:
+            first = next(iter(stack.values()))
+            return str(first[1]).rsplit(".", 1)[-1]
+    return None
+
+
+def _roles(program: torch.export.ExportedProgram) -> dict[str, str]:
+    """Placeholder name -> "parameter" / "buffer" / "constant" (user inputs are left out)."""
+    roles = {}
+    for spec in program.graph_signature.input_specs:
+        kind = spec.kind.name.lower()
+        if kind != "user_input":
+            roles[spec.arg.name] = {"constant_tensor": "constant"}.get(kind, kind)
+    return roles
+
+
+class _Converter:
+    def __init__(self) -> None:
+        self._node_ids = itertools.count()
+        self._value_ids = itertools.count()
+
+    def graph(self, module: torch.fx.GraphModule, name: str, origin: str, roles: dict[str, str]) -> ir.Graph:
+        values: dict[torch.fx.Node, ir.Value] = {}
+        inputs, nodes, outputs = self._body(module, module.graph, values, roles)
+        return ir.Graph(name, origin, inputs, nodes, outputs)
+
+    def _body(self, module: torch.fx.GraphModule, graph: torch.fx.Graph, values: dict, roles: dict[str, str]):
+        inputs: list[ir.Value] = []
+        nodes: list[ir.Node] = []
+        outputs: list[ir.Value] = []
+        for node in graph.nodes:
+            if node.op == "placeholder":
+                value = self._value(node)
+                value.role = roles.get(node.name, "")
+                values[node] = value
+                inputs.append(value)
+            elif node.op == "output":
+                outputs = [values[arg] for arg in _flat(node.args) if isinstance(arg, torch.fx.Node) and arg in values]
+            elif node.op == "get_attr" and isinstance(_attr(module, node.target), torch.fx.GraphModule):
+                continue  # a subgraph, drawn inside the node that uses it
+            else:
+                nodes.append(self._node(module, node, values))
+        return inputs, nodes, outputs
+
+    def _node(self, module: torch.fx.GraphModule, node: torch.fx.Node, values: dict) -> ir.Node:
+        converted = ir.Node(id=f"n{next(self._node_ids)}", kind=_kind(node), source=_source(node),
+                            scope=_scope(node))
+        names = _argument_names(node)
+        named = [(names[i] if i < len(names) else "", a) for i, a in enumerate(node.args)]
+        for name, argument in named + list(node.kwargs.items()):
+            nodes_in = [a for a in _flat(argument) if isinstance(a, torch.fx.Node)]
+            if nodes_in:
+                for value in nodes_in:
+                    if value in values:
+                        converted.inputs.append(values[value])
+                        converted.arg_names.append(name)
+            elif name and converted.kind != COND_KIND:
+                converted.attributes[name] = _plain(argument)
+        if node.op == "get_attr":
+            converted.attributes["name"] = str(node.target)
+        if node.target is torch.ops.higher_order.cond:
+            self._cond_blocks(module, node, converted, values)
+        output = self._value(node)
+        values[node] = output
+        converted.outputs = [output]
+        return converted
+
+    def _cond_blocks(self, module: torch.fx.GraphModule, node: torch.fx.Node, converted: ir.Node, values: dict) -> None:
+        _, true_graph, false_graph, operands = node.args[:4]
+        converted.inputs = [values[node.args[0]]] + [values[o] for o in operands if o in values]
+        converted.arg_names = ["pred"] + [""] * (len(converted.inputs) - 1)
+        converted.attributes = {}
+        for label, branch in (("true branch", true_graph), ("false branch", false_graph)):
+            submodule = _attr(module, branch.target)
+            inner: dict = {}
+            params, body, returns = self._body(submodule, submodule.graph, inner, {})
+            converted.blocks.append(ir.Block(label, params, body, returns))
+
+    def _value(self, node: torch.fx.Node) -> ir.Value:
+        return ir.Value(f"v{next(self._value_ids)}", node.name, _type(node.meta.get("val", node.meta.get("tensor_meta"))))
+
+
+def _attr(module: torch.nn.Module, target: str) -> Any:
+    for part in str(target).split("."):
+        module = getattr(module, part, None)
+    return module
+
+
+def _flat(items: Any) -> list[Any]:
+    flat: list[Any] = []
+    for item in items if isinstance(items, (list, tuple)) else [items]:
+        if isinstance(item, (list, tuple)):
+            flat.extend(_flat(item))
+        else:
+            flat.append(item)
+    return flat
+
+
+def _kind(node: torch.fx.Node) -> str:
+    target = node.target
+    if target is torch.ops.higher_order.cond:
+        return COND_KIND
+    if node.op == "call_function":
+        if isinstance(target, torch._ops.OpOverload):
+            return target.name()  # "aten::mul.Tensor"
+        if target is operator.getitem:
+            return "getitem"
+        if isinstance(target, torch._ops.HigherOrderOperator):
+            return f"higher_order::{target.__name__}"
+        return getattr(target, "__name__", str(target))
+    if node.op == "call_module":
+        return f"call_module::{node.target}"
+    if node.op == "call_method":
+        return f"call_method::{node.target}"
+    return node.op
+
+
+def _argument_names(node: torch.fx.Node) -> list[str]:
+    schema = getattr(node.target, "_schema", None)
+    return [argument.name for argument in schema.arguments] if schema is not None else []
+
+
+def _type(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        dims = ", ".join(str(size) for size in value.shape)
+        return f"{_DTYPES.get(value.dtype, str(value.dtype).removeprefix('torch.'))}({dims})"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_type(v) for v in value) + ")"
+    if isinstance(value, torch.SymInt):
+        return "SymInt"
+    if value is None:
+        return "?"
+    return type(value).__name__
+
+
+def _plain(value: Any) -> object:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return ir.Literal(str(value))
+
+
+def _source(node: torch.fx.Node) -> ir.SourceLocation | None:
+    trace = node.meta.get("stack_trace")
+    if not trace:
+        return None
+    frames = [frame for frame in _FRAME.findall(trace) if not frame[0].startswith("<")]
+    if not frames:
+        return None
+    file, line, code = frames[-1]  # innermost real file: the user's line (not dynamo's <eval_with_key>)
+    return ir.SourceLocation(short_file(file), int(line), code.strip())
+
+
+def _scope(node: torch.fx.Node) -> str:
+    stack = node.meta.get("nn_module_stack") or {}
+    paths = [str(path) for path, _ in stack.values()]
+    deepest = paths[-1] if paths else ""
+    return re.sub(r"^L\['self'\]\.?|^L__self__\.?", "", deepest)
