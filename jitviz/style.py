@@ -72,13 +72,15 @@ GRAPH_STYLE = {
 _CALL_KINDS = {"prim::CallFunction", "prim::CallMethod"}
 #: Node kinds drawn as a branch: TorchScript's prim::If and torch.export's torch.cond.
 IF_KINDS = {"prim::If", "higher_order::cond"}
+#: Node kinds drawn as a loop: TorchScript's prim::Loop and torch.export's while_loop.
+LOOP_KINDS = {"prim::Loop", "higher_order::while_loop"}
 
 
 def category(kind: str) -> str:
     """The style category of a node kind: ``category("aten::mul") == "aten"``."""
     if kind in IF_KINDS:
         return "if"
-    if kind == "prim::Loop":
+    if kind in LOOP_KINDS:
         return "loop"
     if kind in _CALL_KINDS:
         return "call"

@@ -13,8 +13,8 @@ The graph is laid out once; a change of input only runs the code and repaints th
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import ipywidgets as widgets
 import torch
@@ -42,6 +42,7 @@ class ExplorerState:
     traced_agrees: bool | None
     scripted_agrees: bool | None
     error: str | None = None
+    others: dict[str, tuple[str, bool]] = field(default_factory=dict)  # extra versions: (output, agrees)
 
 
 def explore(
@@ -50,6 +51,9 @@ def explore(
     inputs: Callable[..., tuple[Any, ...]] | None = None,
     example: tuple[Any, ...] | None = None,
     trace: bool = True,
+    script: bool = True,
+    versions: Mapping[str, Callable[..., Any]] | None = None,
+    picture: GraphView | None = None,
     show: str = "auto",
     **controls: Any,
 ) -> "Explorer":
@@ -61,13 +65,17 @@ def explore(
             arguments); by default the control values are the arguments, in order.
         example: the inputs to trace ``fn`` with; by default those the controls start at.
         trace: ``False`` leaves the traced version out (eager against scripted only).
+        script: ``False`` leaves the scripted version (and its highlighted picture) out.
+        versions: more versions to run beside eager, by name: ``{"exported": ep.module()}``.
+        picture: a fixed picture to show under the table, instead of the scripted or traced graph.
         show: which graph to draw: ``"scripted"`` (what ran is highlighted), ``"traced"``, or
             ``"auto"`` (scripted when scripting works).
         **controls: one per input knob, in ipywidgets' ``interact`` style: ``(min, max)`` or
             ``(min, max, step)`` for a slider (a float bound gives a float slider), a list for a
             dropdown, a bool for a checkbox, or any ipywidgets ``ValueWidget``.
     """
-    return Explorer(fn, inputs=inputs, example=example, trace=trace, show=show, **controls)
+    return Explorer(fn, inputs=inputs, example=example, trace=trace, script=script, versions=versions,
+                    picture=picture, show=show, **controls)
 
 
 class Explorer:
@@ -80,6 +88,9 @@ class Explorer:
         inputs: Callable[..., tuple[Any, ...]] | None = None,
         example: tuple[Any, ...] | None = None,
         trace: bool = True,
+        script: bool = True,
+        versions: Mapping[str, Callable[..., Any]] | None = None,
+        picture: GraphView | None = None,
         show: str = "auto",
         **controls: Any,
     ) -> None:
@@ -102,25 +113,27 @@ class Explorer:
             except TracingError as error:
                 self.trace_error = str(error)
         self._traced = traced_source.runnable if traced_source else None
-        self._highlighter: Highlighter | None = Highlighter(fn)
+        self._versions = dict(versions or {})
+        self._highlighter: Highlighter | None = Highlighter(fn) if script else None
         self.script_error: str | None = None
         try:
-            self._highlighter.model  # scripts it now, so that a failure shows at once
+            if self._highlighter is not None:
+                self._highlighter.model  # scripts it now, so that a failure shows at once
         except ScriptingError as error:
             self._highlighter = None
             self.script_error = str(error)
-        if self._highlighter is None and traced_source is None:
+        if self._highlighter is None and traced_source is None and not self._versions:
             raise JitvizError(f"{_fn_name(fn)} can be neither traced nor scripted:\n"
                               f"{self.trace_error}\n{self.script_error}")
         if show == "scripted" and self._highlighter is None:
             raise ScriptingError(f"show='scripted' is impossible: {self.script_error}")
         if show == "traced" and traced_source is None:
             raise TracingError(f"show='traced' is impossible: {self.trace_error}")
-        self._show_scripted = self._highlighter is not None and show != "traced"
-        if not self._show_scripted:
-            assert traced_source is not None
+        self._show_scripted = picture is None and self._highlighter is not None and show != "traced"
+        self._fixed_view = picture
+        if picture is None and not self._show_scripted and traced_source is not None:
             model = torchscript.convert(traced_source)
-            self._traced_view = GraphView(model, draw(model))
+            self._fixed_view = GraphView(model, draw(model))
         self.table = widgets.HTML()
         self.status = widgets.HTML()
         self.picture = widgets.HTML()
@@ -173,9 +186,13 @@ class Explorer:
             if self._show_scripted:
                 view = painted
         if not self._show_scripted:
-            view = self._traced_view
+            view = self._fixed_view
+        others = {}
+        for name, version in self._versions.items():
+            output = results.call(version, args)
+            others[name] = (results.show(output), results.agree(eager, output)[0])
         self.state = ExplorerState(values, results.show(eager), traced_text, scripted_text, traced_agrees,
-                                   scripted_agrees)
+                                   scripted_agrees, others=others)
         self._last_view = view
         self.table.value = self._table_html()
         self.status.value = ""
@@ -195,6 +212,7 @@ class Explorer:
             parts.append(f"traced {state.traced}" + ("" if state.traced_agrees else " ✗ WRONG"))
         if state.scripted is not None:
             parts.append(f"scripted {state.scripted}" + ("" if state.scripted_agrees else " ✗ WRONG"))
+        parts += [f"{name} {text}" + ("" if agrees else " ✗ WRONG") for name, (text, agrees) in state.others.items()]
         view = self._last_view
         if self._show_scripted and view is not None and view.execution is not None:
             ran = [
@@ -234,6 +252,7 @@ class Explorer:
             cells.append(("scripted", state.scripted, state.scripted_agrees))
         elif self.script_error:
             cells.append(("scripted", "scripting failed", True))
+        cells += [(name, text, agrees) for name, (text, agrees) in state.others.items()]
         head = "".join(f"<th>{name}</th>" for name, _, _ in cells)
         body = "".join(
             f'<td style="{"" if agrees else _BAD}">{html.escape(str(text))}{"" if agrees else " ✗ differs from eager"}</td>'

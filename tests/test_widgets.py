@@ -83,3 +83,21 @@ def test_text_form_is_deterministic_for_notebooks():
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["text/plain"].startswith("<jitviz explorer of branch: fill=0.0: eager tensor(2)")
     assert "0x" not in bundle["text/plain"]
+
+
+def test_extra_versions_get_their_own_column_and_mark():
+    class Double(torch.nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    static = torch.export.export(Double(), (torch.ones(2, 3),))
+    explorer = jitviz.explore(Double(), inputs=lambda batch: (torch.ones(batch, 3),), trace=False,
+                              script=False, versions={"static export": static.module()},
+                              picture=jitviz.show(static), batch=(1, 4))
+    state = explorer.set(batch=2)
+    assert state.others["static export"][1] is True and "✗" not in explorer.table.value
+    state = explorer.set(batch=3)
+    text, agrees = state.others["static export"]
+    assert not agrees and text.startswith("error:")
+    assert "static export error:" in explorer.report() and "✗ WRONG" in explorer.report()
+    assert explorer.picture.value.startswith("<svg")

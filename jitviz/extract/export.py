@@ -27,6 +27,9 @@ __all__ = ["accepts", "convert", "COND_KIND"]
 # program has no calls left to expand (torch.export inlines every module).
 
 COND_KIND = "higher_order::cond"
+# Blocks of higher-order ops, in the order of their subgraph arguments.
+_BLOCK_LABELS = {COND_KIND: ["true branch", "false branch"],
+                 "higher_order::while_loop": ["condition", "loop body"]}
 _DTYPES = {
     torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
     torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char",
@@ -131,23 +134,20 @@ class _Converter:
                 converted.attributes[name] = _plain(argument)
         if node.op == "get_attr":
             converted.attributes["name"] = str(node.target)
-        if node.target is torch.ops.higher_order.cond:
-            self._cond_blocks(module, node, converted, values)
+        subgraphs = [a for a in _flat(list(node.args)) if isinstance(a, torch.fx.Node) and a.op == "get_attr"
+                     and isinstance(_attr(module, a.target), torch.fx.GraphModule)]
+        labels = _BLOCK_LABELS.get(converted.kind, [])
+        for index, reference in enumerate(subgraphs):
+            submodule = _attr(module, reference.target)
+            params, body, returns = self._body(submodule, submodule.graph, {}, {})
+            label = labels[index] if index < len(labels) else str(reference.target)
+            converted.blocks.append(ir.Block(label, params, body, returns))
+        if converted.kind == COND_KIND and converted.arg_names:
+            converted.arg_names[0] = "pred"
         output = self._value(node)
         values[node] = output
         converted.outputs = [output]
         return converted
-
-    def _cond_blocks(self, module: torch.fx.GraphModule, node: torch.fx.Node, converted: ir.Node, values: dict) -> None:
-        _, true_graph, false_graph, operands = node.args[:4]
-        converted.inputs = [values[node.args[0]]] + [values[o] for o in operands if o in values]
-        converted.arg_names = ["pred"] + [""] * (len(converted.inputs) - 1)
-        converted.attributes = {}
-        for label, branch in (("true branch", true_graph), ("false branch", false_graph)):
-            submodule = _attr(module, branch.target)
-            inner: dict = {}
-            params, body, returns = self._body(submodule, submodule.graph, inner, {})
-            converted.blocks.append(ir.Block(label, params, body, returns))
 
     def _value(self, node: torch.fx.Node) -> ir.Value:
         return ir.Value(f"v{next(self._value_ids)}", node.name, _type(node.meta.get("val", node.meta.get("tensor_meta"))))
