@@ -6,7 +6,7 @@ from typing import Any
 
 from . import ir
 from .display import GraphView
-from .errors import TracingError
+from .errors import GraphTooLargeError, TracingError
 from .extract import export, torchscript
 from .highlight import Highlighter
 from .render import DEFAULT_MAX_NODES, draw
@@ -18,7 +18,7 @@ def graph(
     obj: Any,
     *example_inputs: Any,
     mode: str = "auto",
-    expand_calls: bool | int = False,
+    expand_calls: torchscript.ExpandCalls = False,
     inline: bool = False,
 ) -> ir.Graph:
     """The plain graph model of ``obj``, no Graphviz involved: ``jitviz.graph(f, torch.ones(2))``.
@@ -39,7 +39,7 @@ def show(
     obj: Any,
     *example_inputs: Any,
     mode: str = "auto",
-    expand_calls: bool | int = False,
+    expand_calls: torchscript.ExpandCalls = False,
     inline: bool = False,
     constants: str = "fold",
     max_nodes: int = DEFAULT_MAX_NODES,
@@ -56,7 +56,8 @@ def show(
         *example_inputs: the inputs to trace ``obj`` with.
         mode: ``"auto"`` (default), ``"trace"`` or ``"script"`` to force one.
         expand_calls: draw the body of each ``prim::CallFunction``/``prim::CallMethod`` inside the
-            call as a cluster; ``True`` for all levels, an ``int`` for that many. Default ``False``.
+            call as a cluster; ``True`` for all levels, an ``int`` for that many, or submodule
+            paths (``"layers.0"``, a list of them) to open just those. Default ``False``.
         inline: draw TorchScript's inlined graph (every call replaced by its body, no clusters).
         constants: ``"fold"`` into their users' labels (default), ``"nodes"`` or ``"hide"``.
         max_nodes: refuse, with a :class:`~jitviz.GraphTooLargeError`, pictures larger than this
@@ -73,4 +74,21 @@ def show(
         return highlighter.run(*example_inputs)[1]
     model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline)
     options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir}
-    return GraphView(model, draw(model, **options))
+    try:
+        return GraphView(model, draw(model, **options))
+    except GraphTooLargeError as too_large:
+        if not model.call_depth():
+            raise
+        # Over the budget with calls expanded: draw the deepest expansion that fits, and say so.
+        for depth in range(model.call_depth() - 1, -1, -1):
+            smaller = graph(obj, *example_inputs, mode=mode, expand_calls=depth, inline=inline)
+            smaller.notes.append(
+                f"calls expanded {depth} level{'s' if depth != 1 else ''} deep, not as asked: "
+                f"{str(too_large).split(';')[0].removeprefix('This picture would have ')} "
+                "(expand one submodule with expand_calls='name', or raise max_nodes)"
+            )
+            try:
+                return GraphView(smaller, draw(smaller, **options))
+            except GraphTooLargeError:
+                continue
+        raise

@@ -121,6 +121,11 @@ class Graph:
     inputs: list[Value] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     outputs: list[Value] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown under the picture's title
+
+    def call_depth(self) -> int:
+        """How deeply expanded calls nest (0 when every call is collapsed)."""
+        return _call_depth(self.nodes)
 
     def walk(self) -> Iterator[Node]:
         """Every node, nested blocks included, in program order."""
@@ -142,6 +147,15 @@ class Graph:
             if kinds[special]:
                 parts.append(f"{kinds[special]} {special}")
         return ", ".join(parts)
+
+
+def _call_depth(nodes: list[Node]) -> int:
+    deepest = 0
+    for node in nodes:
+        for block in node.blocks:
+            inner = _call_depth(block.nodes) + (1 if node.callee is not None else 0)
+            deepest = max(deepest, inner)
+    return deepest
 
 
 def _walk(nodes: list[Node]) -> Iterator[Node]:

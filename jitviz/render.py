@@ -115,7 +115,8 @@ class _Builder:
         dot.attr("graph", rankdir=self.rankdir, **GRAPH_STYLE["graph"])
         if self.fast_layout:
             dot.attr("graph", nslimit="1", nslimit1="1")
-        dot.attr("graph", label=_text([f"{self.graph.name} ({self.graph.origin})"]))
+        dot.attr("graph", label=_text([f"{self.graph.name} ({self.graph.origin})"] + self.graph.notes,
+                                      limit=None))
         dot.attr("node", **GRAPH_STYLE["node"])
         dot.attr("edge", **GRAPH_STYLE["edge"])
         for value in self.graph.inputs:
@@ -303,7 +304,13 @@ class _Builder:
         lines = [node.kind]
         inputs = list(zip(node.inputs, node.arg_names or [""] * len(node.inputs)))
         if node.callee is not None:
-            lines.append(node.callee)
+            module_type = node.attributes.get("module_type")
+            if module_type is not None:  # "layers.0: TransformerEncoderLayer", then the method if not forward
+                method = node.callee.rsplit(".", 1)[-1]
+                lines = [f"{node.attributes.get('module_path') or 'self'}: {module_type}"
+                         + ("" if method == "forward" else f".{method}"), node.kind]
+            else:
+                lines.append(node.callee)
             inputs = inputs[1:]  # the module or function being called: named on the line above
         if node.callee is None and node.kind != "prim::Loop":  # a loop's only attribute shows as a trip count
             lines += [f"{name}={_format_constant(value)}" for name, value in node.attributes.items()]

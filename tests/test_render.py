@@ -1,6 +1,7 @@
 """render.to_dot: what the picture contains, how labels are escaped, and golden DOT files."""
 
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,7 @@ def test_module_attributes_fold_into_their_users_and_calls_name_callees():
     source = to_dot(jitviz.graph(torch.jit.script(seed.TinyNet()), expand_calls=True)).source
     assert "prim::GetAttr" not in source
     assert "weight=self.fc1.weight" in source and "weight=self.fc2.weight" in source
-    assert "prim::CallMethod\\nself.fc1.forward" in source
+    assert "fc1: Linear\\nprim::CallMethod" in source
     raw = to_dot(jitviz.graph(torch.jit.script(seed.TinyNet())), constants="nodes").source
     assert "prim::GetAttr\\nname='fc1'" in raw
 
@@ -104,3 +105,30 @@ def test_node_budget_counts_drawn_nodes_not_folded_ones():
     assert to_dot(g, max_nodes=3).source  # input, mul, output: the constant is folded
     with pytest.raises(jitviz.GraphTooLargeError, match="4 nodes"):
         to_dot(g, constants="nodes", max_nodes=3)
+
+
+def test_module_calls_are_labelled_by_path_and_type_and_expand_by_path():
+    enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 2,
+                                      enable_nested_tensor=False).eval()
+    scripted = torch.jit.script(enc)
+    top = jitviz.graph(scripted)
+    layers = [n for n in top.find("prim::CallMethod")]
+    assert [n.attributes.get("module_path") for n in layers] == ["layers.0", "layers.1"]
+    assert "layers.0: TransformerEncoderLayer\\nprim::CallMethod" in jitviz.show(scripted).source
+    one = jitviz.graph(scripted, expand_calls="layers.1")
+    expanded = {n.attributes["module_path"] for n in one.find("prim::CallMethod") if n.blocks}
+    assert expanded == {"layers.1"}  # at each of its call sites
+    deeper = jitviz.graph(scripted, expand_calls=["layers.0.self_attn"])
+    opened = {n.attributes["module_path"] for n in deeper.find("prim::CallMethod") if n.blocks}
+    assert opened == {"layers.0", "layers.0.self_attn"}
+
+
+def test_over_the_budget_the_picture_collapses_to_the_deepest_level_that_fits():
+    net = torch.jit.script(seed.TinyNet())
+    full = jitviz.show(net, expand_calls=True)
+    drawn = len(re.findall(r"^\t+(?!graph |node |edge )\w+ \[", full.source, re.MULTILINE))
+    view = jitviz.show(net, expand_calls=True, max_nodes=drawn - 1)
+    assert view.model.call_depth() == 0
+    assert "calls expanded 0 levels deep, not as asked" in view.source
+    with pytest.raises(jitviz.GraphTooLargeError):
+        jitviz.show(net, expand_calls=True, max_nodes=3)

@@ -10,7 +10,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
 
 import torch
 
@@ -228,31 +228,49 @@ def _short_repr(value: Any, limit: int = 40) -> str:
 # --- converting a graph ---------------------------------------------------------------------------
 
 
-def convert(source: Source, *, expand_calls: bool | int = False) -> ir.Graph:
+ExpandCalls = Union[bool, int, str, Sequence[str]]
+
+
+def convert(source: Source, *, expand_calls: ExpandCalls = False) -> ir.Graph:
     """Convert a TorchScript graph into :class:`jitviz.ir.Graph`.
 
     ``expand_calls`` puts the callee's graph inside each ``prim::CallFunction`` /
-    ``prim::CallMethod`` node as a nested block (``True`` for every level, an int for that many levels).
+    ``prim::CallMethod`` node as a nested block: ``True`` for every level, an int for that many
+    levels, or submodule paths (``"layers.0"``, or a list of them) to expand just the calls on the
+    way to those submodules.
     """
-    depth = _expand_depth(expand_calls)
-    return _Converter(depth).graph(source)
+    depth, paths = _expansion(expand_calls)
+    return _Converter(depth, paths).graph(source)
 
 
-def _expand_depth(expand_calls: bool | int) -> int:
+def _expansion(expand_calls: ExpandCalls) -> tuple[int, tuple[str, ...]]:
+    if isinstance(expand_calls, str):
+        return 0, (expand_calls,)
+    if isinstance(expand_calls, (list, tuple)) and all(isinstance(p, str) for p in expand_calls):
+        return 0, tuple(expand_calls)
     if expand_calls is True:
-        return 1_000
+        return 1_000, ()
     if expand_calls is False or expand_calls is None:
-        return 0
+        return 0, ()
     if isinstance(expand_calls, int) and expand_calls >= 0:
-        return expand_calls
-    raise ValueError(f"expand_calls must be True, False or a depth >= 0, not {expand_calls!r}")
+        return expand_calls, ()
+    raise ValueError(
+        f"expand_calls must be True, False, a depth >= 0 or submodule paths such as 'layers.0', "
+        f"not {expand_calls!r}"
+    )
+
+
+def _on_the_way(path: str, wanted: tuple[str, ...]) -> bool:
+    """Whether submodule ``path`` is one of ``wanted`` or contains one of them."""
+    return any(w == path or w.startswith(path + ".") for w in wanted)
 
 
 class _Converter:
     """One conversion: owns the id counters, so ids are unique and deterministic across callees."""
 
-    def __init__(self, expand_depth: int) -> None:
+    def __init__(self, expand_depth: int, expand_paths: tuple[str, ...] = ()) -> None:
         self._expand_depth = expand_depth
+        self._expand_paths = expand_paths
         self._node_ids = itertools.count()
         self._value_ids = itertools.count()
 
@@ -263,7 +281,7 @@ class _Converter:
         first = next(iter(source.graph.inputs()), None)
         if source.module is not None and first is not None and first.debugName().startswith("self"):
             paths[first.unique()] = "self"
-        context = _Context(values, paths, source.module, depth=0)
+        context = _Context(values, paths, source.module, depth=0, prefix="")
         nodes = self._nodes(source.graph.nodes(), context)
         outputs = [values[v.unique()] for v in source.graph.outputs()]
         return ir.Graph(source.name, source.origin, inputs, nodes, outputs)
@@ -314,14 +332,20 @@ class _Converter:
     def _call(self, node: torch._C.Node, converted: ir.Node, context: "_Context") -> None:
         callee: torch._C.Graph | None = None
         callee_module: torch.jit.ScriptModule | None = None
+        full_path = ""
         if node.kind() == "prim::CallMethod":
             method = node.s("name")
             path = context.paths.get(next(iter(node.inputs())).unique())
             converted.callee = f"{path or '?'}.{method}"
             target = _resolve_module(context.module, path)
+            if path is not None:
+                relative = path.removeprefix("self").removeprefix(".")
+                full_path = ".".join(part for part in (context.prefix, relative) if part)
+                converted.attributes["module_path"] = full_path
             if target is not None:
                 callee_module = target
                 callee = target._c._get_method(method).graph
+                converted.attributes["module_type"] = _module_name(target)
         else:
             function_type = next(iter(node.inputs())).type()
             qualified = function_type.annotation_str
@@ -329,14 +353,15 @@ class _Converter:
             function = torch.jit._state._python_cu.find_function(qualified)
             if function is not None:
                 callee = function.graph
-        if callee is None or context.depth >= self._expand_depth:
+        wanted = bool(full_path) and _on_the_way(full_path, self._expand_paths)
+        if callee is None or (context.depth >= self._expand_depth and not wanted):
             return
         values: dict[int, ir.Value] = {}
         paths: dict[int, str] = {}
         params = [self._value(v, values) for v in callee.inputs()]
         if callee_module is not None:
             paths[next(iter(callee.inputs())).unique()] = "self"
-        inner = _Context(values, paths, callee_module, context.depth + 1)
+        inner = _Context(values, paths, callee_module, context.depth + 1, prefix=full_path)
         body = self._nodes(callee.nodes(), inner)
         returns = [values[v.unique()] for v in callee.outputs()]
         converted.blocks.append(ir.Block(converted.callee, params, body, returns))
@@ -348,6 +373,7 @@ class _Context:
     paths: dict[int, str]  # values that are submodules: unique() -> "self.layer1"
     module: torch.jit.ScriptModule | None
     depth: int
+    prefix: str  # where `self` is, from the top module: "" at the top, "layers.0" inside it
 
 
 def _resolve_module(module: Any, path: str | None) -> Any:
