@@ -81,7 +81,7 @@ def show(
             raise
         # Over the budget with calls expanded: draw the deepest expansion that fits, and say so.
         for depth in range(model.call_depth() - 1, -1, -1):
-            smaller = graph(obj, *example_inputs, mode=mode, expand_calls=depth, inline=inline)
+            smaller = model.collapsed(depth)
             smaller.notes.append(
                 f"calls expanded {depth} level{'s' if depth != 1 else ''} deep, not as asked: "
                 f"{str(too_large).split(';')[0].removeprefix('This picture would have ')} "

@@ -127,6 +127,11 @@ class Graph:
         """How deeply expanded calls nest (0 when every call is collapsed)."""
         return _call_depth(self.nodes)
 
+    def collapsed(self, depth: int) -> "Graph":
+        """A copy whose calls are expanded at most ``depth`` levels deep (nodes and values shared)."""
+        return Graph(self.name, self.origin, self.inputs, _collapse(self.nodes, depth), self.outputs,
+                     list(self.notes))
+
     def walk(self) -> Iterator[Node]:
         """Every node, nested blocks included, in program order."""
         yield from _walk(self.nodes)
@@ -147,6 +152,23 @@ class Graph:
             if kinds[special]:
                 parts.append(f"{kinds[special]} {special}")
         return ", ".join(parts)
+
+
+def _collapse(nodes: list[Node], depth: int) -> list[Node]:
+    result = []
+    for node in nodes:
+        if not node.blocks:
+            result.append(node)
+            continue
+        is_call = node.callee is not None
+        if is_call and depth == 0:
+            blocks: list[Block] = []
+        else:
+            inner = depth - 1 if is_call else depth
+            blocks = [Block(b.label, b.params, _collapse(b.nodes, inner), b.returns) for b in node.blocks]
+        result.append(Node(node.id, node.kind, node.inputs, node.outputs, node.attributes, node.arg_names,
+                           node.source, blocks, node.callee, node.scope))
+    return result
 
 
 def _call_depth(nodes: list[Node]) -> int:
