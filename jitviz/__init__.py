@@ -9,6 +9,7 @@ from .api import graph, show
 from .archive import ArchiveReport, inspect_archive
 from .compare import Comparison, compare
 from .diff import GraphDiff, diff
+from .viewer import GraphExplorer, explore_graph
 from .widgets import Explorer, explore
 from .display import GraphView
 from .errors import (
@@ -27,11 +28,13 @@ __all__ = [
     "compare",
     "diff",
     "explore",
+    "explore_graph",
     "inspect_archive",
     "GraphView",
     "Comparison",
     "GraphDiff",
     "Explorer",
+    "GraphExplorer",
     "ArchiveReport",
     "JitvizError",
     "UnsupportedObjectError",

@@ -97,11 +97,19 @@ class GraphView:
         except graphviz.ExecutableNotFound:
             raise GraphvizNotFoundError(f"Drawing {fmt.upper()}") from None
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
             return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
         except GraphvizNotFoundError as error:
-            return {"text/plain": f"{self!r}\n{error}"}
+            # No dot binary: lay the picture out in the browser instead (WASM Graphviz, offline).
+            from .viewer import browser_layout, warn_once_no_dot
+
+            warn_once_no_dot(f"Graphviz's 'dot' is missing, so pictures are laid out in the browser; "
+                             f"saving them to files needs it. {str(error).split('. ', 1)[1]}")
+            bundle = browser_layout(self.source)._repr_mimebundle_(include=include, exclude=exclude) or {}
+            bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+            bundle["text/plain"] = f"{self!r}\n{error}"
+            return bundle
 
     def __repr__(self) -> str:
         ran = f"; {self._execution.summary()}" if self._execution is not None else ""

@@ -64,6 +64,7 @@ def test_save_keeps_existing_files_and_rejects_unknown_suffixes(tmp_path):
 
 
 def test_missing_dot_binary_gives_install_commands_and_keeps_the_source(monkeypatch, tmp_path):
+    monkeypatch.setattr("jitviz.viewer._WARNED_NO_DOT", False)
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` on an empty PATH
     view = jitviz.show(seed.double, torch.ones(2, 2))
     with pytest.raises(jitviz.GraphvizNotFoundError) as caught:
@@ -72,8 +73,11 @@ def test_missing_dot_binary_gives_install_commands_and_keeps_the_source(monkeypa
     for command in ["conda install -c conda-forge graphviz", "apt-get install graphviz", "brew install graphviz"]:
         assert command in message
     assert view.source.startswith("digraph")
-    bundle = view._repr_mimebundle_()
-    assert set(bundle) == {"text/plain"} and "brew install graphviz" in bundle["text/plain"]
+    with pytest.warns(RuntimeWarning, match="laid out in the browser"):
+        bundle = view._repr_mimebundle_()
+    # the picture still shows, laid out in the browser by the WASM Graphviz widget
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "brew install graphviz" in bundle["text/plain"]
     with pytest.raises(jitviz.GraphvizNotFoundError):
         view.save(tmp_path / "g.png")
     assert not (tmp_path / "g.png").exists()

@@ -23,11 +23,11 @@ def _conda_requirements() -> dict[str, str]:
     listed = {}
     dependencies = (ROOT / "environment.yml").read_text().split("\ndependencies:\n", 1)[1]
     for line in dependencies.splitlines():
-        match = re.match(r"^  - ([A-Za-z0-9_.-]+)(\S*)", line.split("#")[0].rstrip())
+        match = re.match(r"^(?:  |      )- ([A-Za-z0-9_.-]+)(\S*)", line.split("#")[0].rstrip())
         if match:
             name, spec = match.groups()
             pip_name = CONDA_TO_PIP.get(name, name)
-            if pip_name:
+            if pip_name and not line.startswith("      - --"):
                 listed[pip_name] = spec.replace("=", "==", 1) if re.fullmatch(r"=[\d.]+", spec) else spec
     return listed
 
