@@ -160,3 +160,40 @@ def test_screenshots_of_the_key_pictures(pages, screenshots):
         if update_docs:
             DOCS.mkdir(exist_ok=True)
             shutil.copy(screenshots / filename, DOCS / filename)
+
+
+NO_DOT_NOTEBOOK = {
+    "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": [
+            "import os, torch, jitviz\n",
+            "os.environ['PATH'] = '/nonexistent'  # as if Graphviz were not installed\n",
+            "class Net(torch.nn.Module):\n",
+            "    def __init__(self):\n",
+            "        super().__init__()\n",
+            "        self.fc1 = torch.nn.Linear(4, 8)\n",
+            "        self.fc2 = torch.nn.Linear(8, 2)\n",
+            "    def forward(self, x):\n",
+            "        return self.fc2(torch.relu(self.fc1(x)))\n",
+            "net = torch.jit.script(Net())\n",
+            "jitviz.show(net)"]},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": ["viewer = jitviz.explore_graph(net)\n", "viewer"]},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+
+
+def test_without_graphviz_pictures_are_laid_out_in_the_browser(browser, lab, screenshots):
+    (lab.root / "no_dot.ipynb").write_text(json.dumps(NO_DOT_NOTEBOOK))
+    page = _run_all(browser, lab, "no_dot.ipynb", screenshots)
+    try:
+        show_output = _cell(page, "jitviz.show(net)").locator(".jp-OutputArea-output svg").first
+        expect(show_output).to_contain_text("fc1: Linear", timeout=30_000)  # WASM Graphviz drew it
+        viewer = _cell(page, "viewer = jitviz.explore_graph(net)")
+        expect(viewer.locator(".jp-OutputArea-output svg").first).to_contain_text("fc2: Linear", timeout=30_000)
+        viewer.get_by_label("expand", exact=True).select_option("fc1")  # open a submodule from the list
+        expect(viewer.locator(".jp-OutputArea-output svg").first).to_contain_text("aten::linear", timeout=30_000)
+        page.screenshot(path=str(screenshots / "no_dot.png"))
+    finally:
+        page.close()
