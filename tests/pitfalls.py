@@ -2,14 +2,8 @@
 
 import torch
 
+from .seed_functions import branchy as branch  # noqa: F401  (the 2019 post's example: the first lie)
 
-
-def branch(x):
-    if x.mean() > 1.0:
-        r = torch.tensor(1.0)
-    else:
-        r = torch.tensor(2.0)
-    return r
 
 def loop(x):
     y = x

@@ -81,7 +81,7 @@ def test_text_form_is_deterministic_for_notebooks():
     explorer = jitviz.explore(pitfalls.branch, inputs=filled, example=(torch.ones(2, 2),), fill=(0.0, 3.0))
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["text/plain"].startswith("<jitviz explorer of branch: fill=0.0: eager tensor(2)")
+    assert bundle["text/plain"].startswith("<jitviz explorer of branchy: fill=0.0: eager tensor(2)")
     assert "0x" not in bundle["text/plain"]
 
 
