@@ -45,6 +45,7 @@ def show(
     max_nodes: int = DEFAULT_MAX_NODES,
     rankdir: str = "TB",
     highlight: bool = False,
+    repeats: bool = False,
 ) -> GraphView:
     """Draw a TorchScript graph; in a notebook cell it shows as SVG: ``jitviz.show(f, torch.ones(2, 2))``.
 
@@ -63,6 +64,8 @@ def show(
         max_nodes: refuse, with a :class:`~jitviz.GraphTooLargeError`, pictures larger than this
             (default 3000), rather than have Graphviz run for minutes.
         rankdir: Graphviz's direction, ``"TB"`` (default, top to bottom) or ``"LR"``.
+        repeats: draw a chain of calls to identical submodules (the 6 layers of an encoder) once,
+            marked ``×6``.
         highlight: run ``obj`` on the inputs and show what ran: the taken branch of every
             ``prim::If`` in green, the other greyed out, each block's run count (a loop body's is
             its number of iterations). A plain function is then scripted, not traced; the inputs
@@ -73,7 +76,7 @@ def show(
                                   constants=constants, max_nodes=max_nodes, rankdir=rankdir)
         return highlighter.run(*example_inputs)[1]
     model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline)
-    options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir}
+    options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir, "repeats": repeats}
     try:
         return GraphView(model, draw(model, **options))
     except GraphTooLargeError as too_large:

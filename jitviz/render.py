@@ -60,12 +60,15 @@ def draw(
     run_counts: bool = False,
     marks: Mapping[str, str] | None = None,
     mark_style: str = "warn",
+    repeats: bool = False,
 ) -> Drawing:
     """Turn the model into DOT: ``draw(jitviz.graph(f, x)).dot.source``.
 
     With ``run_counts``, every block's label leaves room for how often it ran (filled in by
     :class:`jitviz.paint.Painter`). ``marks`` maps node ids to a short note drawn on the node, styled by ``mark_style``: ``"warn"``
-    (red), ``"removed"`` (red, dashed) or ``"added"`` (green).
+    (red), ``"removed"`` (red, dashed) or ``"added"`` (green). With ``repeats``, a chain of calls
+    to identical submodules (same code and parameter shapes, each feeding the next) is drawn
+    once, marked ``×N``.
 
     ``constants`` is ``"fold"`` (into the label of each user, the default), ``"nodes"`` (drawn as
     nodes, as is every ``self``/``GetAttr``) or ``"hide"`` (left out). A picture of more than
@@ -80,7 +83,7 @@ def draw(
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL', not {rankdir!r}")
     return _Builder(graph, constants, max_nodes, rankdir, run_counts=run_counts,
-                    marks=dict(marks or {}), mark_style=mark_style).build()
+                    marks=dict(marks or {}), mark_style=mark_style, repeats=repeats).build()
 
 
 @dataclass
@@ -102,6 +105,9 @@ class _Builder:
     run_counts: bool = False
     marks: Mapping[str, str] = field(default_factory=dict)
     mark_style: str = "warn"
+    repeats: bool = False
+    chains: dict[str, list[ir.Node]] = field(default_factory=dict)  # head id -> the calls it stands for
+    merged: set[str] = field(default_factory=set)  # ids of calls drawn as part of an earlier head
     edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     regions: dict[str, str | None] = field(default_factory=dict)
     edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -110,6 +116,8 @@ class _Builder:
     def build(self) -> "Drawing":
         if self.constants != "nodes":
             self._fold_values(self.graph.inputs, self.graph.nodes)
+        if self.repeats:
+            self._find_chains()
         self.fast_layout = self._check_budget() > _FAST_LAYOUT_NODES
         dot = graphviz.Digraph(name=_safe_name(self.graph.name))
         dot.attr("graph", rankdir=self.rankdir, **GRAPH_STYLE["graph"])
@@ -172,9 +180,44 @@ class _Builder:
                 self._fold_nodes(block.nodes)
 
     def _is_folded_node(self, node: ir.Node) -> bool:
+        if node.id in self.merged:
+            return True
         return bool(node.outputs) and not node.blocks and all(
             v.id in self.folded for v in node.outputs
         )
+
+    def _find_chains(self) -> None:
+        """Calls to identical submodules, each consuming only the previous one's single result."""
+        uses: dict[str, int] = {}
+        for node in self.graph.walk():
+            for value in node.inputs:
+                uses[value.id] = uses.get(value.id, 0) + 1
+            for block in node.blocks:
+                for value in block.returns:
+                    uses[value.id] = uses.get(value.id, 0) + 1
+        for value in self.graph.outputs:
+            uses[value.id] = uses.get(value.id, 0) + 1
+        lists = [self.graph.nodes] + [b.nodes for n in self.graph.walk() for b in n.blocks]
+        for nodes in lists:
+            chain: list[ir.Node] = []
+            for node in nodes:
+                if self._is_folded_node(node):
+                    continue
+                signature = node.attributes.get("module_signature") if not node.blocks else None
+                last = chain[-1] if chain else None
+                if (signature and last is not None and last.attributes.get("module_signature") == signature
+                        and len(last.outputs) == 1 and uses.get(last.outputs[0].id) == 1
+                        and last.outputs[0] in node.inputs):
+                    chain.append(node)
+                    continue
+                self._close_chain(chain)
+                chain = [node] if signature else []
+            self._close_chain(chain)
+
+    def _close_chain(self, chain: list[ir.Node]) -> None:
+        if len(chain) > 1:
+            self.chains[chain[0].id] = chain
+            self.merged.update(node.id for node in chain[1:])
 
     def _check_budget(self) -> int:
         count = len(self.graph.inputs) + len(self.graph.outputs) + self._count(self.graph.nodes)
@@ -224,10 +267,14 @@ class _Builder:
             if node.blocks:
                 self._emit_structured(container, node, key)
             else:
-                self._node(container, node.id, self._node_label(node), _tooltip(node),
-                           NODE_STYLE[category(node.kind)], key)
+                label = self._node_label(node)
+                chain = self.chains.get(node.id)
+                if chain:
+                    paths = f"{chain[0].attributes.get('module_path')} … {chain[-1].attributes.get('module_path')}"
+                    label = graphviz.nohtml(f"{label}\\n{_text([f'×{len(chain)} ({paths})'])}")
+                self._node(container, node.id, label, _tooltip(node), NODE_STYLE[category(node.kind)], key)
                 self._edges_into(node)
-                for value in node.outputs:
+                for value in (chain[-1] if chain else node).outputs:
                     self.producer[value.id] = node.id
 
     def _emit_structured(self, container: graphviz.Digraph, node: ir.Node, key: str | None) -> None:

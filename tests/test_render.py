@@ -132,3 +132,23 @@ def test_over_the_budget_the_picture_collapses_to_the_deepest_level_that_fits():
     assert "calls expanded 0 levels deep, not as asked" in view.source
     with pytest.raises(jitviz.GraphTooLargeError):
         jitviz.show(net, expand_calls=True, max_nodes=3)
+
+
+def test_repeats_draws_a_chain_of_identical_submodules_once_with_a_count():
+    class Block(torch.nn.Module):
+        def __init__(self, width):
+            super().__init__()
+            self.fc = torch.nn.Linear(width, width)
+
+        def forward(self, x):
+            return torch.relu(self.fc(x))
+
+    stack = torch.nn.Sequential(Block(4), Block(4), Block(4), torch.nn.Linear(4, 2), Block(2))
+    scripted = torch.jit.script(stack)
+    plain = jitviz.show(scripted)
+    assert "×" not in plain.source
+    merged = jitviz.show(scripted, repeats=True).source
+    assert "×3 (0 … 2)" in merged  # the three identical blocks, each feeding the next
+    assert "4: Block" in merged and "×" not in merged.split("4: Block")[1].split("\n")[0]  # different width
+    calls = re.compile(r'label="[^"]*prim::CallMethod')
+    assert len(calls.findall(merged)) == len(calls.findall(plain.source)) - 2

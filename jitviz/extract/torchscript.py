@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import linecache
 import os
@@ -346,6 +347,7 @@ class _Converter:
                 callee_module = target
                 callee = target._c._get_method(method).graph
                 converted.attributes["module_type"] = _module_name(target)
+                converted.attributes["module_signature"] = _signature(target, method)
         else:
             function_type = next(iter(node.inputs())).type()
             qualified = function_type.annotation_str
@@ -578,3 +580,13 @@ def inlined(source: Source) -> Source:
 def _is_module_type(value_type: torch._C.Type) -> bool:
     # A scripted nn.Module's class type has a forward method; a TorchScript class usually has not.
     return isinstance(value_type, torch._C.ClassType) and "forward" in value_type.method_names()
+
+
+def _signature(module: torch.jit.ScriptModule, method: str) -> str:
+    """Equal for submodules that compute the same thing: same code, same parameter shapes."""
+    try:
+        code = module._c._get_method(method).code if method != "forward" else module.code
+    except Exception:  # a method whose code TorchScript cannot print: never merged with another
+        return f"unique:{id(module)}"
+    shapes = [(name, tuple(p.shape), str(p.dtype)) for name, p in module.named_parameters()]
+    return hashlib.sha1(repr((_module_name(module), code, shapes)).encode()).hexdigest()[:16]
