@@ -120,7 +120,9 @@ case "${1:-}" in
         ;;
     notebooks)
         setup
-        exec "$VENV/bin/jupyter" nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+        # no per-cell timing metadata: it would change every file on every run
+        exec "$VENV/bin/jupyter" nbconvert --to notebook --execute --inplace \
+            --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
         ;;
     screenshots)
         setup
