@@ -129,7 +129,10 @@ class _Builder:
         dot.attr("edge", **GRAPH_STYLE["edge"])
         for value in self.graph.inputs:
             self._emit_input(dot, value)
-        self._emit_nodes(dot, self.graph.nodes, None)
+        if any(node.scope for node in self.graph.nodes):
+            self._emit_scoped(dot, self.graph.nodes, "")
+        else:
+            self._emit_nodes(dot, self.graph.nodes, None)
         for index, value in enumerate(self.graph.outputs):
             name = "output" if len(self.graph.outputs) == 1 else f"output {index}"
             node_id = f"out_{index}"
@@ -276,6 +279,24 @@ class _Builder:
                 self._edges_into(node)
                 for value in (chain[-1] if chain else node).outputs:
                     self.producer[value.id] = node.id
+
+    def _emit_scoped(self, container: graphviz.Digraph, nodes: list[ir.Node], prefix: str) -> None:
+        """Top-level nodes that recorded a module scope (inlined traces, exported programs), in one
+        cluster per submodule, nested as the modules are: ``layers.0`` holds ``layers.0.fc``."""
+        here = [n for n in nodes if n.scope == prefix or (not prefix and not n.scope)]
+        self._emit_nodes(container, here, None)
+        children: list[str] = []
+        for node in nodes:
+            if node.scope and node.scope != prefix and (not prefix or node.scope.startswith(prefix + ".")):
+                child = node.scope[len(prefix) + 1 if prefix else 0 :].split(".")[0]
+                path = f"{prefix}.{child}" if prefix else child
+                if path not in children:
+                    children.append(path)
+        for path in children:
+            inside = [n for n in nodes if n.scope == path or n.scope.startswith(path + ".")]
+            with container.subgraph(name=f"cluster_scope_{_safe_name(path)}") as cluster:
+                cluster.attr(label=_text([path]), **CLUSTER_STYLE["scope"])
+                self._emit_scoped(cluster, inside, path)
 
     def _emit_structured(self, container: graphviz.Digraph, node: ir.Node, key: str | None) -> None:
         """A node with blocks (if, loop, expanded call): a cluster holding one cluster per block."""

@@ -20,6 +20,7 @@ CATEGORIES = {
     "constant": "a constant, drawn as a node only with constants='nodes'",
     "block": "the parameters or the returns (-> ...) of a block",
     "join": "where the branches of an if, or the iterations of a loop, meet again",
+    "scope": "a grey-blue frame: the submodule an inlined trace or an exported program recorded",
 }
 
 NODE_STYLE: dict[str, dict[str, str]] = {
@@ -53,6 +54,7 @@ CLUSTER_STYLE: dict[str, dict[str, str]] = {
     "loop": {"style": "rounded", "color": "#e65100", "fontcolor": "#e65100"},
     "call": {"style": "rounded", "color": "#f9a825", "fontcolor": "#8d6e00"},
     "block": {"style": "rounded,dashed", "color": "#9e9e9e", "fontcolor": "#616161"},
+    "scope": {"style": "rounded,filled", "color": "#cfd8dc", "fillcolor": "#f8fafb", "fontcolor": "#546e7a"},
 }
 
 EDGE_STYLE: dict[str, dict[str, str]] = {

@@ -152,3 +152,16 @@ def test_repeats_draws_a_chain_of_identical_submodules_once_with_a_count():
     assert "4: Block" in merged and "×" not in merged.split("4: Block")[1].split("\n")[0]  # different width
     calls = re.compile(r'label="[^"]*prim::CallMethod')
     assert len(calls.findall(merged)) == len(calls.findall(plain.source)) - 2
+
+
+def test_inlined_traces_and_exported_programs_are_grouped_by_module_scope():
+    traced = torch.jit.trace(seed.TinyNet(), torch.ones(1, 4))
+    g = jitviz.graph(traced, inline=True)
+    assert {n.scope for n in g.find("aten::linear")} == {"fc1", "fc2"}
+    source = to_dot(g).source
+    assert "subgraph cluster_scope_fc1" in source and "subgraph cluster_scope_fc2" in source
+    fc1_cluster = source.split("subgraph cluster_scope_fc1")[1].split("}")[0]
+    (linear1,) = [n for n in g.find("aten::linear") if n.scope == "fc1"]
+    assert f"\t\t{linear1.id} [" in fc1_cluster  # the node sits inside its module's frame
+    exported = to_dot(jitviz.graph(torch.export.export(seed.TinyNet(), (torch.ones(1, 4),)))).source
+    assert "subgraph cluster_scope_fc1" in exported

@@ -310,7 +310,7 @@ class _Converter:
             attributes=_attributes(node),
             arg_names=_arg_names(node),
             source=source_location(node),
-            scope=node.scopeName(),
+            scope=_module_scope(node.scopeName()),
         )
         for index, block in enumerate(node.blocks()):
             converted.blocks.append(self._block(block, _block_label(kind, index), context))
@@ -590,3 +590,9 @@ def _signature(module: torch.jit.ScriptModule, method: str) -> str:
         return f"unique:{id(module)}"
     shapes = [(name, tuple(p.shape), str(p.dtype)) for name, p in module.named_parameters()]
     return hashlib.sha1(repr((_module_name(module), code, shapes)).encode()).hexdigest()[:16]
+
+
+def _module_scope(scope: str) -> str:
+    """The tracer's scope ``__module.layers.0/__module.layers.0.fc`` as ``layers.0.fc``."""
+    deepest = scope.rsplit("/", 1)[-1]
+    return deepest.removeprefix("__module").removeprefix(".")
