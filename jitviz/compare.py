@@ -20,7 +20,7 @@ from .display import GraphView
 from .errors import ScriptingError
 from .extract import torchscript
 from .render import draw
-from .results import Failed, agree, call, show
+from .results import agree, call, show
 
 __all__ = ["compare", "Comparison", "ProbeResult", "Finding", "TracerWarningAt"]
 

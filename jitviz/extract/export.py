@@ -23,8 +23,6 @@ from ..errors import NotTorchScriptFileError
 from .torchscript import short_file
 
 __all__ = ["accepts", "convert", "COND_KIND"]
-# expand_calls is accepted for the same signature as the TorchScript extractor; an exported
-# program has no calls left to expand (torch.export inlines every module).
 
 COND_KIND = "higher_order::cond"
 # Blocks of higher-order ops, in the order of their subgraph arguments.
@@ -45,8 +43,12 @@ def accepts(obj: Any) -> bool:
     return isinstance(obj, (str, os.PathLike)) and str(obj).endswith(".pt2")
 
 
-def convert(obj: Any, *, expand_calls: bool | int = False) -> ir.Graph:
-    """The plain graph model of a ``GraphModule``, an ``ExportedProgram`` or a saved ``.pt2``."""
+def convert(obj: Any) -> ir.Graph:
+    """The plain graph model of a ``GraphModule``, an ``ExportedProgram`` or a saved ``.pt2``.
+
+    There are no calls to expand: torch.export inlines every submodule, and records where each
+    node came from as its scope.
+    """
     if isinstance(obj, (str, os.PathLike)):
         path = Path(obj)
         if not path.is_file():
