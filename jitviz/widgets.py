@@ -107,6 +107,8 @@ class Explorer:
             example = self._make_inputs(**self._values())
         self.trace_error: str | None = None
         traced_source = None
+        if isinstance(fn, (torch.jit.ScriptFunction, torch.jit.ScriptModule)):
+            trace = False  # already TorchScript: there is no Python code left to trace
         if trace:
             try:
                 traced_source = torchscript.obtain(fn, tuple(example), "trace")

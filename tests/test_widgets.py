@@ -101,3 +101,9 @@ def test_extra_versions_get_their_own_column_and_mark():
     assert not agrees and text.startswith("error:")
     assert "static export error:" in explorer.report() and "✗ WRONG" in explorer.report()
     assert explorer.picture.value.startswith("<svg")
+
+
+def test_an_already_scripted_function_gets_no_traced_column():
+    explorer = jitviz.explore(torch.jit.script(pitfalls.branch), inputs=filled, fill=(0.0, 3.0))
+    assert explorer.state.traced is None and "traced" not in explorer.table.value
+    assert explorer.set(fill=3.0).scripted == "tensor(1)"
