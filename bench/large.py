@@ -10,7 +10,6 @@ budget (over it, jitviz draws the deepest expansion that fits, and the row says 
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import time
@@ -24,9 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import jitviz  # noqa: E402
 from models import ResNet50Like, transformer_encoder  # noqa: E402
-
-_NODE_STATEMENT = re.compile(r"^\t+(?!graph |node |edge |subgraph )\w+ \[", re.MULTILINE)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,7 +50,7 @@ def main() -> None:
                 picture = jitviz.show(module, expand_calls=expand)
                 picture.svg()
                 times.append(time.perf_counter() - start)
-            drawn = len(_NODE_STATEMENT.findall(picture.source))
+            drawn = picture.drawing.node_count
             note = "; ".join(picture.model.notes)[:60]
             print(f"{name:28} {view:10} {len(list(picture.model.walk())):8d} {drawn:6d} "
                   f"{statistics.median(times):9.3f}  {note}")

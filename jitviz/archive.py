@@ -23,7 +23,7 @@ from typing import Any
 
 from .errors import JitvizError, NotTorchScriptFileError
 
-__all__ = ["inspect_archive", "ArchiveReport", "Entry", "StoredTensor",
+__all__ = ["inspect_archive", "is_export_archive", "ArchiveReport", "Entry", "StoredTensor",
            "MAX_ENTRIES", "MAX_LISTED", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES"]
 
 MAX_ENTRIES = 50_000
@@ -165,8 +165,7 @@ class _Reader:
                 "but do not unzip this file."
             )
         if not any(self._local(info).startswith("code/") for info in self.infos):
-            is_export = any(self._local(i).startswith(("models/", "archive/")) or
-                            i.filename.endswith(".json") for i in self.infos)
+            is_export = is_export_archive([i.filename for i in self.infos])
             raise NotTorchScriptFileError(
                 f"{self.path.name!r} is a zip archive without a code/ folder, so it is not TorchScript"
                 + (": it looks like a torch.export .pt2, which inspect_archive does not read yet."
@@ -254,6 +253,11 @@ class _Reader:
         except _Unreadable as reason:
             self.notes.append(f"tensor shapes and dtypes cannot be read without unpickling ({reason}).")
             return {}
+
+
+def is_export_archive(names: list[str]) -> bool:
+    """Whether zip member names look like a ``torch.export`` ``.pt2`` (its graph is JSON under models/)."""
+    return any("/models/" in f"/{name}" or name.endswith("serialized_exported_program.json") for name in names)
 
 
 def _unsafe(name: str) -> bool:

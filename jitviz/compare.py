@@ -133,7 +133,8 @@ def compare(
         script_error = str(error)
     traced_model = torchscript.convert(traced_source)
     scripted_model = torchscript.convert(scripted_source) if scripted_source else None
-    findings = _findings(traced_model, scripted_model, traced_source.tracer_warnings, _home_file(fn))
+    at_line = _nodes_by_line(traced_model)
+    findings = _findings(at_line, scripted_model, traced_source.tracer_warnings, _home_file(fn))
     trace_marks = {n: f"frozen (line {f.where.line})" for f in findings for n in f.trace_nodes}
     script_marks = {n: f"the trace froze this (line {f.where.line})" for f in findings for n in f.script_nodes}
     traced_view = GraphView(traced_model, draw(traced_model, marks=trace_marks))
@@ -144,7 +145,6 @@ def compare(
         _probe(fn, traced_source.runnable, scripted_source.runnable if scripted_source else None, p)
         for p in probe_inputs
     ]
-    at_line = _nodes_by_line(traced_model)
     tracer_warnings = [
         TracerWarningAt(note.message, note.where,
                         [n.id for n in at_line[(note.where.file, note.where.line)]])
@@ -168,9 +168,10 @@ def _home_file(fn: Any) -> str | None:
 
 
 def _findings(
-    traced: ir.Graph, scripted: ir.Graph | None, warnings: list[ir.TracerWarningNote], home: str | None
+    trace_at: dict[tuple[str, int], list[ir.Node]], scripted: ir.Graph | None,
+    warnings: list[ir.TracerWarningNote], home: str | None,
 ) -> list[Finding]:
-    trace_at = _nodes_by_line(traced)
+    """What the trace froze; ``trace_at`` is the trace's nodes by (file, line)."""
     findings: list[Finding] = []
     if scripted is not None:
         users: dict[str, list[ir.Node]] = defaultdict(list)

@@ -55,6 +55,11 @@ class GraphView:
         return self._model
 
     @property
+    def drawing(self) -> Drawing:
+        """The DOT and what each drawn element stands for (``view.drawing.node_count``)."""
+        return self._drawing
+
+    @property
     def source(self) -> str:
         """The DOT text, byte-identical for the same graph: ``print(view.source)``."""
         return self._dot.source

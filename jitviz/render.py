@@ -45,6 +45,11 @@ class Drawing:
     regions: dict[str, str | None]
     edge_ends: dict[str, tuple[str, str]]
 
+    @property
+    def node_count(self) -> int:
+        """How many nodes the picture draws (clusters and edges not counted)."""
+        return sum(1 for element in self.regions if not element.startswith("cluster_"))
+
 
 def to_dot(graph: ir.Graph, **options: object) -> graphviz.Digraph:
     """Lay the model out as DOT: ``to_dot(jitviz.graph(f, x)).source``; options as :func:`draw`."""

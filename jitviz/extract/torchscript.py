@@ -16,6 +16,7 @@ from typing import Any, Sequence, Union
 import torch
 
 from .. import ir
+from ..archive import is_export_archive
 from ..errors import (
     NotTorchScriptFileError,
     ScriptingError,
@@ -193,8 +194,7 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
     if not any("/code/" in name for name in names):
         kind = (
             "a torch.export program (.pt2): not supported by jitviz yet"
-            if any(name.endswith("serialized_exported_program.json") for name in names)
-            or any("/models/" in name for name in names)
+            if is_export_archive(names)
             else "probably written by torch.save (tensors or a state dict): open it with torch.load"
         )
         raise NotTorchScriptFileError(
