@@ -15,6 +15,7 @@ same TorchScript graph twice gives equal models.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -88,8 +89,13 @@ class Node:
     """One operation: ``Node("n3", "aten::mul", inputs=[x, two], outputs=[y])``.
 
     ``arg_names`` holds the schema's argument name for each input where the op has a schema
-    (``self``, ``other``), else an empty string. ``callee`` names what a ``prim::CallFunction`` or
-    ``prim::CallMethod`` calls; ``scope`` is the module path the tracer recorded, if any.
+    (``self``, ``other``), else an empty string; ``arg_types`` the schema's type of each input
+    (``ScalarType?``, ``int[]``, or ``""``); ``defaults`` the schema's default value of each
+    argument that has one (``{"alpha": 1}``); ``writes`` the positions of the inputs the op
+    mutates (``aten::append`` writes its list, ``aten::add_`` its tensor). ``callee`` names what a
+    ``prim::CallFunction`` or ``prim::CallMethod`` calls; ``scope`` is the module path the tracer
+    recorded, if any. ``members`` is only set on the nodes a picture makes up to stand for several
+    (a folded check): the model's nodes it stands for.
     """
 
     id: str
@@ -102,6 +108,10 @@ class Node:
     blocks: list[Block] = field(default_factory=list)
     callee: str | None = None
     scope: str = ""
+    arg_types: list[str] = field(default_factory=list)
+    defaults: dict[str, object] = field(default_factory=dict)
+    writes: tuple[int, ...] = ()
+    members: list["Node"] = field(default_factory=list)
 
     def __repr__(self) -> str:
         outs = ", ".join(f"%{v.name}" for v in self.outputs)
@@ -166,8 +176,7 @@ def _collapse(nodes: list[Node], depth: int) -> list[Node]:
         else:
             inner = depth - 1 if is_call else depth
             blocks = [Block(b.label, b.params, _collapse(b.nodes, inner), b.returns) for b in node.blocks]
-        result.append(Node(node.id, node.kind, node.inputs, node.outputs, node.attributes, node.arg_names,
-                           node.source, blocks, node.callee, node.scope))
+        result.append(dataclasses.replace(node, blocks=blocks))
     return result
 
 

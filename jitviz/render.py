@@ -12,13 +12,17 @@ from typing import Mapping
 
 import graphviz
 
+import re
+
 from . import ir
 from .errors import GraphTooLargeError
-from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, IF_KINDS, MARK_STYLES, NODE_STYLE, category
+from .fold import CHECK_KIND, FOLDED_KIND, fold
+from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, IF_KINDS, LOOP_KINDS, MARK_STYLES, NODE_STYLE, category
 
-__all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
+__all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
 
 CONSTANT_MODES = ("fold", "nodes", "hide")
+CHECK_MODES = ("fold", "show")
 DEFAULT_MAX_NODES = 3000
 # Above this many drawn nodes, layout speed comes first: edge labels become xlabels (placed after
 # layout instead of as extra ranks) and dot's network-simplex passes are capped. Measured on the
@@ -26,7 +30,6 @@ DEFAULT_MAX_NODES = 3000
 _FAST_LAYOUT_NODES = 400
 _MAX_LABEL_LINE = 48
 _CONSTRUCTS = {"prim::ListConstruct": "[]", "prim::TupleConstruct": "()"}
-_UNBOUNDED = "unbounded"
 #: Put in a block's label by ``draw(..., run_counts=True)``; replaced by the count when painted.
 RUNS_PLACEHOLDER = "ran ?×"
 
@@ -44,6 +47,14 @@ class Drawing:
     dot: graphviz.Digraph
     regions: dict[str, str | None]
     edge_ends: dict[str, tuple[str, str]]
+    #: model node id -> id of the DOT node that shows it (itself, a check, an if that folds its condition)
+    drawn_as: dict[str, str] = field(default_factory=dict)
+    #: value id -> the value drawn in its place (``prim::unchecked_cast``, an ``if`` passing a value on)
+    aliases: dict[str, ir.Value] = field(default_factory=dict)
+    #: value id -> the text it is folded into its users' labels as (constants, ``self.fc.weight``)
+    folded_values: dict[str, str] = field(default_factory=dict)
+    #: DOT node id -> the source lines of every model node it stands for, in order
+    sources: dict[str, list[ir.SourceLocation]] = field(default_factory=dict)
 
     @property
     def node_count(self) -> int:
@@ -66,6 +77,7 @@ def draw(
     marks: Mapping[str, str] | None = None,
     mark_style: str = "warn",
     repeats: bool = False,
+    checks: str = "fold",
 ) -> Drawing:
     """Turn the model into DOT: ``draw(jitviz.graph(f, x)).dot.source``.
 
@@ -76,8 +88,11 @@ def draw(
     once, marked ``×N``.
 
     ``constants`` is ``"fold"`` (into the label of each user, the default), ``"nodes"`` (drawn as
-    nodes, as is every ``self``/``GetAttr``) or ``"hide"`` (left out). A picture of more than
-    ``max_nodes`` nodes raises :class:`GraphTooLargeError` before Graphviz is asked to lay it out.
+    nodes, as is every ``self``/``GetAttr``) or ``"hide"`` (left out). ``checks`` is ``"fold"``
+    (the default: argument checks, warnings and long branch conditions drawn as compact nodes, and
+    the training-only branch of a module in eval mode folded; see :mod:`jitviz.fold`) or ``"show"``
+    (every node as it is). A picture of more than ``max_nodes`` nodes raises
+    :class:`GraphTooLargeError` before Graphviz is asked to lay it out.
     """
     if constants not in CONSTANT_MODES:
         raise ValueError(
@@ -87,8 +102,16 @@ def draw(
         raise ValueError(f"mark_style must be one of {', '.join(map(repr, MARK_STYLES))}, not {mark_style!r}")
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL', not {rankdir!r}")
-    return _Builder(graph, constants, max_nodes, rankdir, run_counts=run_counts,
-                    marks=dict(marks or {}), mark_style=mark_style, repeats=repeats).build()
+    if checks not in CHECK_MODES:
+        raise ValueError(f"checks must be one of {', '.join(map(repr, CHECK_MODES))}, not {checks!r}")
+    folded = fold(graph, conditions=checks == "fold", checks=checks == "fold", training=checks == "fold")
+    builder = _Builder(folded.graph, constants, max_nodes, rankdir, run_counts=run_counts,
+                       marks=dict(marks or {}), mark_style=mark_style, repeats=repeats)
+    drawing = builder.build()
+    drawing.aliases = folded.aliases
+    drawing.drawn_as = {**{n.id: n.id for n in folded.graph.walk() if n.id in drawing.regions},
+                        **{member: unit for member, unit in folded.drawn_as.items()}}
+    return drawing
 
 
 @dataclass
@@ -113,12 +136,16 @@ class _Builder:
     repeats: bool = False
     chains: dict[str, list[ir.Node]] = field(default_factory=dict)  # head id -> the calls it stands for
     merged: set[str] = field(default_factory=set)  # ids of calls drawn as part of an earlier head
-    edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    # (tail, head, attributes); a data edge's tail is the value until every producer is known
+    edges: list[tuple[str | ir.Value, str, dict[str, str]]] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # value id -> name shown (SSA suffix dropped)
+    sources: dict[str, list[ir.SourceLocation]] = field(default_factory=dict)
     regions: dict[str, str | None] = field(default_factory=dict)
     edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
     fast_layout: bool = False
 
     def build(self) -> "Drawing":
+        self.names = _display_names(self.graph)
         if self.constants != "nodes":
             self._fold_values(self.graph.inputs, self.graph.nodes)
         if self.repeats:
@@ -133,6 +160,8 @@ class _Builder:
         dot.attr("node", **GRAPH_STYLE["node"])
         dot.attr("edge", **GRAPH_STYLE["edge"])
         for value in self.graph.inputs:
+            if value.id in self.folded and not self._read_as_edge(value):
+                continue  # `self`: every use of it is a folded label (self.fc.weight)
             self._emit_input(dot, value)
         if any(node.scope for node in self.graph.nodes):
             self._emit_scoped(dot, self.graph.nodes, "")
@@ -146,13 +175,26 @@ class _Builder:
                 label.append(self._shown(self.folded[value.id]))
             self._node(dot, node_id, _text(label), _text([f"%{value.name}"]), NODE_STYLE["output"], None)
             self._edge_from(value, node_id)
-        for number, (tail, head, attributes) in enumerate(self.edges):
+        # Data edges are resolved last: in a scoped picture a producer can be drawn after its user.
+        resolved = []
+        for tail, head, attributes in self.edges:
+            if isinstance(tail, ir.Value):
+                value, tail = tail, self.producer.get(tail.id)
+                if tail is None:
+                    continue
+                attributes = dict(EDGE_STYLE["data"], label=_text([value.type]))
+            resolved.append((tail, head, attributes))
+        for number, (tail, head, attributes) in enumerate(resolved):
             if self.fast_layout and "label" in attributes:
                 attributes["xlabel"] = attributes.pop("label")
             edge_id = f"e{number}"
             dot.edge(tail, head, id=edge_id, **attributes)
             self.edge_ends[edge_id] = (tail, head)
-        return Drawing(dot, self.regions, self.edge_ends)
+        folded_values = {value_id: folded.text for value_id, folded in self.folded.items()}
+        return Drawing(dot, self.regions, self.edge_ends, folded_values=folded_values, sources=self.sources)
+
+    def _read_as_edge(self, value: ir.Value) -> bool:
+        return False
 
     # --- what gets folded ----------------------------------------------------------------------
 
@@ -163,8 +205,21 @@ class _Builder:
         self._fold_nodes(nodes)
 
     def _fold_nodes(self, nodes: list[ir.Node]) -> None:
+        written = {node.inputs[i].id for node in self.graph.walk() for i in node.writes if i < len(node.inputs)}
+        self._fold_in(nodes, written)
+
+    def _fold_in(self, nodes: list[ir.Node], written: set[str]) -> None:
         for node in nodes:
-            if node.kind == "prim::Constant" and len(node.outputs) == 1:
+            if node.outputs and any(v.id in written for v in node.outputs):
+                pass  # a list that is appended to later is not the constant it starts as
+            elif node.kind in _METADATA and len(node.inputs) == 1 and len(node.outputs) == 1 \
+                    and node.inputs[0].id not in self.folded:
+                # `x.dtype`, `x.device`: read off a value, named in the label rather than drawn
+                text = f"{self.names.get(node.inputs[0].id, node.inputs[0].name)}.{_METADATA[node.kind]}"
+                self.folded[node.outputs[0].id] = _Folded(text, is_constant=False)
+            elif node.kind == "prim::Uninitialized" and len(node.outputs) == 1:
+                self.folded[node.outputs[0].id] = _Folded("uninitialized", is_constant=True)
+            elif node.kind == "prim::Constant" and len(node.outputs) == 1:
                 text = _format_constant(node.attributes.get("value"))
                 self.folded[node.outputs[0].id] = _Folded(text, is_constant=True)
             elif node.kind == "prim::GetAttr" and node.inputs and node.inputs[0].id in self.folded:
@@ -185,7 +240,7 @@ class _Builder:
                     for param, argument in zip(block.params, _call_arguments(node)):
                         if argument.id in self.folded:
                             self.folded[param.id] = self.folded[argument.id]
-                self._fold_nodes(block.nodes)
+                self._fold_in(block.nodes, written)
 
     def _is_folded_node(self, node: ir.Node) -> bool:
         if node.id in self.merged:
@@ -261,9 +316,13 @@ class _Builder:
         container.node(node_id, label, tooltip=tooltip, id=node_id, **style)
         self.regions[node_id] = key
 
+    def _record_sources(self, node: ir.Node) -> None:
+        found = [n.source for n in [node, *node.members] if n.source is not None]
+        self.sources[node.id] = sorted(set(found), key=lambda s: (s.file, s.line))
+
     def _emit_input(self, dot: graphviz.Digraph, value: ir.Value) -> None:
         node_id = f"in_{value.id}"
-        label = [f"{value.name}: {value.type}"] + ([f"({value.role})"] if value.role else [])
+        label = [f"{self._name(value)}: {value.type}"] + ([f"({value.role})"] if value.role else [])
         style = NODE_STYLE["parameter" if value.role else "input"]
         self._node(dot, node_id, _text(label), _text([f"graph input %{value.name}"]), style, None)
         self.producer[value.id] = node_id
@@ -280,7 +339,8 @@ class _Builder:
                 if chain:
                     paths = f"{chain[0].attributes.get('module_path')} … {chain[-1].attributes.get('module_path')}"
                     label = graphviz.nohtml(f"{label}\\n{_text([f'×{len(chain)} ({paths})'])}")
-                self._node(container, node.id, label, _tooltip(node), NODE_STYLE[category(node.kind)], key)
+                self._node(container, node.id, label, _tooltip(node), NODE_STYLE[_category(node)], key)
+                self._record_sources(node)
                 self._edges_into(node)
                 for value in (chain[-1] if chain else node).outputs:
                     self.producer[value.id] = node.id
@@ -312,6 +372,7 @@ class _Builder:
                          **CLUSTER_STYLE[kind])
             self.regions[f"cluster_{node.id}"] = key
             self._node(cluster, node.id, self._node_label(node), _tooltip(node), NODE_STYLE[kind], key)
+            self._record_sources(node)
             self._edges_into(node)
             for index, block in enumerate(node.blocks):
                 self._emit_block(cluster, node, index, block)
@@ -338,7 +399,7 @@ class _Builder:
                 control["label"] = _text([entry_label])
             if block.params:
                 params_id = f"{owner.id}_p{index}"
-                lines = [f"%{v.name}: {v.type}" for v in block.params]
+                lines = [f"%{self._name(v)}: {v.type}" for v in block.params]
                 self._node(box, params_id, _text(lines), _text(["block parameters"]),
                            NODE_STYLE["block"], key)
                 self.edges.append((owner.id, params_id, control))
@@ -352,7 +413,7 @@ class _Builder:
                 self.edges.append((owner.id, first.id if first else returns_id, control))
             self._emit_nodes(box, block.nodes, key)
             shown = ", ".join(
-                self._shown(self.folded[v.id]) if v.id in self.folded else f"%{v.name}"
+                self._shown(self.folded[v.id]) if v.id in self.folded else f"%{self._name(v)}"
                 for v in block.returns
             )
             self._node(box, returns_id, _text([f"-> ({shown})"]), _text([f"{block.label} returns"]),
@@ -365,17 +426,21 @@ class _Builder:
             self._edge_from(value, node.id)
 
     def _edge_from(self, value: ir.Value, head: str) -> None:
-        if value.id in self.folded:
-            return
-        tail = self.producer.get(value.id)
-        if tail is not None:
-            self.edges.append((tail, head, dict(EDGE_STYLE["data"], label=_text([value.type]))))
+        if value.id not in self.folded:
+            self.edges.append((value, head, {}))  # type: ignore[arg-type]  # resolved in build()
+
+    def _name(self, value: ir.Value) -> str:
+        return self.names.get(value.id, value.name)
 
     # --- labels ----------------------------------------------------------------------------------
 
     def _node_label(self, node: ir.Node) -> str:
+        if node.kind in (CHECK_KIND, FOLDED_KIND):
+            lines = ["check"] if node.kind == CHECK_KIND else []
+            return _text(lines + [str(line) for line in node.attributes.get("lines", [])])
         lines = [node.kind]
-        inputs = list(zip(node.inputs, node.arg_names or [""] * len(node.inputs)))
+        inputs = list(zip(node.inputs, node.arg_names or [""] * len(node.inputs),
+                          node.arg_types or [""] * len(node.inputs)))
         if node.callee is not None:
             module_type = node.attributes.get("module_type")
             if module_type is not None:  # "layers.0: TransformerEncoderLayer", then the method if not forward
@@ -385,20 +450,87 @@ class _Builder:
             else:
                 lines.append(node.callee)
             inputs = inputs[1:]  # the module or function being called: named on the line above
-        if node.callee is None and node.kind != "prim::Loop":  # a loop's only attribute shows as a trip count
-            lines += [f"{name}={_format_constant(value)}" for name, value in node.attributes.items()]
-        for position, (value, arg_name) in enumerate(inputs):
+        if node.callee is None and node.kind not in LOOP_KINDS:  # a loop's only attribute shows as a trip count
+            lines += [f"{name}={_format_constant(value)}" for name, value in node.attributes.items()
+                      if name not in _HIDDEN_ATTRIBUTES]
+        for position, (value, arg_name, arg_type) in enumerate(inputs):
             folded = self.folded.get(value.id)
             if folded is None or (folded.is_constant and self.constants == "hide"):
                 continue
-            text = folded.text
-            if node.kind == "prim::Loop" and position == 0 and node.attributes.get("unbounded"):
-                text = _UNBOUNDED
+            if node.kind in LOOP_KINDS:
+                line = _loop_line(node, position, folded.text)
+                if line:
+                    lines.append(line)
+                continue
+            if folded.is_constant and arg_name in node.defaults and folded.text == _format_constant(
+                    node.defaults[arg_name]):
+                continue  # left at the schema's default: says nothing
+            text = _enum_name(arg_type, folded.text) if folded.is_constant else folded.text
             lines.append(f"{arg_name}={text}" if arg_name else text)
+        if node.kind == "prim::Loop" and node.attributes.get("unbounded"):
+            lines.insert(1, "while loop")
         return _text(lines)
 
     def _shown(self, folded: _Folded) -> str:
         return "…" if folded.is_constant and self.constants == "hide" else folded.text
+
+
+_METADATA = {"prim::dtype": "dtype", "prim::device": "device", "prim::layout": "layout"}
+_HIDDEN_ATTRIBUTES = {"current", "lines", "unbounded"}
+
+# c10's enums as TorchScript stores them in constants (c10/core/ScalarType.h, Layout.h, MemoryFormat.h);
+# tests/test_render.py checks these numbers against torch itself.
+_ENUMS = {
+    "ScalarType": ["uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
+                   "complex32", "complex64", "complex128", "bool", "qint8", "quint8", "qint32",
+                   "bfloat16", "quint4x2", "quint2x4", "bits1x8", "bits2x4", "bits4x2", "bits8",
+                   "bits16", "float8_e5m2", "float8_e4m3fn", "float8_e5m2fnuz", "float8_e4m3fnuz",
+                   "uint16", "uint32", "uint64"],
+    "Layout": ["strided", "sparse_coo", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc",
+               "_mkldnn", "jagged"],
+    "MemoryFormat": ["contiguous_format", "preserve_format", "channels_last", "channels_last_3d"],
+}
+
+
+def _enum_name(arg_type: str, text: str) -> str:
+    """``dtype=6`` as ``dtype=float32``: an int constant passed where the schema wants an enum."""
+    enum = arg_type.rstrip("?")
+    names = _ENUMS.get(enum)
+    if names is None or not text.isdigit() or int(text) >= len(names):
+        return text
+    return names[int(text)]
+
+
+def _loop_line(node: ir.Node, position: int, text: str) -> str | None:
+    """A loop's folded inputs in Python's words: no trip count for a while loop, no ``True`` start."""
+    if position == 0:
+        return None if node.attributes.get("unbounded") else f"max_trip_count={text}"
+    if position == 1:
+        return None if text == "True" else f"start_condition={text}"
+    return text
+
+
+_SSA_SUFFIX = re.compile(r"^(.*\D)\.\d+$")
+
+
+def _display_names(graph: ir.Graph) -> dict[str, str]:
+    """Debug names without TorchScript's SSA suffix (``x.1`` as ``x``) where no other value has that name."""
+    values = list(graph.inputs) + [v for n in graph.walk() for v in n.outputs] + [
+        v for n in graph.walk() for b in n.blocks for v in b.params]
+    bases: dict[str, set[str]] = {}
+    for value in values:
+        match = _SSA_SUFFIX.match(value.name)
+        bases.setdefault(match.group(1) if match else value.name, set()).add(value.id)
+    names = {}
+    for value in values:
+        match = _SSA_SUFFIX.match(value.name)
+        if match and len(bases[match.group(1)]) == 1:
+            names[value.id] = match.group(1)
+    return names
+
+
+def _category(node: ir.Node) -> str:
+    return "check" if node.kind in (CHECK_KIND, FOLDED_KIND) else category(node.kind)
 
 
 def _call_arguments(node: ir.Node) -> list[ir.Value]:

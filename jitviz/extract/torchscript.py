@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import itertools
 import linecache
 import os
@@ -63,11 +65,11 @@ def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto") -> Sourc
         _no_inputs_for(obj, example_inputs, "a saved file")
         module = load_torchscript_file(obj)
         return Source(module.graph, _module_name(module), "loaded", module)
-    if isinstance(obj, torch.jit.ScriptModule):
-        origin = "traced" if isinstance(obj, torch.jit.TopLevelTracedModule) else "scripted"
-        return Source(obj.graph, _module_name(obj), origin, obj, runnable=obj)
-    if isinstance(obj, torch.jit.ScriptFunction):
-        return Source(obj.graph, obj.name, "scripted", runnable=obj)
+    if isinstance(obj, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
+        _already_torchscript(obj, example_inputs, mode)
+        if isinstance(obj, torch.jit.ScriptModule):
+            return Source(obj.graph, _module_name(obj), _origin_of(obj), obj, runnable=obj)
+        return Source(obj.graph, obj.name, _origin_of(obj), runnable=obj)
     if isinstance(obj, torch.nn.Module) or callable(obj) and not isinstance(obj, type):
         wants_trace = mode == "trace" or (mode == "auto" and len(example_inputs) > 0)
         if wants_trace:
@@ -78,6 +80,40 @@ def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto") -> Sourc
         "(with example inputs to trace it, without to script it), a torch.jit.ScriptFunction or "
         "ScriptModule, a torch._C.Graph, or the path of a file saved with torch.jit.save."
     )
+
+
+def _already_torchscript(obj: Any, example_inputs: Sequence[Any], mode: str) -> None:
+    """A ScriptFunction or ScriptModule is drawn as it is: inputs or a mode would be ignored, so refuse them."""
+    what = "traced" if _origin_of(obj) == "traced" else "scripted"
+    name = getattr(obj, "original_name", None) or getattr(obj, "name", None) or type(obj).__name__
+    if example_inputs:
+        raise TracingError(
+            f"{name} is already TorchScript ({what}), so it is drawn as it is and example inputs "
+            f"would be ignored. Call jitviz.show({name}) without inputs; to see what runs on some "
+            f"inputs, use jitviz.show({name}, *inputs, highlight=True); to trace the Python "
+            "original, pass the Python function or module instead."
+        )
+    if mode not in ("auto", "script" if what == "scripted" else "trace"):
+        raise TracingError(
+            f"mode={mode!r} cannot apply to {name}: it is already TorchScript ({what}) and is drawn "
+            "as it is. Leave mode='auto', or pass the Python function or module to "
+            f"{'trace' if mode == 'trace' else 'script'} it."
+        )
+
+
+def _origin_of(obj: Any) -> str:
+    """``"traced"`` or ``"scripted"``: a traced function's nodes carry Python stack frames, not source spans."""
+    if isinstance(obj, torch.jit.TopLevelTracedModule):
+        return "traced"
+    if isinstance(obj, torch.jit.ScriptModule):
+        return "scripted"
+    for node in obj.graph.nodes():
+        text = node.sourceRange()
+        if _SCRIPT_RANGE.search(text):
+            return "scripted"
+        if _TRACE_FRAME.search(text):
+            return "traced"
+    return "scripted"
 
 
 def _no_inputs_for(obj: Any, example_inputs: Sequence[Any], what: str) -> None:
@@ -118,12 +154,14 @@ def _trace(obj: Any, example_inputs: Sequence[Any]) -> Source:
         try:
             # check_trace=False: the checker re-runs the model (0.5-1 s) and raises false alarms on
             # some library modules. The notebooks teach the checker; drawing does not need it.
-            traced = torch.jit.trace(obj, tuple(example_inputs), check_trace=False)
+            # strict=False: a model that returns a dict or a list (Hugging Face models, detectors)
+            # traces instead of failing; the picture is the same either way.
+            traced = torch.jit.trace(obj, tuple(example_inputs), check_trace=False, strict=False)
         except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
             raise TracingError(
                 f"Tracing {name} failed while running it on the example inputs: "
-                f"{_first_lines(error)}\nCheck that {name} runs eagerly on these inputs."
-            ) from None
+                f"{_first_lines(error)}\n{_trace_advice(obj, name, error)}"
+            ) from error
     notes = []
     for warning in caught:  # kept for jitviz.compare, and passed on to the user unchanged
         if issubclass(warning.category, torch.jit.TracerWarning):
@@ -135,6 +173,33 @@ def _trace(obj: Any, example_inputs: Sequence[Any]) -> Source:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     module = traced if isinstance(traced, torch.jit.ScriptModule) else None
     return Source(traced.graph, name, "traced", module, runnable=traced, tracer_warnings=notes)
+
+
+def _trace_advice(obj: Any, name: str, error: BaseException) -> str:
+    """What to do about a failed trace: whether the model itself fails on these inputs tells which."""
+    if "Tracer cannot infer type of" in str(error) or "Only tensors" in str(error):
+        return (f"{name} returns something the tracer cannot record (only tensors, and tuples, "
+                "lists or dicts of them, can be traced): script it instead with mode='script'.")
+    return (f"Check that {name}(*inputs) runs eagerly on these inputs; if it does, script it "
+            "instead with mode='script'.")
+
+
+def _example_for(obj: Any) -> str:
+    """Example inputs that fit ``obj``'s forward, as code: ``input_ids`` for a language model."""
+    forward = getattr(obj, "forward", obj)
+    try:
+        parameters = list(inspect.signature(forward).parameters.values())
+    except (TypeError, ValueError):
+        return "torch.ones(2, 2)"
+    first = next((p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)), None)
+    if first is None:
+        return "torch.ones(2, 2)"
+    if first.name in ("input_ids", "tokens", "token_ids", "ids"):
+        vocab = getattr(getattr(obj, "config", None), "vocab_size", 100)
+        return f"torch.randint(0, {vocab}, (1, 8))"
+    if first.name in ("images", "image", "pixel_values", "img"):
+        return "torch.rand(1, 3, 224, 224)"
+    return "torch.ones(2, 2)"
 
 
 def _untraceable_part(value: Any) -> str | None:
@@ -164,11 +229,11 @@ def _script(obj: Any) -> Source:
         scripted = torch.jit.script(obj)
     except Exception as error:
         hint = (
-            f"To draw it anyway, trace it with example inputs: jitviz.show({name}, torch.ones(2, 2))"
+            f"To draw it anyway, trace it with example inputs: jitviz.show({name}, {_example_for(obj)})"
             " (a trace records only the path those inputs take), or change the code as "
             "TorchScript's message above says."
         )
-        raise ScriptingError(f"Scripting {name} failed:\n{_strip_cpp(str(error))}\n{hint}") from None
+        raise ScriptingError(f"Scripting {name} failed:\n{_strip_cpp(str(error))}\n{hint}") from error
     if isinstance(scripted, torch.jit.ScriptModule):
         return Source(scripted.graph, _module_name(scripted), "scripted", scripted, runnable=scripted)
     return Source(scripted.graph, scripted.name, "scripted", runnable=scripted)
@@ -241,7 +306,22 @@ def convert(source: Source, *, expand_calls: ExpandCalls = False) -> ir.Graph:
     way to those submodules.
     """
     depth, paths = _expansion(expand_calls)
-    return _Converter(depth, paths).graph(source)
+    converter = _Converter(depth, paths)
+    graph = converter.graph(source)
+    unknown = [path for path in paths
+               if not any(seen == path or seen.startswith(path + ".") for seen in converter.called_paths)]
+    if unknown:
+        known = ", ".join(sorted(converter.called_paths, key=natural_key)) or "none"
+        raise ValueError(
+            f"expand_calls names {', '.join(map(repr, unknown))}, but {source.name} calls no submodule "
+            f"there. The submodules it calls are: {known}."
+        )
+    return graph
+
+
+def natural_key(text: str) -> list[object]:
+    """Sort key that puts ``layers.2`` before ``layers.10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def _expansion(expand_calls: ExpandCalls) -> tuple[int, tuple[str, ...]]:
@@ -274,6 +354,7 @@ class _Converter:
         self._expand_paths = expand_paths
         self._node_ids = itertools.count()
         self._value_ids = itertools.count()
+        self.called_paths: set[str] = set()  # every submodule path a call was seen to (expanded or not)
 
     def graph(self, source: Source) -> ir.Graph:
         values: dict[int, ir.Value] = {}
@@ -308,10 +389,15 @@ class _Converter:
             kind=kind,
             inputs=[context.values[v.unique()] for v in node.inputs()],
             attributes=_attributes(node),
-            arg_names=_arg_names(node),
             source=source_location(node),
             scope=_module_scope(node.scopeName()),
         )
+        schema = _schema(node)
+        count = len(converted.inputs)
+        converted.arg_names = (schema.names + [""] * count)[:count]
+        converted.arg_types = (schema.types + [""] * count)[:count] if schema.types else []
+        converted.defaults = dict(schema.defaults)
+        converted.writes = schema.writes
         for index, block in enumerate(node.blocks()):
             converted.blocks.append(self._block(block, _block_label(kind, index), context))
         converted.outputs = [self._value(v, context.values) for v in node.outputs()]
@@ -320,6 +406,9 @@ class _Converter:
             base = context.paths.get(node.input().unique())
             if base is not None:
                 context.paths[node.output().unique()] = f"{base}.{node.s('name')}"
+                current = getattr(_resolve_module(context.module, base), node.s("name"), None)
+                if isinstance(current, (bool, int, float, str)):  # `self.training` is False in eval mode
+                    converted.attributes["current"] = current
         elif kind in ("prim::CallMethod", "prim::CallFunction"):
             self._call(node, converted, context)
         return converted
@@ -343,9 +432,13 @@ class _Converter:
                 relative = path.removeprefix("self").removeprefix(".")
                 full_path = ".".join(part for part in (context.prefix, relative) if part)
                 converted.attributes["module_path"] = full_path
+                if full_path:
+                    self.called_paths.add(full_path)
             if target is not None:
                 callee_module = target
-                callee = target._c._get_method(method).graph
+                compiled = target._c._get_method(method)
+                callee = compiled.graph
+                _name_arguments(converted, compiled.schema, skip=0)
                 converted.attributes["module_type"] = _module_name(target)
                 converted.attributes["module_signature"] = _signature(target, method)
         else:
@@ -355,6 +448,7 @@ class _Converter:
             function = torch.jit._state._python_cu.find_function(qualified)
             if function is not None:
                 callee = function.graph
+                _name_arguments(converted, function.schema, skip=1)
         wanted = bool(full_path) and _on_the_way(full_path, self._expand_paths)
         if callee is None or (context.depth >= self._expand_depth and not wanted):
             return
@@ -367,6 +461,18 @@ class _Converter:
         body = self._nodes(callee.nodes(), inner)
         returns = [values[v.unique()] for v in callee.outputs()]
         converted.blocks.append(ir.Block(converted.callee, params, body, returns))
+
+
+def _name_arguments(converted: ir.Node, schema: Any, *, skip: int) -> None:
+    """Name a call's inputs after the callee's parameters (``mask=``), and note their defaults."""
+    try:
+        arguments = list(schema.arguments)
+    except Exception:  # a callee whose schema TorchScript cannot give: calls stay unnamed
+        return
+    names = [""] * skip + [argument.name for argument in arguments]
+    count = len(converted.inputs)
+    converted.arg_names = (names + [""] * count)[:count]
+    converted.defaults = {a.name: _plain(a.default_value) for a in arguments if a.has_default_value()}
 
 
 @dataclass
@@ -397,44 +503,46 @@ def _block_label(kind: str, index: int) -> str:
     return f"block{index}"
 
 
-def _arg_names(node: torch._C.Node) -> list[str]:
+@dataclass(frozen=True)
+class _Schema:
+    """What a node's operator schema says of its inputs: names, types, defaults, which it writes."""
+
+    names: list[str]
+    types: list[str]
+    defaults: dict[str, object]
+    writes: tuple[int, ...]
+
+
+_NO_SCHEMA = _Schema([], [], {}, ())
+
+
+def _schema(node: torch._C.Node) -> _Schema:
     count = node.inputsSize()
     if node.kind() in _CONTROL_ARG_NAMES:
         names = _CONTROL_ARG_NAMES[node.kind()]
-        return (names + [""] * count)[:count]
+        return _Schema((names + [""] * count)[:count], [], {}, ())
     try:
-        schema = node.schema()
+        text = node.schema()
     except RuntimeError:
-        schema = "(no schema)"
-    if schema == "(no schema)":
-        return [""] * count
-    return (_schema_arg_names(schema) + [""] * count)[:count]
+        return _NO_SCHEMA
+    return _parsed_schema(text) if text != "(no schema)" else _NO_SCHEMA
 
 
-_SCHEMA_ARGS = re.compile(r"^[^(]*\((.*)\)\s*->")
-
-
-def _schema_arg_names(schema: str) -> list[str]:
-    """``aten::mul.Tensor(Tensor self, Tensor other) -> Tensor`` gives ``['self', 'other']``."""
-    match = _SCHEMA_ARGS.match(schema)
-    if not match:
-        return []
-    names = []
-    depth = 0
-    current = ""
-    for char in match.group(1) + ",":
-        if char in "([":
-            depth += 1
-        elif char in ")]":
-            depth -= 1
-        if char == "," and depth == 0:
-            argument = current.strip().split("=")[0].strip()
-            if argument and argument != "*":
-                names.append(argument.split()[-1])
-            current = ""
-        else:
-            current += char
-    return names
+@functools.lru_cache(maxsize=4096)
+def _parsed_schema(text: str) -> _Schema:
+    try:
+        schema = torch._C.parse_schema(text)
+    except RuntimeError:
+        return _NO_SCHEMA
+    names, types, defaults, writes = [], [], {}, []
+    for position, argument in enumerate(schema.arguments):
+        names.append(argument.name)
+        types.append(str(argument.type))
+        if argument.has_default_value():
+            defaults[argument.name] = _plain(argument.default_value)
+        if argument.alias_info is not None and argument.alias_info.is_write:
+            writes.append(position)
+    return _Schema(names, types, defaults, tuple(writes))
 
 
 def _attributes(node: torch._C.Node) -> dict[str, object]:

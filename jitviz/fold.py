@@ -1,0 +1,529 @@
+"""Fold what only checks or explains into compact nodes, so that a picture shows the data flow.
+
+Library code spends most of its nodes on work that never reaches an output: argument checks that
+raise (``if input.dim() not in (1, 2): raise ValueError(...)``), warnings, the messages they format,
+the 20-term condition that picks a fast path, and the branch a module in eval mode never takes.
+:func:`fold` rewrites a :class:`~jitviz.ir.Graph` for drawing (the model itself is left alone):
+
+* **aliases**: ``prim::unchecked_cast`` and an ``if`` whose branches all hand back the same outer
+  value (``hx`` refined from ``Tensor?`` to ``Tensor``) are the same value as what they wrap;
+* **liveness**: walking back from the outputs and the side effects marks every value as *data*
+  (it reaches an output or a mutation), *condition* (it only decides a branch) or *check* (it only
+  feeds a raise, a warning or its message);
+* **conditions**: a branch's condition that takes more than ``SMALL_CONDITION`` operations, or
+  control flow of its own, is folded into the ``if`` node, which then reads the values the
+  condition read (``if not why_not_sparsity_fast_path`` reads ``src`` and the masks);
+* **checks**: each connected group of check nodes becomes one ``jitviz::check`` node that names
+  the lines it checks and reads what they read;
+* **eval mode**: in a module whose ``self.training`` is ``False``, the ``if self.training:`` branch
+  becomes one ``jitviz::folded`` node.
+
+Every folded node keeps the model's nodes it stands for in :attr:`jitviz.ir.Node.members`, so a
+picture can still say which source lines it covers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from . import ir
+
+__all__ = ["fold", "Folded", "CHECK_KIND", "FOLDED_KIND", "SMALL_CONDITION"]
+
+CHECK_KIND = "jitviz::check"
+FOLDED_KIND = "jitviz::folded"
+#: A condition of at most this many non-tensor operations, without control flow, stays drawn.
+SMALL_CONDITION = 2
+
+_RAISES = {"prim::RaiseException"}
+_CHECK_EFFECTS = {"prim::RaiseException", "aten::warn", "aten::_assert_async", "aten::_assert_scalar",
+                  "aten::_assert_tensor_metadata", "aten::sym_constrain_range_for_size"}
+_DATA_EFFECTS = {"prim::Print", "prim::SetAttr"}
+# Nodes that stand for a value rather than compute one; they never tie two checks together.
+_VALUE_LIKE = {"prim::Constant", "prim::GetAttr", "prim::Uninitialized"}
+
+_NONE, _CHECK, _CONDITION, _DATA = range(4)
+
+
+@dataclass
+class Folded:
+    """A graph rewritten for drawing, and how it relates to the model it came from.
+
+    ``aliases`` maps a value id to the value drawn in its place; ``drawn_as`` maps the id of every
+    model node that was folded to the id of the node that stands for it.
+    """
+
+    graph: ir.Graph
+    aliases: dict[str, ir.Value] = field(default_factory=dict)
+    drawn_as: dict[str, str] = field(default_factory=dict)
+
+
+def fold(graph: ir.Graph, *, conditions: bool = True, checks: bool = True, training: bool = True) -> Folded:
+    """``fold(jitviz.graph(torch.nn.GRUCell(8, 8))).graph``: checks and long conditions folded."""
+    return _Folder(graph, conditions=conditions, checks=checks, training=training).run()
+
+
+@dataclass
+class _Place:
+    owner: ir.Node | None  # the node whose block holds it (None: the top level)
+    block: ir.Block | None
+
+
+class _Folder:
+    def __init__(self, graph: ir.Graph, *, conditions: bool, checks: bool, training: bool) -> None:
+        self.graph = graph
+        self.want_conditions = conditions
+        self.want_checks = checks
+        self.want_training = training
+        self.producer: dict[str, ir.Node] = {}
+        self.owner: dict[str, ir.Node | None] = {}  # node id -> the node whose block holds it
+        self.inside: dict[str, set[str]] = {}  # node id -> ids of values made inside its blocks
+        self.users: dict[str, list[ir.Node]] = {}
+        self.writers: dict[str, list[ir.Node]] = {}
+        self.aliases: dict[str, ir.Value] = {}
+        self.value_mode: dict[str, int] = {}
+        self.node_mode: dict[str, int] = {}
+        self.folded: dict[str, str] = {}  # model node id -> id of the node standing for it
+        self.absorbed: dict[str, list[ir.Node]] = {}  # if node id -> condition nodes folded into it
+        self.units: dict[str, ir.Node] = {}  # id of a unit's first member -> the unit node
+        self.block_of_unit: dict[str, int] = {}
+
+    # --- analysis --------------------------------------------------------------------------------
+
+    def run(self) -> Folded:
+        self._index(self.graph.nodes, None)
+        if not (self.want_checks or self.want_conditions or self.want_training):
+            return Folded(self.graph)
+        self._alias(self.graph.nodes)
+        self.needed = {self._resolve(v).id for v in self.graph.outputs}
+        self.needed |= {self._resolve(v).id for n in self.graph.walk() for b in n.blocks for v in b.returns}
+        self._liveness()
+        training_blocks = self._training_blocks() if self.want_training else {}
+        if self.want_conditions:
+            self._conditions()
+        nodes = self._rewrite(self.graph.nodes, training_blocks)
+        outputs = [self._resolve(v) for v in self.graph.outputs]
+        folded_graph = ir.Graph(self.graph.name, self.graph.origin, self.graph.inputs, nodes, outputs,
+                                list(self.graph.notes))
+        return Folded(folded_graph, dict(self.aliases), dict(self.folded))
+
+    def _index(self, nodes: list[ir.Node], owner: ir.Node | None) -> set[str]:
+        made: set[str] = set()
+        for node in nodes:
+            self.owner[node.id] = owner
+            for position, value in enumerate(node.inputs):
+                self.users.setdefault(value.id, []).append(node)
+                if position in node.writes:
+                    self.writers.setdefault(value.id, []).append(node)
+            inner: set[str] = set()
+            for block in node.blocks:
+                for value in block.params:
+                    self.producer[value.id] = node
+                    inner.add(value.id)
+                inner |= self._index(block.nodes, node)
+            self.inside[node.id] = inner
+            for value in node.outputs:
+                self.producer[value.id] = node
+                made.add(value.id)
+            made |= inner
+        return made
+
+    def _resolve(self, value: ir.Value) -> ir.Value:
+        while value.id in self.aliases:
+            value = self.aliases[value.id]
+        return value
+
+    def _alias(self, nodes: list[ir.Node]) -> None:
+        for node in nodes:
+            for block in node.blocks:
+                self._alias(block.nodes)
+            if node.kind == "prim::unchecked_cast" and node.inputs and node.outputs:
+                self.aliases[node.outputs[0].id] = self._resolve(node.inputs[0])
+            elif node.kind == "prim::If" and node.callee is None:
+                taken = [block for block in node.blocks if not _raises(block)]
+                for index, output in enumerate(node.outputs):
+                    if not taken or any(index >= len(block.returns) for block in taken):
+                        continue
+                    targets = {self._resolve(block.returns[index]).id: self._resolve(block.returns[index])
+                               for block in taken}
+                    if len(targets) == 1:
+                        (target,) = targets.values()
+                        if target.id not in self.inside[node.id]:
+                            self.aliases[output.id] = target
+
+    def _liveness(self) -> None:
+        work: list[ir.Node] = []
+
+        def mark_value(value: ir.Value, mode: int) -> None:
+            value = self._resolve(value)
+            if self.value_mode.get(value.id, _NONE) >= mode:
+                return
+            self.value_mode[value.id] = mode
+            producer = self.producer.get(value.id)
+            if producer is not None:
+                work.append(producer)
+            for writer in self.writers.get(value.id, ()):  # a list's appends matter as much as the list
+                mark_node(writer, mode)
+
+        def mark_node(node: ir.Node, mode: int) -> None:
+            if self.node_mode.get(node.id, _NONE) < mode:
+                self.node_mode[node.id] = mode
+                work.append(node)
+
+        self._mark_value = mark_value
+        for value in self.graph.outputs:
+            mark_value(value, _DATA)
+        for node in self.graph.walk():
+            effect = _effect(node)
+            if effect:
+                mark_node(node, effect)
+        while work:
+            node = work.pop()
+            mode = max(self.node_mode.get(node.id, _NONE),
+                       max((self.value_mode.get(v.id, _NONE) for v in node.outputs), default=_NONE),
+                       max((self.value_mode.get(v.id, _NONE) for b in node.blocks for v in b.params),
+                           default=_NONE))
+            if mode == _NONE:
+                continue
+            self.node_mode[node.id] = mode
+            owner = self.owner.get(node.id)
+            if owner is not None:
+                mark_node(owner, mode)
+            if node.kind == "prim::If" and node.callee is None:
+                if node.inputs:
+                    mark_value(node.inputs[0], _CONDITION if mode == _DATA else mode)
+                for index, output in enumerate(node.outputs):
+                    output_mode = self.value_mode.get(output.id, _NONE)
+                    if output_mode == _NONE and output.id in self.aliases:
+                        continue
+                    for block in node.blocks:
+                        if index < len(block.returns):
+                            mark_value(block.returns[index], max(output_mode, _NONE))
+            elif node.blocks:  # loops and expanded calls are drawn whole once they matter
+                for value in node.inputs:
+                    mark_value(value, mode)
+                for block in node.blocks:
+                    for value in block.returns:
+                        mark_value(value, mode)
+            else:
+                for value in node.inputs:
+                    mark_value(value, mode)
+
+    # --- deciding what folds where ----------------------------------------------------------------
+
+    def _mode(self, node: ir.Node) -> int:
+        return self.node_mode.get(node.id, _NONE)
+
+    def _conditions(self) -> None:
+        """Fold each drawn ``if``'s long condition into it; short ones stay drawn."""
+        cones: dict[str, list[ir.Node]] = {}
+        for node in self.graph.walk():
+            if node.kind == "prim::If" and node.callee is None and self._mode(node) == _DATA and node.inputs:
+                cones[node.id] = self._cone(node.inputs[0])
+        drawn: set[str] = set()
+        for if_id, cone in cones.items():
+            small = sum(1 for n in cone if not _makes_tensor(n) and n.kind not in _VALUE_LIKE) <= SMALL_CONDITION
+            if small and not any(n.blocks for n in cone):
+                drawn.update(n.id for n in cone)
+        for node_id in drawn:
+            self.node_mode[node_id] = _DATA
+        for node in self.graph.walk():
+            if node.id in cones:
+                cone = [n for n in self._cone(node.inputs[0]) if n.kind not in _VALUE_LIKE]
+                if cone:
+                    self.absorbed[node.id] = cone
+                    for member in cone:
+                        self.folded.setdefault(member.id, node.id)
+        by_id = {node.id: node for node in self.graph.walk()}
+        for node_id in drawn:  # drawn condition nodes need their inputs drawn too
+            for value in by_id[node_id].inputs:
+                self._promote(value)
+
+    def _promote(self, value: ir.Value) -> None:
+        value = self._resolve(value)
+        producer = self.producer.get(value.id)
+        if producer is None or self._mode(producer) == _DATA or producer.id in self.absorbed:
+            return
+        if producer.kind in _VALUE_LIKE or not producer.blocks:
+            self.node_mode[producer.id] = _DATA
+            for inner in producer.inputs:
+                self._promote(inner)
+
+    def _cone(self, value: ir.Value) -> list[ir.Node]:
+        """The nodes, not otherwise drawn, that compute ``value`` (with what is nested in them)."""
+        cone: list[ir.Node] = []
+        seen: set[str] = set()
+        stack = [self._resolve(value)]
+        while stack:
+            current = stack.pop()
+            producer = self.producer.get(current.id)
+            if producer is None or producer.id in seen or self._mode(producer) == _DATA:
+                continue
+            if any(v.id == current.id for b in producer.blocks for v in b.params):
+                continue  # a loop's or call's parameter: made by a drawn node
+            seen.add(producer.id)
+            cone.append(producer)
+            stack.extend(self._resolve(v) for v in _reads(producer))
+            for value in _made(producer):  # `checks.append(...)` belongs with the list it fills
+                for writer in self.writers.get(value.id, ()):
+                    if writer.id not in seen and self._mode(writer) != _DATA:
+                        seen.add(writer.id)
+                        cone.append(writer)
+                        stack.extend(self._resolve(v) for v in _reads(writer))
+        nested = {inner.id for node in cone for inner in _walk_one(node) if inner is not node}
+        return [node for node in cone if node.id not in nested]
+
+    def _training_blocks(self) -> dict[str, int]:
+        """``if self.training:`` nodes of a module in eval mode: node id -> index of the training branch."""
+        found = {}
+        for node in self.graph.walk():
+            if node.kind != "prim::If" or node.callee is not None or not node.inputs:
+                continue
+            flag = self.producer.get(self._resolve(node.inputs[0]).id)
+            if flag is not None and flag.kind == "prim::GetAttr" and flag.attributes.get("name") == "training" \
+                    and flag.attributes.get("current") is False and len(node.blocks) == 2 and node.blocks[0].nodes:
+                found[node.id] = 0
+        return found
+
+    # --- rewriting --------------------------------------------------------------------------------
+
+    def _rewrite(self, nodes: list[ir.Node], training_blocks: dict[str, int]) -> list[ir.Node]:
+        result: list[ir.Node] = []
+        pending: list[ir.Node] = []  # consecutive folded nodes of this block, not yet emitted
+        for node in nodes:
+            if self._drawn(node):
+                result.extend(self._flush(pending))
+                pending = []
+                result.append(self._rewritten(node, training_blocks))
+            elif node.id not in self.folded:
+                pending.append(node)
+        result.extend(self._flush(pending))
+        return result
+
+    def _drawn(self, node: ir.Node) -> bool:
+        if node.id in self.folded:
+            return False
+        mode = self._mode(node)
+        if mode == _DATA or node.kind in _VALUE_LIKE:
+            return True  # constants and attributes: the renderer folds them into their users' labels
+        if mode == _CONDITION:
+            return not self.want_conditions
+        return not self.want_checks  # checks, and code whose result nothing uses
+
+    def _flush(self, pending: list[ir.Node]) -> list[ir.Node]:
+        """Group folded nodes of one block by the values they share; one unit node per group."""
+        if not pending:
+            return []
+        # a cast or an if whose every output is drawn as what it passes on leaves nothing to show
+        pending = [n for n in pending if not (n.outputs and not n.blocks and all(v.id in self.aliases for v in n.outputs))]
+        groups = _groups(pending, self.producer)
+        units = []
+        for group in groups:
+            if all(n.kind in _VALUE_LIKE or (not n.inputs and not n.blocks) for n in group):
+                continue  # nothing but unused constants and placeholders: nothing to show
+            units.append(self._unit(group, CHECK_KIND, _check_lines(group)))
+        return units
+
+    def _unit(self, members: list[ir.Node], kind: str, lines: list[str]) -> ir.Node:
+        inside = {v.id for n in members for v in _made(n)}
+        reads: list[ir.Value] = []
+        for member in members:
+            for value in _reads(member):
+                value = self._resolve(value)
+                if value.id not in inside and value not in reads and not self._is_value_like(value):
+                    reads.append(value)
+        member_ids = {n.id for member in members for n in _walk_one(member)}
+        outputs = [v for v in _made_outside(members) if v.id not in self.aliases and (
+            v.id in self.needed or any(user.id not in member_ids for user in self._users_of(v)))]
+        unit = ir.Node(
+            id=f"{members[0].id}_fold", kind=kind, inputs=reads, outputs=outputs,
+            attributes={"lines": lines}, arg_names=[""] * len(reads),
+            source=next((n.source for n in members if n.source is not None), None),
+            members=[n for member in members for n in _walk_one(member)],
+        )
+        for member in unit.members:
+            self.folded[member.id] = unit.id
+        return unit
+
+    def _users_of(self, value: ir.Value) -> list[ir.Node]:
+        """Who reads ``value``, directly or through an alias of it."""
+        users = list(self.users.get(value.id, ()))
+        for alias, target in self.aliases.items():
+            if self._resolve(target).id == value.id:
+                users.extend(self.users.get(alias, ()))
+        return users
+
+    def _is_value_like(self, value: ir.Value) -> bool:
+        """Constants and module attributes: named in labels, never drawn as an edge into a fold."""
+        producer = self.producer.get(value.id)
+        return producer is not None and producer.kind in _VALUE_LIKE or value.is_module
+
+    def _rewritten(self, node: ir.Node, training_blocks: dict[str, int]) -> ir.Node:
+        inputs = [self._resolve(v) for v in node.inputs]
+        arg_names = list(node.arg_names)
+        attributes = node.attributes
+        members: list[ir.Node] = []
+        if node.id in self.absorbed:
+            cone = self.absorbed[node.id]
+            inside = {v.id for n in cone for v in _made(n)}
+            reads = []
+            for member in cone:
+                for value in _reads(member):
+                    value = self._resolve(value)
+                    if value.id not in inside and value not in reads and not self._is_value_like(value):
+                        reads.append(value)
+            inputs = reads
+            arg_names = [""] * len(reads)
+            attributes = {**node.attributes, "condition": ir.Literal(_condition_text(cone))}
+            members = list({n.id: n for member in cone for n in _walk_one(member)}.values())
+        blocks = []
+        for index, block in enumerate(node.blocks):
+            if training_blocks.get(node.id) == index:
+                body = self._training_unit(block)
+            else:
+                body = self._rewrite(block.nodes, training_blocks)
+            blocks.append(ir.Block(block.label, block.params, body, [self._resolve(v) for v in block.returns]))
+        outputs = node.outputs
+        return dataclasses.replace(node, inputs=inputs, arg_names=arg_names, attributes=attributes,
+                                   blocks=blocks, outputs=outputs, members=members)
+
+    def _training_unit(self, block: ir.Block) -> list[ir.Node]:
+        members = [n for n in block.nodes if n.kind not in _VALUE_LIKE]
+        if not members:
+            return []
+        for value in block.returns:
+            self.value_mode[self._resolve(value).id] = _DATA
+        lines = [f"training only: {sum(1 for _ in _walk_all(members))} nodes",
+                 "(this module is in eval mode)"]
+        unit = self._unit(members, FOLDED_KIND, lines)
+        return [unit]
+
+
+def _raises(block: ir.Block) -> bool:
+    return any(node.kind in _RAISES for node in block.nodes)
+
+
+def _effect(node: ir.Node) -> int:
+    if node.kind in _CHECK_EFFECTS:
+        return _CHECK
+    if node.kind in _DATA_EFFECTS:
+        return _DATA
+    if node.writes and any(_is_tensor(node.inputs[i].type) for i in node.writes if i < len(node.inputs)):
+        return _DATA  # an in-place op on a tensor changes what the caller sees
+    if not node.outputs and not node.blocks and not node.writes:
+        return _DATA  # an op with no result is there for an effect we cannot judge: keep it
+    return _NONE
+
+
+def _is_tensor(type_name: str) -> bool:
+    return type_name.startswith("Tensor") or "(" in type_name and type_name.split("(")[0].isalpha() \
+        and type_name[0].isupper() and not type_name.startswith(("Dict", "Tuple"))
+
+
+def _makes_tensor(node: ir.Node) -> bool:
+    return any(_is_tensor(v.type) for v in node.outputs)
+
+
+def _made(node: ir.Node) -> Iterator[ir.Value]:
+    yield from node.outputs
+    for block in node.blocks:
+        yield from block.params
+        for inner in block.nodes:
+            yield from _made(inner)
+
+
+def _made_outside(members: list[ir.Node]) -> Iterator[ir.Value]:
+    """The values the members make that could be seen outside them: their own outputs."""
+    for member in members:
+        yield from member.outputs
+
+
+def _reads(node: ir.Node) -> Iterator[ir.Value]:
+    """Every value ``node`` uses, those used inside its blocks included."""
+    yield from node.inputs
+    for block in node.blocks:
+        for inner in block.nodes:
+            yield from _reads(inner)
+        yield from block.returns
+
+
+def _walk_one(node: ir.Node) -> Iterator[ir.Node]:
+    yield node
+    for block in node.blocks:
+        for inner in block.nodes:
+            yield from _walk_one(inner)
+
+
+def _walk_all(nodes: list[ir.Node]) -> Iterator[ir.Node]:
+    for node in nodes:
+        yield from _walk_one(node)
+
+
+def _groups(nodes: list[ir.Node], producer: dict[str, ir.Node]) -> list[list[ir.Node]]:
+    """Connected groups: two nodes are together when one reads what the other (or its blocks) made."""
+    parent = {node.id: node.id for node in nodes}
+
+    def find(node_id: str) -> str:
+        while parent[node_id] != node_id:
+            parent[node_id] = parent[parent[node_id]]
+            node_id = parent[node_id]
+        return node_id
+
+    maker: dict[str, str] = {}
+    for node in nodes:
+        if node.kind in _VALUE_LIKE:
+            continue
+        for value in _made(node):
+            maker[value.id] = node.id
+    for node in nodes:
+        for value in _reads(node):
+            other = maker.get(value.id)
+            if other is not None and other != node.id:
+                parent[find(node.id)] = find(other)
+    # value-like nodes join the group of their first reader
+    readers: dict[str, str] = {}
+    for node in nodes:
+        for value in _reads(node):
+            readers.setdefault(value.id, node.id)
+    for node in nodes:
+        if node.kind in _VALUE_LIKE:
+            reader = next((readers[v.id] for v in node.outputs if v.id in readers), None)
+            if reader is not None:
+                parent[find(node.id)] = find(reader)
+    ordered: dict[str, list[ir.Node]] = {}
+    for node in nodes:
+        ordered.setdefault(find(node.id), []).append(node)
+    return list(ordered.values())
+
+
+def _check_lines(group: list[ir.Node]) -> list[str]:
+    """What a check node says: the source line of each raise, warning or if it folds."""
+    lines: list[str] = []
+    raised: list[str] = []
+    for node in _walk_all(group):
+        if node.kind == "prim::RaiseException" and len(node.inputs) > 1:
+            raised.append("raise")
+        if node.kind in ("prim::If", "aten::warn", "prim::RaiseException") and node.source is not None:
+            if node.kind == "prim::RaiseException" and any(
+                    n.kind == "prim::If" for n in _walk_all(group)):
+                continue
+            text = f"{node.source.file}:{node.source.line}  {node.source.code}"
+            if text not in lines:
+                lines.append(text)
+    if not lines:
+        sources = sorted({(n.source.file, n.source.line, n.source.code)
+                          for n in _walk_all(group) if n.source is not None})
+        lines = [f"{file}:{line}  {code}" for file, line, code in sources[:1]]
+    shown = lines[:3] + ([f"… and {len(lines) - 3} more"] if len(lines) > 3 else [])
+    return shown
+
+
+def _condition_text(cone: list[ir.Node]) -> str:
+    nodes = list({n.id: n for n in _walk_all(cone)}.values())
+    lines = sorted({n.source.line for n in nodes if n.source is not None})
+    where = ""
+    if lines:
+        where = f", line {lines[0]}" if len(lines) == 1 else f", lines {lines[0]}–{lines[-1]}"
+    return f"{len(nodes)} ops folded{where}"
