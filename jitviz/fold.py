@@ -58,6 +58,8 @@ class Folded:
     graph: ir.Graph
     aliases: dict[str, ir.Value] = field(default_factory=dict)
     drawn_as: dict[str, str] = field(default_factory=dict)
+    #: ids of values a drawn block hands back only to decide a folded condition or check
+    not_data: set[str] = field(default_factory=set)
 
 
 def fold(graph: ir.Graph, *, conditions: bool = True, checks: bool = True, training: bool = True) -> Folded:
@@ -107,7 +109,8 @@ class _Folder:
         outputs = [self._resolve(v) for v in self.graph.outputs]
         folded_graph = ir.Graph(self.graph.name, self.graph.origin, self.graph.inputs, nodes, outputs,
                                 list(self.graph.notes))
-        return Folded(folded_graph, dict(self.aliases), dict(self.folded))
+        not_data = {value_id for value_id in self.needed if self.value_mode.get(value_id, _NONE) != _DATA}
+        return Folded(folded_graph, dict(self.aliases), dict(self.folded), not_data)
 
     def _index(self, nodes: list[ir.Node], owner: ir.Node | None) -> set[str]:
         made: set[str] = set()
@@ -234,7 +237,7 @@ class _Folder:
                 cone = [n for n in self._cone(node.inputs[0]) if n.kind not in _VALUE_LIKE]
                 if cone:
                     self.absorbed[node.id] = cone
-                    for member in cone:
+                    for member in _walk_all(cone):
                         self.folded.setdefault(member.id, node.id)
         by_id = {node.id: node for node in self.graph.walk()}
         for node_id in drawn:  # drawn condition nodes need their inputs drawn too

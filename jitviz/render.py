@@ -23,6 +23,8 @@ __all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAUL
 
 CONSTANT_MODES = ("fold", "nodes", "hide")
 CHECK_MODES = ("fold", "show")
+#: ``Drawing.drawn_as`` of a node shown only as text in its users' labels (a constant, ``self.fc``).
+IN_LABELS = "(in labels)"
 DEFAULT_MAX_NODES = 3000
 # Above this many drawn nodes, layout speed comes first: edge labels become xlabels (placed after
 # layout instead of as extra ranks) and dot's network-simplex passes are capped. Measured on the
@@ -47,7 +49,8 @@ class Drawing:
     dot: graphviz.Digraph
     regions: dict[str, str | None]
     edge_ends: dict[str, tuple[str, str]]
-    #: model node id -> id of the DOT node that shows it (itself, a check, an if that folds its condition)
+    #: model node id -> id of the DOT node that shows it (itself, a check, an if that folds its
+    #: condition), or ``IN_LABELS``; a node missing here is not drawn (a cast drawn as what it casts)
     drawn_as: dict[str, str] = field(default_factory=dict)
     #: value id -> the value drawn in its place (``prim::unchecked_cast``, an ``if`` passing a value on)
     aliases: dict[str, ir.Value] = field(default_factory=dict)
@@ -55,6 +58,11 @@ class Drawing:
     folded_values: dict[str, str] = field(default_factory=dict)
     #: DOT node id -> the source lines of every model node it stands for, in order
     sources: dict[str, list[ir.SourceLocation]] = field(default_factory=dict)
+    #: DOT node id -> ids of the model nodes folded into it (a check, an if with its condition)
+    members: dict[str, set[str]] = field(default_factory=dict)
+    #: (DOT node id, value id) of the inputs left out of a label on purpose: equal to the schema's
+    #: default, or a loop's ``True`` start condition
+    omitted: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def node_count(self) -> int:
@@ -106,11 +114,18 @@ def draw(
         raise ValueError(f"checks must be one of {', '.join(map(repr, CHECK_MODES))}, not {checks!r}")
     folded = fold(graph, conditions=checks == "fold", checks=checks == "fold", training=checks == "fold")
     builder = _Builder(folded.graph, constants, max_nodes, rankdir, run_counts=run_counts,
-                       marks=dict(marks or {}), mark_style=mark_style, repeats=repeats)
+                       marks=dict(marks or {}), mark_style=mark_style, repeats=repeats,
+                       not_data=folded.not_data)
     drawing = builder.build()
     drawing.aliases = folded.aliases
-    drawing.drawn_as = {**{n.id: n.id for n in folded.graph.walk() if n.id in drawing.regions},
-                        **{member: unit for member, unit in folded.drawn_as.items()}}
+    for node in folded.graph.walk():
+        if node.id in drawing.regions:
+            drawing.drawn_as[node.id] = node.id
+        elif node.id in builder.merged:  # a repeat drawn once, as the first of its chain
+            drawing.drawn_as[node.id] = next(h for h, c in builder.chains.items() if node in c)
+        elif node.outputs and all(v.id in drawing.folded_values for v in node.outputs):
+            drawing.drawn_as[node.id] = IN_LABELS
+    drawing.drawn_as.update(folded.drawn_as)
     return drawing
 
 
@@ -140,6 +155,8 @@ class _Builder:
     edges: list[tuple[str | ir.Value, str, dict[str, str]]] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # value id -> name shown (SSA suffix dropped)
     sources: dict[str, list[ir.SourceLocation]] = field(default_factory=dict)
+    omitted: set[tuple[str, str]] = field(default_factory=set)
+    not_data: set[str] = field(default_factory=set)  # returned values that only decide folded code
     regions: dict[str, str | None] = field(default_factory=dict)
     edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
     fast_layout: bool = False
@@ -191,7 +208,9 @@ class _Builder:
             dot.edge(tail, head, id=edge_id, **attributes)
             self.edge_ends[edge_id] = (tail, head)
         folded_values = {value_id: folded.text for value_id, folded in self.folded.items()}
-        return Drawing(dot, self.regions, self.edge_ends, folded_values=folded_values, sources=self.sources)
+        members = {node.id: {m.id for m in node.members} for node in self.graph.walk() if node.members}
+        return Drawing(dot, self.regions, self.edge_ends, folded_values=folded_values, sources=self.sources,
+                       members=members, omitted=self.omitted)
 
     def _read_as_edge(self, value: ir.Value) -> bool:
         return False
@@ -412,13 +431,15 @@ class _Builder:
                 first = next((n for n in block.nodes if not self._is_folded_node(n)), None)
                 self.edges.append((owner.id, first.id if first else returns_id, control))
             self._emit_nodes(box, block.nodes, key)
+            returned = [v for v in block.returns if v.id not in self.not_data]
+            self.omitted.update((returns_id, v.id) for v in block.returns if v.id in self.not_data)
             shown = ", ".join(
                 self._shown(self.folded[v.id]) if v.id in self.folded else f"%{self._name(v)}"
-                for v in block.returns
+                for v in returned
             )
             self._node(box, returns_id, _text([f"-> ({shown})"]), _text([f"{block.label} returns"]),
                        NODE_STYLE["block"], key)
-            for value in block.returns:
+            for value in returned:
                 self._edge_from(value, returns_id)
 
     def _edges_into(self, node: ir.Node) -> None:
@@ -461,9 +482,12 @@ class _Builder:
                 line = _loop_line(node, position, folded.text)
                 if line:
                     lines.append(line)
+                else:
+                    self.omitted.add((node.id, value.id))
                 continue
             if folded.is_constant and arg_name in node.defaults and folded.text == _format_constant(
                     node.defaults[arg_name]):
+                self.omitted.add((node.id, value.id))
                 continue  # left at the schema's default: says nothing
             text = _enum_name(arg_type, folded.text) if folded.is_constant else folded.text
             lines.append(f"{arg_name}={text}" if arg_name else text)

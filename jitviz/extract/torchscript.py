@@ -49,6 +49,7 @@ class Source:
     module: torch.jit.ScriptModule | None = None
     runnable: Any = None  # the ScriptFunction or ScriptModule, when there is one to call
     tracer_warnings: list[ir.TracerWarningNote] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown under the picture's title
 
 
 # --- obtaining a graph --------------------------------------------------------------------------
@@ -68,7 +69,8 @@ def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto") -> Sourc
     if isinstance(obj, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
         _already_torchscript(obj, example_inputs, mode)
         if isinstance(obj, torch.jit.ScriptModule):
-            return Source(obj.graph, _module_name(obj), _origin_of(obj), obj, runnable=obj)
+            graph, notes = _forward_graph(obj)
+            return Source(graph, _module_name(obj), _origin_of(obj), obj, runnable=obj, notes=notes)
         return Source(obj.graph, obj.name, _origin_of(obj), runnable=obj)
     if isinstance(obj, torch.nn.Module) or callable(obj) and not isinstance(obj, type):
         wants_trace = mode == "trace" or (mode == "auto" and len(example_inputs) > 0)
@@ -101,13 +103,28 @@ def _already_torchscript(obj: Any, example_inputs: Sequence[Any], mode: str) -> 
         )
 
 
+def _forward_graph(module: torch.jit.ScriptModule) -> tuple[torch._C.Graph, list[str]]:
+    """``forward``'s graph; for a module whose forward is overloaded (a scripted ``nn.GRU`` has
+    ``forward__0`` for tensors and ``forward__1`` for packed sequences), the first overload's."""
+    names = module._c._method_names()
+    if "forward" in names:
+        return module._c._get_method("forward").graph, []
+    overloads = sorted(name for name in names if re.fullmatch(r"forward__\d+", name))
+    if not overloads:
+        raise UnsupportedObjectError(
+            f"{_module_name(module)} has no forward method to draw; its methods are: {', '.join(names)}."
+        )
+    note = f"forward is overloaded ({', '.join(overloads)}): drawing {overloads[0]}"
+    return module._c._get_method(overloads[0]).graph, [note]
+
+
 def _origin_of(obj: Any) -> str:
     """``"traced"`` or ``"scripted"``: a traced function's nodes carry Python stack frames, not source spans."""
     if isinstance(obj, torch.jit.TopLevelTracedModule):
         return "traced"
     if isinstance(obj, torch.jit.ScriptModule):
         return "scripted"
-    for node in obj.graph.nodes():
+    for node in obj.graph.nodes():  # a ScriptFunction
         text = node.sourceRange()
         if _SCRIPT_RANGE.search(text):
             return "scripted"
@@ -366,7 +383,7 @@ class _Converter:
         context = _Context(values, paths, source.module, depth=0, prefix="")
         nodes = self._nodes(source.graph.nodes(), context)
         outputs = [values[v.unique()] for v in source.graph.outputs()]
-        return ir.Graph(source.name, source.origin, inputs, nodes, outputs)
+        return ir.Graph(source.name, source.origin, inputs, nodes, outputs, list(source.notes))
 
     def _value(self, value: torch._C.Value, values: dict[int, ir.Value]) -> ir.Value:
         value_type = value.type()
@@ -682,7 +699,7 @@ def inlined(source: Source) -> Source:
     """The same graph with every call replaced by the callee's body (TorchScript's inline pass)."""
     graph = source.graph.copy()
     torch._C._jit_pass_inline(graph)
-    return Source(graph, source.name, source.origin, source.module)
+    return Source(graph, source.name, source.origin, source.module, notes=list(source.notes))
 
 
 def _is_module_type(value_type: torch._C.Type) -> bool:

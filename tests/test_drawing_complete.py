@@ -1,0 +1,57 @@
+"""No edge goes missing silently: every use of a value in a real model is an edge or a folded label.
+
+Walks the library models of ``bench/zoo.py`` (torch.nn layers, torchvision-style models, Hugging
+Face models where ``transformers`` is installed), traced, scripted, inlined and exported, collapsed
+and expanded, and checks each drawing with :func:`drawing_check.missing_uses`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+import jitviz
+from jitviz.render import draw
+
+from .drawing_check import missing_uses
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import zoo  # noqa: E402
+
+CASES = {case.name: case for case in zoo.cases()}
+
+
+@functools.lru_cache(maxsize=None)
+def _model(name: str, view: str, expand: int) -> jitviz.ir.Graph:
+    module, inputs = CASES[name].build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if view == "traced":
+            return jitviz.graph(module, *inputs, expand_calls=expand)
+        if view == "inlined":
+            return jitviz.graph(module, *inputs, inline=True)
+        if view == "scripted":
+            return jitviz.graph(torch.jit.script(module), expand_calls=expand)
+        return jitviz.graph(torch.export.export(module, inputs, strict=False))
+
+
+def _params():
+    for name, case in CASES.items():
+        views = [v for v, ok in (("traced", case.trace), ("scripted", case.script), ("inlined", case.trace),
+                                 ("exported", case.export)) if ok]
+        for view in views:
+            for expand in ((0, 1) if view in ("traced", "scripted") else (0,)):
+                yield pytest.param(name, view, expand, id=f"{name}-{view}-{expand}")
+
+
+@pytest.mark.parametrize("name, view, expand", list(_params()))
+@pytest.mark.parametrize("checks", ["fold", "show"])
+def test_every_use_is_an_edge_or_a_label(name, view, expand, checks):
+    model = _model(name, view, expand)
+    drawing = draw(model, checks=checks, max_nodes=100_000)
+    assert missing_uses(model, drawing) == []
