@@ -33,6 +33,8 @@ from . import ir
 __all__ = ["fold", "Folded", "CHECK_KIND", "FOLDED_KIND", "SMALL_CONDITION"]
 
 CHECK_KIND = "jitviz::check"
+#: ``Folded.drawn_as`` of a node with nothing to show: no source line, no input, no result used.
+DROPPED = "(nothing to show)"
 FOLDED_KIND = "jitviz::folded"
 #: A condition of at most this many non-tensor operations, without control flow, stays drawn.
 SMALL_CONDITION = 2
@@ -326,7 +328,13 @@ class _Folder:
         for group in groups:
             if all(n.kind in _VALUE_LIKE or (not n.inputs and not n.blocks) for n in group):
                 continue  # nothing but unused constants and placeholders: nothing to show
-            units.append(self._unit(group, CHECK_KIND, _check_lines(group)))
+            unit = self._unit(group, CHECK_KIND, _check_lines(group))
+            if not unit.inputs and not unit.outputs and unit.source is None:
+                # e.g. a traced nn.Identity: a call the tracer kept, whose None result nothing uses
+                for member in unit.members:
+                    self.folded[member.id] = DROPPED
+                continue
+            units.append(unit)
         return units
 
     def _unit(self, members: list[ir.Node], kind: str, lines: list[str]) -> ir.Node:
@@ -401,7 +409,7 @@ class _Folder:
         lines = [f"training only: {sum(1 for _ in _walk_all(members))} nodes",
                  "(this module is in eval mode)"]
         unit = self._unit(members, FOLDED_KIND, lines)
-        return [unit]
+        return [n for n in block.nodes if n.kind in _VALUE_LIKE] + [unit]  # attributes fold into labels
 
 
 def _raises(block: ir.Block) -> bool:

@@ -62,7 +62,7 @@ class Highlighter:
             source = torchscript.obtain(self._obj, example, self._mode)
             if self._inline:
                 source = torchscript.inlined(source)
-            model = torchscript.convert(source)
+            model = torchscript.convert(source, open_pass_through=False)  # blocks must match the run
             self._counted = CountedRun(source, model)
             self._view = GraphView(model, draw(model, run_counts=True, **self._draw_options))
         return self._view

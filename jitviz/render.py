@@ -125,7 +125,7 @@ def draw(
             drawing.drawn_as[node.id] = next(h for h, c in builder.chains.items() if node in c)
         elif node.outputs and all(v.id in drawing.folded_values for v in node.outputs):
             drawing.drawn_as[node.id] = IN_LABELS
-    drawing.drawn_as.update(folded.drawn_as)
+    drawing.drawn_as.update(folded.drawn_as)  # DROPPED included: drawn nowhere, on purpose
     return drawing
 
 
@@ -424,9 +424,12 @@ class _Builder:
                 self.edges.append((owner.id, params_id, control))
                 for value in block.params:
                     self.producer.setdefault(value.id, params_id)
-                if owner.kind == "prim::Loop":
+                if owner.kind == "prim::Loop" or owner.kind == "higher_order::while_loop" and index == 0:
+                    # the loop body hands its results back: to its own parameters (prim::Loop), or
+                    # to the condition's (while_loop, whose body is block 1)
+                    source = returns_id if owner.kind == "prim::Loop" else f"{owner.id}_r1"
                     carry = dict(EDGE_STYLE["carry"], label=_text(["next iteration"]))
-                    self.edges.append((returns_id, params_id, carry))
+                    self.edges.append((source, params_id, carry))
             else:
                 first = next((n for n in block.nodes if not self._is_folded_node(n)), None)
                 self.edges.append((owner.id, first.id if first else returns_id, control))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from jitviz import ir
+from jitviz.fold import DROPPED
 from jitviz.render import IN_LABELS, Drawing
 
 _LABEL = re.compile(r'^\s*"?([\w.]+)"? \[label="((?:[^"\\]|\\.)*)"', re.MULTILINE)
@@ -56,6 +57,11 @@ def missing_uses(model: ir.Graph, drawing: Drawing) -> list[str]:
             continue
         if shown == IN_LABELS:
             continue  # its inputs are named in the text it is folded into (self.fc.weight)
+        if shown == DROPPED:
+            used = {resolve(v).id for n in model.walk() if n is not node for v in n.inputs}
+            if any(resolve(v).id in used for v in node.outputs) or node.source is not None:
+                missing.append(f"{node.kind} {node.id} dropped, though it has a line or a used result")
+            continue
         callee = node.inputs[:1] if node.callee is not None else []  # named on the call's first line
         for value in node.inputs:
             if value not in callee:

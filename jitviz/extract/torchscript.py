@@ -314,16 +314,18 @@ def _short_repr(value: Any, limit: int = 40) -> str:
 ExpandCalls = Union[bool, int, str, Sequence[str]]
 
 
-def convert(source: Source, *, expand_calls: ExpandCalls = False) -> ir.Graph:
+def convert(source: Source, *, expand_calls: ExpandCalls = False, open_pass_through: bool = True) -> ir.Graph:
     """Convert a TorchScript graph into :class:`jitviz.ir.Graph`.
 
     ``expand_calls`` puts the callee's graph inside each ``prim::CallFunction`` /
     ``prim::CallMethod`` node as a nested block: ``True`` for every level, an int for that many
     levels, or submodule paths (``"layers.0"``, or a list of them) to expand just the calls on the
-    way to those submodules.
+    way to those submodules. With ``open_pass_through`` (the default), a body that only hands its
+    inputs to one call (``forward`` returning ``self._forward_impl(x)``) shows that call opened,
+    without counting it as a level.
     """
     depth, paths = _expansion(expand_calls)
-    converter = _Converter(depth, paths)
+    converter = _Converter(depth, paths, open_pass_through)
     graph = converter.graph(source)
     unknown = [path for path in paths
                if not any(seen == path or seen.startswith(path + ".") for seen in converter.called_paths)]
@@ -366,9 +368,10 @@ def _on_the_way(path: str, wanted: tuple[str, ...]) -> bool:
 class _Converter:
     """One conversion: owns the id counters, so ids are unique and deterministic across callees."""
 
-    def __init__(self, expand_depth: int, expand_paths: tuple[str, ...] = ()) -> None:
+    def __init__(self, expand_depth: int, expand_paths: tuple[str, ...] = (), open_pass_through: bool = True) -> None:
         self._expand_depth = expand_depth
         self._expand_paths = expand_paths
+        self._open_pass_through = open_pass_through
         self._node_ids = itertools.count()
         self._value_ids = itertools.count()
         self.called_paths: set[str] = set()  # every submodule path a call was seen to (expanded or not)
@@ -381,7 +384,7 @@ class _Converter:
         if source.module is not None and first is not None and first.debugName().startswith("self"):
             paths[first.unique()] = "self"
         context = _Context(values, paths, source.module, depth=0, prefix="")
-        nodes = self._nodes(source.graph.nodes(), context)
+        nodes = self._nodes(source.graph.nodes(), context, body=True)
         outputs = [values[v.unique()] for v in source.graph.outputs()]
         return ir.Graph(source.name, source.origin, inputs, nodes, outputs, list(source.notes))
 
@@ -396,10 +399,12 @@ class _Converter:
         values[value.unique()] = converted
         return converted
 
-    def _nodes(self, nodes: Any, context: "_Context") -> list[ir.Node]:
-        return [self._node(node, context) for node in nodes]
+    def _nodes(self, nodes: Any, context: "_Context", *, body: bool = False) -> list[ir.Node]:
+        nodes = list(nodes)
+        opened = _pass_through_call(nodes) if body and self._open_pass_through else None
+        return [self._node(node, context, opened=node is opened) for node in nodes]
 
-    def _node(self, node: torch._C.Node, context: "_Context") -> ir.Node:
+    def _node(self, node: torch._C.Node, context: "_Context", *, opened: bool = False) -> ir.Node:
         kind = node.kind()
         converted = ir.Node(
             id=f"n{next(self._node_ids)}",
@@ -427,7 +432,7 @@ class _Converter:
                 if isinstance(current, (bool, int, float, str)):  # `self.training` is False in eval mode
                     converted.attributes["current"] = current
         elif kind in ("prim::CallMethod", "prim::CallFunction"):
-            self._call(node, converted, context)
+            self._call(node, converted, context, opened=opened)
         return converted
 
     def _block(self, block: torch._C.Block, label: str, context: "_Context") -> ir.Block:
@@ -436,7 +441,7 @@ class _Converter:
         returns = [context.values[v.unique()] for v in block.outputs()]
         return ir.Block(label, params, nodes, returns)
 
-    def _call(self, node: torch._C.Node, converted: ir.Node, context: "_Context") -> None:
+    def _call(self, node: torch._C.Node, converted: ir.Node, context: "_Context", *, opened: bool = False) -> None:
         callee: torch._C.Graph | None = None
         callee_module: torch.jit.ScriptModule | None = None
         full_path = ""
@@ -466,16 +471,20 @@ class _Converter:
             if function is not None:
                 callee = function.graph
                 _name_arguments(converted, function.schema, skip=1)
+        if callee is not None:  # a trace types a call's result `Tensor`; its callee knows the shape
+            for output, returned in zip(converted.outputs, callee.outputs()):
+                if output.type == "Tensor":
+                    output.type = type_name(returned.type())
         wanted = bool(full_path) and _on_the_way(full_path, self._expand_paths)
-        if callee is None or (context.depth >= self._expand_depth and not wanted):
+        if callee is None or (context.depth >= self._expand_depth and not wanted and not opened):
             return
         values: dict[int, ir.Value] = {}
         paths: dict[int, str] = {}
         params = [self._value(v, values) for v in callee.inputs()]
         if callee_module is not None:
             paths[next(iter(callee.inputs())).unique()] = "self"
-        inner = _Context(values, paths, callee_module, context.depth + 1, prefix=full_path)
-        body = self._nodes(callee.nodes(), inner)
+        inner = _Context(values, paths, callee_module, context.depth + (0 if opened else 1), prefix=full_path)
+        body = self._nodes(callee.nodes(), inner, body=True)
         returns = [values[v.unique()] for v in callee.outputs()]
         converted.blocks.append(ir.Block(converted.callee, params, body, returns))
 
@@ -490,6 +499,18 @@ def _name_arguments(converted: ir.Node, schema: Any, *, skip: int) -> None:
     count = len(converted.inputs)
     converted.arg_names = (names + [""] * count)[:count]
     converted.defaults = {a.name: _plain(a.default_value) for a in arguments if a.has_default_value()}
+
+
+_BOOKKEEPING = {"prim::Constant", "prim::GetAttr", "prim::TupleConstruct", "prim::TupleUnpack",
+                "prim::ListConstruct", "prim::ListUnpack"}
+
+
+def _pass_through_call(nodes: list[torch._C.Node]) -> torch._C.Node | None:
+    """The one call a body consists of, apart from constants, attributes and packing, if so."""
+    work = [node for node in nodes if node.kind() not in _BOOKKEEPING]
+    if len(work) == 1 and work[0].kind() in ("prim::CallMethod", "prim::CallFunction"):
+        return work[0]
+    return None
 
 
 @dataclass
