@@ -28,7 +28,7 @@ def graph(
     if export.accepts(obj):
         if example_inputs:
             raise TracingError("An exported or FX graph is drawn as it is; call jitviz.show(program) without inputs.")
-        return export.convert(obj)
+        return export.convert(obj, expand_calls=expand_calls)
     source = torchscript.obtain(obj, example_inputs, mode)
     if inline:
         source = torchscript.inlined(source)

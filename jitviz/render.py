@@ -221,6 +221,8 @@ class _Builder:
         for value in inputs:
             if value.is_module:
                 self.folded[value.id] = _Folded("self", is_constant=False)
+            elif value.role:  # an exported program's parameter, buffer or constant: `self.fc.weight`
+                self.folded[value.id] = _Folded(f"self.{value.name}", is_constant=False)
         self._fold_nodes(nodes)
 
     def _fold_nodes(self, nodes: list[ir.Node]) -> None:
@@ -473,7 +475,8 @@ class _Builder:
                          + ("" if method == "forward" else f".{method}"), node.kind]
             else:
                 lines.append(node.callee)
-            inputs = inputs[1:]  # the module or function being called: named on the line above
+            if node.kind in ("prim::CallMethod", "prim::CallFunction"):
+                inputs = inputs[1:]  # the module or function being called: named on the line above
         if node.callee is None and node.kind not in LOOP_KINDS:  # a loop's only attribute shows as a trip count
             lines += [f"{name}={_format_constant(value)}" for name, value in node.attributes.items()
                       if name not in _HIDDEN_ATTRIBUTES]

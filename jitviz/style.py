@@ -74,7 +74,7 @@ GRAPH_STYLE = {
     "edge": {"fontname": "Helvetica", "arrowsize": "0.7"},
 }
 
-_CALL_KINDS = {"prim::CallFunction", "prim::CallMethod"}
+_CALL_KINDS = {"prim::CallFunction", "prim::CallMethod", "call_module"}
 #: Node kinds drawn as a branch: TorchScript's prim::If and torch.export's torch.cond.
 IF_KINDS = {"prim::If", "higher_order::cond"}
 #: Node kinds drawn as a loop: TorchScript's prim::Loop and torch.export's while_loop.

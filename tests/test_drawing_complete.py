@@ -37,7 +37,8 @@ def _model(name: str, view: str, expand: int) -> jitviz.ir.Graph:
             return jitviz.graph(module, *inputs, inline=True)
         if view == "scripted":
             return jitviz.graph(torch.jit.script(module), expand_calls=expand)
-        return jitviz.graph(torch.export.export(module, inputs, strict=False))
+        # expand=0: submodules collapsed (the default); 1: everything open, in scope frames
+        return jitviz.graph(torch.export.export(module, inputs, strict=False), expand_calls=bool(expand) or 0)
 
 
 def _params():
@@ -45,7 +46,7 @@ def _params():
         views = [v for v, ok in (("traced", case.trace), ("scripted", case.script), ("inlined", case.trace),
                                  ("exported", case.export)) if ok]
         for view in views:
-            for expand in ((0, 1) if view in ("traced", "scripted") else (0,)):
+            for expand in ((0, 1) if view in ("traced", "scripted", "exported") else (0,)):
                 yield pytest.param(name, view, expand, id=f"{name}-{view}-{expand}")
 
 

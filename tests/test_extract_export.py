@@ -68,9 +68,30 @@ def test_parameters_and_buffers_are_marked_and_module_hierarchy_is_kept():
     assert roles["x"] == ""
     assert sum(role == "parameter" for role in roles.values()) == 4
     assert sum(role == "buffer" for role in roles.values()) == 1
-    scopes = {n.scope for n in g.walk() if n.kind == "aten::linear"}
+    assert {v.name for v in g.inputs if v.role == "parameter"} == {
+        "encoder.fc1.weight", "encoder.fc1.bias", "encoder.fc2.weight", "encoder.fc2.bias"}
+    opened = jitviz.graph(export(Stack(), (torch.ones(1, 4),)), expand_calls=True)
+    scopes = {n.scope for n in opened.walk() if n.kind == "aten::linear"}
     assert scopes == {"encoder.fc1", "encoder.fc2"}
-    assert "(parameter)" in jitviz.show(export(Stack(), (torch.ones(1, 4),))).source
+    assert "(parameter)" in jitviz.show(export(Stack(), (torch.ones(1, 4),)), constants="nodes").source
+
+
+def test_exported_submodules_are_collapsed_like_torchscript_calls_and_open_by_depth_or_path():
+    program = export(Stack(), (torch.ones(1, 4),))
+    collapsed = jitviz.graph(program)
+    calls = [n for n in collapsed.nodes if n.kind == "call_module"]
+    assert [n.attributes["module_path"] for n in calls] == ["encoder"]
+    assert not collapsed.find("aten::linear")  # inside the call
+    source = jitviz.show(program).source
+    assert "encoder: TinyNet" in source and "(parameter)" not in source  # weights belong to the call
+    one = jitviz.graph(program, expand_calls=1)
+    assert [n.attributes["module_path"] for n in one.nodes if n.kind == "call_module"] == [
+        "encoder.fc1", "encoder.fc2"]
+    by_path = jitviz.graph(program, expand_calls="encoder.fc2")
+    assert [n.attributes["module_path"] for n in by_path.nodes if n.kind == "call_module"] == ["encoder.fc1"]
+    assert len(by_path.find("aten::linear")) == 1  # fc2's linear, opened
+    folded = jitviz.show(program, expand_calls=True).source
+    assert "weight=self.encoder.fc1.weight" in folded  # parameters fold into their users' labels
 
 
 def test_saved_pt2_and_fx_graph_modules(tmp_path):

@@ -163,5 +163,5 @@ def test_inlined_traces_and_exported_programs_are_grouped_by_module_scope():
     fc1_cluster = source.split("subgraph cluster_scope_fc1")[1].split("}")[0]
     (linear1,) = [n for n in g.find("aten::linear") if n.scope == "fc1"]
     assert f"\t\t{linear1.id} [" in fc1_cluster  # the node sits inside its module's frame
-    exported = to_dot(jitviz.graph(torch.export.export(seed.TinyNet(), (torch.ones(1, 4),)))).source
+    exported = to_dot(jitviz.graph(torch.export.export(seed.TinyNet(), (torch.ones(1, 4),)), expand_calls=True)).source
     assert "subgraph cluster_scope_fc1" in exported

@@ -8,6 +8,7 @@ dimension), and ``torch.cond`` becomes a node with a *true* and a *false* block,
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import operator
 import os
@@ -20,11 +21,13 @@ import torch.fx
 
 from .. import ir
 from ..errors import NotTorchScriptFileError
-from .torchscript import short_file
+from .torchscript import ExpandCalls, _expansion, _on_the_way, short_file
 
-__all__ = ["accepts", "convert", "COND_KIND"]
+__all__ = ["accepts", "convert", "COND_KIND", "CALL_MODULE"]
 
 COND_KIND = "higher_order::cond"
+#: A submodule of an exported program drawn as one node, like a collapsed TorchScript call.
+CALL_MODULE = "call_module"
 # Blocks of higher-order ops, in the order of their subgraph arguments.
 _BLOCK_LABELS = {COND_KIND: ["true branch", "false branch"],
                  "higher_order::while_loop": ["condition", "loop body"]}
@@ -43,11 +46,14 @@ def accepts(obj: Any) -> bool:
     return isinstance(obj, (str, os.PathLike)) and str(obj).endswith(".pt2")
 
 
-def convert(obj: Any) -> ir.Graph:
+def convert(obj: Any, *, expand_calls: ExpandCalls = False) -> ir.Graph:
     """The plain graph model of a ``GraphModule``, an ``ExportedProgram`` or a saved ``.pt2``.
 
-    There are no calls to expand: torch.export inlines every submodule, and records where each
-    node came from as its scope.
+    torch.export inlines every submodule and records, for each node, the chain of modules it was
+    called from. ``expand_calls`` means what it means for TorchScript: by default each top-level
+    submodule is one ``call_module`` node (``layer1: Sequential``); an int opens that many levels,
+    paths (``"layer1.0"``) open the modules on the way, ``True`` opens everything (nodes are then
+    grouped in frames by the module they came from).
     """
     if isinstance(obj, (str, os.PathLike)):
         path = Path(obj)
@@ -70,7 +76,11 @@ def convert(obj: Any) -> ir.Graph:
         roles = {}
         module = obj
         name = type(obj).__name__
-    return _Converter().graph(module, name, origin, roles)
+    converter = _Converter()
+    graph = converter.graph(module, name, origin, roles)
+    if not isinstance(obj, torch.export.ExportedProgram):
+        return graph  # an FX graph already calls its submodules (call_module nodes)
+    return _collapse_scopes(graph, converter.chains, expand_calls)
 
 
 def _program_name(program: torch.export.ExportedProgram) -> str | None:
@@ -82,13 +92,13 @@ def _program_name(program: torch.export.ExportedProgram) -> str | None:
     return None
 
 
-def _roles(program: torch.export.ExportedProgram) -> dict[str, str]:
-    """Placeholder name -> "parameter" / "buffer" / "constant" (user inputs are left out)."""
+def _roles(program: torch.export.ExportedProgram) -> dict[str, tuple[str, str]]:
+    """Placeholder name -> ("parameter" / "buffer" / "constant", its name in the module: ``fc.weight``)."""
     roles = {}
     for spec in program.graph_signature.input_specs:
         kind = spec.kind.name.lower()
         if kind != "user_input":
-            roles[spec.arg.name] = {"constant_tensor": "constant"}.get(kind, kind)
+            roles[spec.arg.name] = ({"constant_tensor": "constant"}.get(kind, kind), str(spec.target or spec.arg.name))
     return roles
 
 
@@ -96,20 +106,24 @@ class _Converter:
     def __init__(self) -> None:
         self._node_ids = itertools.count()
         self._value_ids = itertools.count()
+        self.chains: dict[str, list[tuple[str, str]]] = {}  # node id -> modules it was called from
 
-    def graph(self, module: torch.fx.GraphModule, name: str, origin: str, roles: dict[str, str]) -> ir.Graph:
+    def graph(self, module: torch.fx.GraphModule, name: str, origin: str,
+              roles: dict[str, tuple[str, str]]) -> ir.Graph:
         values: dict[torch.fx.Node, ir.Value] = {}
         inputs, nodes, outputs = self._body(module, module.graph, values, roles)
         return ir.Graph(name, origin, inputs, nodes, outputs)
 
-    def _body(self, module: torch.fx.GraphModule, graph: torch.fx.Graph, values: dict, roles: dict[str, str]):
+    def _body(self, module: torch.fx.GraphModule, graph: torch.fx.Graph, values: dict,
+              roles: dict[str, tuple[str, str]]):
         inputs: list[ir.Value] = []
         nodes: list[ir.Node] = []
         outputs: list[ir.Value] = []
         for node in graph.nodes:
             if node.op == "placeholder":
                 value = self._value(node)
-                value.role = roles.get(node.name, "")
+                if node.name in roles:  # a parameter, buffer or lifted constant: named as in the module
+                    value.role, value.name = roles[node.name]
                 values[node] = value
                 inputs.append(value)
             elif node.op == "output":
@@ -123,6 +137,7 @@ class _Converter:
     def _node(self, module: torch.fx.GraphModule, node: torch.fx.Node, values: dict) -> ir.Node:
         converted = ir.Node(id=f"n{next(self._node_ids)}", kind=_kind(node), source=_source(node),
                             scope=_scope(node))
+        self.chains[converted.id] = _chain(node)
         names = _argument_names(node)
         named = [(names[i] if i < len(names) else "", a) for i, a in enumerate(node.args)]
         for name, argument in named + list(node.kwargs.items()):
@@ -232,3 +247,85 @@ def _scope(node: torch.fx.Node) -> str:
     paths = [str(path) for path, _ in stack.values()]
     deepest = paths[-1] if paths else ""
     return re.sub(r"^L\['self'\]\.?|^L__self__\.?", "", deepest)
+
+
+def _chain(node: torch.fx.Node) -> list[tuple[str, str]]:
+    """The modules a node was called from, outermost first: ``[("layer1", "Sequential"), ...]``."""
+    stack = node.meta.get("nn_module_stack") or {}
+    chain = []
+    for path, kind in stack.values():
+        path = re.sub(r"^L\['self'\]\.?|^L__self__\.?", "", str(path))
+        if path:
+            chain.append((path, str(getattr(kind, "__name__", kind)).rsplit(".", 1)[-1]))
+    return chain
+
+
+def _collapse_scopes(graph: ir.Graph, chains: dict[str, list[tuple[str, str]]], expand_calls: ExpandCalls) -> ir.Graph:
+    """Each run of top-level nodes from one closed submodule becomes one ``call_module`` node."""
+    if expand_calls is True:
+        return graph
+    depth, paths = _expansion(expand_calls)
+    runs: list[tuple[tuple[str, str] | None, list[ir.Node]]] = []
+    for node in graph.nodes:
+        chain = chains.get(node.id, [])
+        closed = next((link for level, link in enumerate(chain)
+                       if level >= depth and not _on_the_way(link[0], paths)), None)
+        if runs and closed is not None and runs[-1][0] == closed:
+            runs[-1][1].append(node)
+        else:
+            runs.append((closed, [node]))
+    used_after: dict[str, int] = {}  # value id -> index of the last run reading it
+    for index, (_, members) in enumerate(runs):
+        for member in members:
+            for value in _reads(member):
+                used_after[value.id] = index
+    for value in graph.outputs:
+        used_after[value.id] = len(runs)
+    nodes: list[ir.Node] = []
+    for index, (module, members) in enumerate(runs):
+        if module is None:
+            nodes.extend(members)
+            continue
+        made = {v.id for member in members for v in _made(member)}
+        reads: list[ir.Value] = []
+        for member in members:
+            for value in _reads(member):
+                if value.id not in made and value not in reads and not value.role:
+                    reads.append(value)  # parameters belong to the module: not drawn as inputs
+        outputs = [v for member in members for v in member.outputs if used_after.get(v.id, -1) > index]
+        path, kind = module
+        signature = hashlib.sha1(repr((kind, [m.kind for m in members],
+                                       [v.type for v in reads], [v.type for v in outputs])).encode()).hexdigest()[:16]
+        nodes.append(ir.Node(
+            id=f"{members[0].id}_call", kind=CALL_MODULE, inputs=reads, outputs=outputs, arg_names=[""] * len(reads),
+            callee=f"{path}.forward", scope="",
+            attributes={"module_path": path, "module_type": kind, "module_signature": signature},
+            source=members[0].source, members=[n for member in members for n in _walk_one(member)],
+        ))
+    return ir.Graph(graph.name, graph.origin, graph.inputs, nodes, graph.outputs, graph.notes)
+
+
+def _reads(node: ir.Node) -> list[ir.Value]:
+    found = list(node.inputs)
+    for block in node.blocks:
+        for inner in block.nodes:
+            found.extend(_reads(inner))
+        found.extend(block.returns)
+    return found
+
+
+def _made(node: ir.Node) -> list[ir.Value]:
+    found = list(node.outputs)
+    for block in node.blocks:
+        found.extend(block.params)
+        for inner in block.nodes:
+            found.extend(_made(inner))
+    return found
+
+
+def _walk_one(node: ir.Node) -> list[ir.Node]:
+    found = [node]
+    for block in node.blocks:
+        for inner in block.nodes:
+            found.extend(_walk_one(inner))
+    return found
