@@ -82,6 +82,7 @@ class _Folder:
         self.want_checks = checks
         self.want_training = training
         self.producer: dict[str, ir.Node] = {}
+        self.order: dict[str, int] = {}  # node id -> position in program order
         self.owner: dict[str, ir.Node | None] = {}  # node id -> the node whose block holds it
         self.inside: dict[str, set[str]] = {}  # node id -> ids of values made inside its blocks
         self.users: dict[str, list[ir.Node]] = {}
@@ -117,6 +118,7 @@ class _Folder:
     def _index(self, nodes: list[ir.Node], owner: ir.Node | None) -> set[str]:
         made: set[str] = set()
         for node in nodes:
+            self.order[node.id] = len(self.order)
             self.owner[node.id] = owner
             for position, value in enumerate(node.inputs):
                 self.users.setdefault(value.id, []).append(node)
@@ -278,7 +280,7 @@ class _Folder:
                         cone.append(writer)
                         stack.extend(self._resolve(v) for v in _reads(writer))
         nested = {inner.id for node in cone for inner in _walk_one(node) if inner is not node}
-        return [node for node in cone if node.id not in nested]
+        return sorted((node for node in cone if node.id not in nested), key=lambda node: self.order[node.id])
 
     def _training_blocks(self) -> dict[str, int]:
         """``if self.training:`` nodes of a module in eval mode: node id -> index of the training branch."""

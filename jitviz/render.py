@@ -524,7 +524,7 @@ _ENUMS = {
 
 def _enum_name(arg_type: str, text: str) -> str:
     """``dtype=6`` as ``dtype=float32``: an int constant passed where the schema wants an enum."""
-    enum = arg_type.rstrip("?")
+    enum = re.sub(r"^Optional\[(.*)\]$", r"\1", arg_type.rstrip("?"))
     names = _ENUMS.get(enum)
     if names is None or not text.isdigit() or int(text) >= len(names):
         return text

@@ -165,3 +165,36 @@ def test_inlined_traces_and_exported_programs_are_grouped_by_module_scope():
     assert f"\t\t{linear1.id} [" in fc1_cluster  # the node sits inside its module's frame
     exported = to_dot(jitviz.graph(torch.export.export(seed.TinyNet(), (torch.ones(1, 4),)), expand_calls=True)).source
     assert "subgraph cluster_scope_fc1" in exported
+
+
+def _casts(x: torch.Tensor) -> torch.Tensor:
+    y = x.to(torch.float16)
+    z = torch.zeros(2, dtype=torch.int64, layout=torch.strided)
+    return y.add(z, alpha=2) + y.contiguous(memory_format=torch.channels_last).sum()
+
+
+def test_enum_arguments_are_named_and_schema_defaults_left_out():
+    source = to_dot(jitviz.graph(_casts)).source
+    assert "dtype=float16" in source and "dtype=int64" in source and "layout=strided" in source
+    assert "memory_format=channels_last" in source
+    assert not re.search(r"(dtype|layout|memory_format)=\d", source)
+    assert "alpha=2" in source and "alpha=1" not in source  # aten::add's default alpha=1 says nothing
+    assert "non_blocking=False" not in source and "copy=False" not in source
+
+
+def test_the_enum_numbers_are_the_ones_torch_uses():
+    from jitviz.render import _ENUMS
+
+    for position, name in enumerate(_ENUMS["ScalarType"][:16]):
+        dtype = getattr(torch, name, None)
+        if not isinstance(dtype, torch.dtype):
+            continue
+        graph = torch.jit.trace(lambda x: torch.empty(1, dtype=dtype), torch.ones(1)).graph  # noqa: B023
+        values = [n.i("value") for n in graph.nodes() if n.kind() == "prim::Constant"
+                  and n.output().type().kind() == "IntType"]
+        assert position in values, name
+    for position, name in enumerate(_ENUMS["MemoryFormat"]):
+        fmt = getattr(torch, name)
+        graph = torch.jit.trace(lambda x: x.contiguous(memory_format=fmt), torch.ones(1, 1, 1, 1)).graph  # noqa: B023
+        assert position in [n.i("value") for n in graph.nodes() if n.kind() == "prim::Constant"
+                            and n.output().type().kind() == "IntType"], name

@@ -575,7 +575,7 @@ def _parsed_schema(text: str) -> _Schema:
     names, types, defaults, writes = [], [], {}, []
     for position, argument in enumerate(schema.arguments):
         names.append(argument.name)
-        types.append(str(argument.type))
+        types.append(str(getattr(argument, "real_type", argument.type)))  # `Optional[ScalarType]`, not `int?`
         if argument.has_default_value():
             defaults[argument.name] = _plain(argument.default_value)
         if argument.alias_info is not None and argument.alias_info.is_write:
