@@ -63,6 +63,9 @@ class Drawing:
     #: (DOT node id, value id) of the inputs left out of a label on purpose: equal to the schema's
     #: default, or a loop's ``True`` start condition
     omitted: set[tuple[str, str]] = field(default_factory=set)
+    #: (DOT node id, value id) -> the text a folded input is shown as there, where it is not its
+    #: usual text (``dtype=float32`` for the constant 6)
+    shown_as: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def node_count(self) -> int:
@@ -156,6 +159,7 @@ class _Builder:
     names: dict[str, str] = field(default_factory=dict)  # value id -> name shown (SSA suffix dropped)
     sources: dict[str, list[ir.SourceLocation]] = field(default_factory=dict)
     omitted: set[tuple[str, str]] = field(default_factory=set)
+    shown_as: dict[tuple[str, str], str] = field(default_factory=dict)
     not_data: set[str] = field(default_factory=set)  # returned values that only decide folded code
     regions: dict[str, str | None] = field(default_factory=dict)
     edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -210,7 +214,7 @@ class _Builder:
         folded_values = {value_id: folded.text for value_id, folded in self.folded.items()}
         members = {node.id: {m.id for m in node.members} for node in self.graph.walk() if node.members}
         return Drawing(dot, self.regions, self.edge_ends, folded_values=folded_values, sources=self.sources,
-                       members=members, omitted=self.omitted)
+                       members=members, omitted=self.omitted, shown_as=self.shown_as)
 
     def _read_as_edge(self, value: ir.Value) -> bool:
         return False
@@ -496,6 +500,8 @@ class _Builder:
                 self.omitted.add((node.id, value.id))
                 continue  # left at the schema's default: says nothing
             text = _enum_name(arg_type, folded.text) if folded.is_constant else folded.text
+            if text != folded.text:
+                self.shown_as[(node.id, value.id)] = text
             lines.append(f"{arg_name}={text}" if arg_name else text)
         if node.kind == "prim::Loop" and node.attributes.get("unbounded"):
             lines.insert(1, "while loop")

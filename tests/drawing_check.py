@@ -79,7 +79,7 @@ def missing_uses(model: ir.Graph, drawing: Drawing) -> list[str]:
         if (head, value.id) in drawing.omitted or maker.get(value.id) in drawing.members.get(head, ()):
             continue  # left out of the label on purpose, or made inside the same fold
         if value.id in drawing.folded_values:
-            text = drawing.folded_values[value.id]
+            text = drawing.shown_as.get((head, value.id), drawing.folded_values[value.id])
             label = labels.get(head, "")
             if head in drawn_nodes and (text[:12] in label or label.endswith("…") or _is_fold(head, model, drawing)
                                         or _folded_itself(head, drawing)):

@@ -187,8 +187,8 @@ def test_the_enum_numbers_are_the_ones_torch_uses():
 
     for position, name in enumerate(_ENUMS["ScalarType"][:16]):
         dtype = getattr(torch, name, None)
-        if not isinstance(dtype, torch.dtype):
-            continue
+        if not isinstance(dtype, torch.dtype) or dtype.is_complex or name.startswith("q"):
+            continue  # complex32 warns, quantized dtypes cannot make an empty tensor
         graph = torch.jit.trace(lambda x: torch.empty(1, dtype=dtype), torch.ones(1)).graph  # noqa: B023
         values = [n.i("value") for n in graph.nodes() if n.kind() == "prim::Constant"
                   and n.output().type().kind() == "IntType"]
