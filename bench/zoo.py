@@ -186,7 +186,8 @@ def _hf(kind: str) -> tuple[nn.Module, tuple]:
                                          num_attention_heads=2, intermediate_size=64, max_position_embeddings=32)
         model = transformers.BertModel(config)
     else:
-        config = transformers.GPT2Config(vocab_size=100, n_embd=32, n_layer=2, n_head=2, n_positions=32)
+        config = transformers.GPT2Config(vocab_size=100, n_embd=32, n_layer=2, n_head=2, n_positions=32,
+                                         use_cache=False)
         model = transformers.GPT2Model(config)
     model.config.return_dict = False
     return model.eval(), (torch.randint(0, 100, (1, 8), generator=torch.Generator().manual_seed(0)),)

@@ -328,7 +328,7 @@ class _Folder:
         groups = _groups(pending, self.producer)
         units = []
         for group in groups:
-            if all(n.kind in _VALUE_LIKE or (not n.inputs and not n.blocks) for n in group):
+            if all(n.kind in _VALUE_LIKE for n in group):
                 continue  # nothing but unused constants and placeholders: nothing to show
             unit = self._unit(group, CHECK_KIND, _check_lines(group))
             if not unit.inputs and not unit.outputs and unit.source is None:

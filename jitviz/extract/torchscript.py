@@ -194,9 +194,12 @@ def _trace(obj: Any, example_inputs: Sequence[Any]) -> Source:
 
 def _trace_advice(obj: Any, name: str, error: BaseException) -> str:
     """What to do about a failed trace: whether the model itself fails on these inputs tells which."""
+    found = re.search(r"got value of type (\w+)", str(error))
     if "Tracer cannot infer type of" in str(error) or "Only tensors" in str(error):
-        return (f"{name} returns something the tracer cannot record (only tensors, and tuples, "
-                "lists or dicts of them, can be traced): script it instead with mode='script'.")
+        what = f"a {found.group(1)}" if found else "something"
+        return (f"{name} returns {what}, which the tracer cannot record: only tensors, and tuples, "
+                "lists or dicts of them, can be traced. Make it return tensors (a Hugging Face model: "
+                "config.use_cache=False and return_dict=False), or script it with mode='script'.")
     return (f"Check that {name}(*inputs) runs eagerly on these inputs; if it does, script it "
             "instead with mode='script'.")
 
@@ -290,8 +293,11 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
         ) from None
 
 
+_TENSOR_REPR = re.compile(r"tensor\(\[[^()]*?\](?:, [^()]*)?\)", re.DOTALL)
+
+
 def _first_lines(error: BaseException, limit: int = 6) -> str:
-    text = _strip_cpp(str(error)).strip()
+    text = _TENSOR_REPR.sub("tensor(…)", _strip_cpp(str(error))).strip()
     lines = text.splitlines()
     if len(lines) > limit:
         lines = lines[:limit] + ["..."]
