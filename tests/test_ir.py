@@ -63,7 +63,7 @@ def test_a_node_id_used_twice_is_caught():
 def test_a_value_id_given_to_two_values_is_caught():
     graph = _if_graph()
     graph.outputs[0].id = "v0"  # the If's output now shares the input x's id
-    _rejects(graph, "value id 'v0'", "graph input", "output of node n1")
+    _rejects(graph, "value id 'v0' is given to two values: graph input and output of node n1")
 
 
 def test_a_value_produced_twice_is_caught():
@@ -76,7 +76,7 @@ def test_a_block_parameter_that_is_also_a_node_output_is_caught():
     graph = _loop_graph()
     (loop,) = graph.nodes
     loop.blocks[0].params.append(loop.outputs[0])
-    _rejects(graph, "produced twice", "%y")
+    _rejects(graph, "%y (v5) is produced twice: as parameter of block 0 ('loop body') of node n0 and as output")
 
 
 def test_a_use_with_no_producer_is_caught():
@@ -88,7 +88,7 @@ def test_a_use_with_no_producer_is_caught():
 def test_a_graph_output_with_no_producer_is_caught():
     graph = _if_graph()
     graph.outputs.append(Value("v99", "stray", "Tensor"))
-    _rejects(graph, "%stray", "graph output")
+    _rejects(graph, "%stray (v99), the graph output, is produced nowhere")
 
 
 def test_a_block_return_with_no_producer_is_caught():
@@ -113,7 +113,7 @@ def test_a_node_reading_its_own_output_is_caught():
 def test_a_value_from_inside_a_block_used_outside_it_is_caught():
     graph = _if_graph()
     graph.outputs[0] = graph.find("aten::mul")[0].outputs[0]
-    _rejects(graph, "%d", "graph output", "not visible")
+    _rejects(graph, "%d (v3), the graph output, is used where it is not visible", "does not enclose this use")
 
 
 def test_a_value_from_a_sibling_block_is_not_visible():
@@ -144,3 +144,124 @@ def test_an_equal_looking_copy_of_a_value_is_not_its_producer():
 
 def test_the_error_is_a_jitviz_error():
     assert issubclass(GraphInvariantError, jitviz.JitvizError)
+
+
+# --- queries: walk, kinds, find, summary, call depth, collapsing calls ---------------------------
+
+
+def _call(node_id: str, callee: str, param: Value, body: list[Node], result: Value) -> Node:
+    """A ``prim::CallMethod`` whose callee's body is expanded inside it as one block."""
+    block = Block(callee, params=[param], nodes=body, returns=[body[-1].outputs[0]])
+    return Node(node_id, "prim::CallMethod", outputs=[result], blocks=[block], callee=callee, scope="a",
+                source=ir.SourceLocation("m.py", 7, f"return {callee}(x)"), attributes={"module_path": "a"},
+                arg_names=["self"])
+
+
+def _nested_calls() -> Graph:
+    """``forward`` calls ``a`` (which calls ``b``, which does a relu), then an If uses the result."""
+    x, c, r1, self_a, r2, self_b, y, z, d = (Value(f"v{i}", name, "Tensor") for i, name in enumerate(
+        ["x", "c", "r1", "self_a", "r2", "self_b", "y", "z", "d"]))
+    relu = Node("n2", "aten::relu", inputs=[x], outputs=[y])
+    inner = _call("n1", "self.a.b.forward", self_b, [relu], r2)
+    outer = _call("n0", "self.a.forward", self_a, [inner], r1)
+    then = Block("then", nodes=[Node("n4", "aten::mul", inputs=[x, r1], outputs=[d])], returns=[d])
+    branch = Node("n3", "prim::If", inputs=[c], outputs=[z], blocks=[then, Block("else", returns=[x])])
+    return Graph("m", "scripted", inputs=[x, c], nodes=[outer, branch], outputs=[z], notes=["a note"])
+
+
+def test_nested_calls_fixture_is_valid():
+    _nested_calls().validate()
+
+
+def test_walk_visits_every_node_in_program_order_blocks_included():
+    assert [node.id for node in _nested_calls().walk()] == ["n0", "n1", "n2", "n3", "n4"]
+
+
+def test_kinds_and_find_count_nested_nodes():
+    graph = _nested_calls()
+    assert graph.kinds() == {"prim::CallMethod": 2, "aten::relu": 1, "prim::If": 1, "aten::mul": 1}
+    assert [node.id for node in graph.find("prim::CallMethod")] == ["n0", "n1"]
+    assert graph.find("aten::relu")[0].callee is None
+    assert graph.find("aten::add") == []
+
+
+def test_summary_counts_all_nodes_and_names_the_control_flow_and_calls():
+    assert _nested_calls().summary() == "5 nodes, 1 prim::If, 2 prim::CallMethod"
+    assert _loop_graph().summary() == "2 nodes, 1 prim::Loop"
+    x = Value("v0", "x", "Tensor")
+    call = Node("n0", "prim::CallFunction", inputs=[x], outputs=[Value("v1", "y", "Tensor")], callee="f")
+    assert Graph("g", "scripted", [x], [call, Node("n1", "prim::CallFunction", callee="g")]).summary() == (
+        "2 nodes, 2 prim::CallFunction")
+
+
+def test_call_depth_counts_nested_expanded_calls_not_control_flow():
+    assert _nested_calls().call_depth() == 2
+    assert _if_graph().call_depth() == 0
+    assert _loop_graph().call_depth() == 0
+
+
+def test_a_call_inside_a_branch_counts_one_level():
+    graph = _if_graph()
+    relu = Node("n8", "aten::relu", outputs=[Value("v8", "y", "Tensor")])
+    graph.nodes[1].blocks[1].nodes.append(_call("n9", "self.f.forward", Value("v9", "self", "M"), [relu],
+                                                Value("v10", "r", "Tensor")))
+    graph.validate()
+    assert graph.call_depth() == 1
+    assert graph.collapsed(1).call_depth() == 1  # an if is not a call: it does not use up the depth
+    assert graph.collapsed(0).call_depth() == 0
+
+
+@pytest.mark.parametrize("depth, expanded", [(0, []), (1, ["n0"]), (2, ["n0", "n1"]), (5, ["n0", "n1"])])
+def test_collapsed_keeps_calls_expanded_to_the_depth_asked(depth, expanded):
+    graph = _nested_calls()
+    collapsed = graph.collapsed(depth).validate()
+    assert [node.id for node in collapsed.walk() if node.kind == "prim::CallMethod" and node.blocks] == expanded
+    assert collapsed.call_depth() == min(depth, 2)
+    assert len(collapsed.find("prim::If")[0].blocks) == 2  # control flow is never collapsed
+    assert graph.call_depth() == 2  # the original is left as it was
+
+
+def test_collapsing_keeps_every_node_outside_the_calls():
+    graph = _if_graph()
+    assert [node.id for node in graph.collapsed(0).walk()] == ["n0", "n1", "n2"]
+
+
+def test_collapsed_copies_every_field_and_shares_nodes_and_values():
+    graph = _nested_calls()
+    collapsed = graph.collapsed(1)
+    assert (collapsed.name, collapsed.origin, collapsed.notes) == ("m", "scripted", ["a note"])
+    assert collapsed.inputs is graph.inputs and collapsed.outputs is graph.outputs
+    assert collapsed.notes is not graph.notes  # a note added to one picture stays on it
+    outer, inner = collapsed.nodes[0], collapsed.nodes[0].blocks[0].nodes[0]
+    original = graph.nodes[0]
+    fields = ("id", "kind", "inputs", "outputs", "attributes", "arg_names", "source", "callee", "scope")
+    assert all(getattr(outer, name) == getattr(original, name) for name in fields)
+    assert outer.blocks[0].label == "self.a.forward" and outer.blocks[0].params == original.blocks[0].params
+    assert outer.blocks[0].returns == original.blocks[0].returns
+    assert inner.blocks == [] and inner.callee == "self.a.b.forward"
+    assert inner.outputs == original.blocks[0].nodes[0].outputs
+    mul = graph.nodes[1].blocks[0].nodes[0]
+    assert collapsed.nodes[1].blocks[0].nodes[0] is mul  # a node without blocks is shared as it is
+    assert collapsed.nodes[1].outputs is graph.nodes[1].outputs
+
+
+def test_block_key_and_execution_counts():
+    graph = _if_graph()
+    branch = graph.nodes[1]
+    assert [ir.block_key(branch, i) for i in range(2)] == ["n1/0", "n1/1"]
+    run = Execution({"n1/0": 0, "n1/1": 3, "n9/0": 1})
+    assert run.runs(None) == 1  # the top level ran once
+    assert run.runs("n1/1") == 3 and run.runs("n1/0") == 0
+    assert run.runs("n5/0") is None  # not counted
+    assert run.summary() == "2 of 3 blocks ran"
+    assert Execution({}).summary() == "0 of 0 blocks ran"
+
+
+def test_reprs_read_like_torchscript():
+    graph = _if_graph()
+    assert repr(graph.find("aten::mul")[0]) == "Node(%d = aten::mul(%x, %2))"
+    assert repr(graph.inputs[0]) == "Value(%x : Tensor)"
+    pair = [Value("v7", "a", "int"), Value("v8", "b", "int")]
+    assert repr(Node("n5", "prim::TupleUnpack", inputs=pair, outputs=pair)) == "Node(%a, %b = prim::TupleUnpack(%a, %b))"
+    assert str(ir.SourceLocation("m.py", 3, "return x")) == "m.py:3: return x"
+    assert str(ir.Literal("device('cpu')")) == "device('cpu')"
