@@ -40,7 +40,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", metavar="module", help=f"any of {', '.join(MODULES)} (default: all, one at a time)")
+    parser.add_argument("modules", nargs="*", metavar="module",
+                        help=f"any of {', '.join(MODULES)} (default: all, one at a time)")
     parser.add_argument("--max-children", type=int, default=1, help="parallel test processes (default 1)")
     parser.add_argument("--show", action="store_true", help="print the diff of every surviving mutant")
     args = parser.parse_args()

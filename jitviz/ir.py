@@ -16,13 +16,13 @@ same TorchScript graph twice gives equal models.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from .errors import JitvizError
 
-__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key", "TracerWarningNote",
-           "GraphInvariantError"]
+__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key",
+           "TracerWarningNote", "GraphInvariantError"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Block:
 
     label: str
     params: list[Value] = field(default_factory=list)
-    nodes: list["Node"] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
     returns: list[Value] = field(default_factory=list)
 
 
@@ -130,7 +130,7 @@ class Graph:
         """How deeply expanded calls nest (0 when every call is collapsed)."""
         return _call_depth(self.nodes)
 
-    def collapsed(self, depth: int) -> "Graph":
+    def collapsed(self, depth: int) -> Graph:
         """A copy whose calls are expanded at most ``depth`` levels deep (nodes and values shared)."""
         return Graph(self.name, self.origin, self.inputs, _collapse(self.nodes, depth), self.outputs,
                      list(self.notes))
@@ -156,7 +156,7 @@ class Graph:
                 parts.append(f"{kinds[special]} {special}")
         return ", ".join(parts)
 
-    def validate(self) -> "Graph":
+    def validate(self) -> Graph:
         """Check the model's invariants, in the spirit of ``torch.fx.Graph.lint()``; return the graph.
 
         Every value is produced once (a graph input, a block parameter or a node output), node ids
@@ -290,7 +290,8 @@ class _Checker:
                     f"value %{value.name} ({value.id}), the {where}, is used where it is not visible: it is "
                     f"the {self._producers[id(value)]}, which comes later or sits in a block that does not "
                     "enclose this use")
-            raise GraphInvariantError(f"value %{value.name} ({value.id}), the {where}, is produced nowhere in the graph")
+            raise GraphInvariantError(
+                f"value %{value.name} ({value.id}), the {where}, is produced nowhere in the graph")
 
 
 def _block_name(node: Node, index: int) -> str:

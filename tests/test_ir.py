@@ -262,6 +262,7 @@ def test_reprs_read_like_torchscript():
     assert repr(graph.find("aten::mul")[0]) == "Node(%d = aten::mul(%x, %2))"
     assert repr(graph.inputs[0]) == "Value(%x : Tensor)"
     pair = [Value("v7", "a", "int"), Value("v8", "b", "int")]
-    assert repr(Node("n5", "prim::TupleUnpack", inputs=pair, outputs=pair)) == "Node(%a, %b = prim::TupleUnpack(%a, %b))"
+    unpack = Node("n5", "prim::TupleUnpack", inputs=pair, outputs=pair)
+    assert repr(unpack) == "Node(%a, %b = prim::TupleUnpack(%a, %b))"
     assert str(ir.SourceLocation("m.py", 3, "return x")) == "m.py:3: return x"
     assert str(ir.Literal("device('cpu')")) == "device('cpu')"
