@@ -116,7 +116,10 @@ class Node:
 class Graph:
     """A whole graph: ``jitviz.graph(lambda x: x * 2, torch.ones(2))`` returns one.
 
-    ``origin`` says how it was obtained: ``"traced"``, ``"scripted"``, ``"loaded"`` or ``"graph"``.
+    ``origin`` says how it was obtained: ``"traced"``, ``"scripted"``, ``"loaded"`` (a file saved
+    with ``torch.jit.save``), ``"graph"`` (a ``torch._C.Graph``), ``"exported"`` (an
+    ``ExportedProgram``), ``"fx"`` (a ``torch.fx.GraphModule``) or ``"loaded .pt2"`` (a file saved
+    with ``torch.export.save``).
     """
 
     name: str

@@ -266,3 +266,20 @@ def test_reprs_read_like_torchscript():
     assert repr(unpack) == "Node(%a, %b = prim::TupleUnpack(%a, %b))"
     assert str(ir.SourceLocation("m.py", 3, "return x")) == "m.py:3: return x"
     assert str(ir.Literal("device('cpu')")) == "device('cpu')"
+
+
+def test_the_documented_origins_are_the_ones_the_extractors_give(tmp_path):
+    import re
+
+    import torch
+
+    net = torch.nn.Linear(2, 2)
+    x = torch.ones(1, 2)
+    program = torch.export.export(net, (x,))
+    torch.jit.save(torch.jit.script(net), str(tmp_path / "m.pt"))
+    torch.export.save(program, str(tmp_path / "m.pt2"))
+    made = {jitviz.graph(obj, *inputs).origin for obj, inputs in [
+        (net, (x,)), (net, ()), (tmp_path / "m.pt", ()), (torch.jit.script(net).graph, ()),
+        (program, ()), (torch.fx.symbolic_trace(net), ()), (tmp_path / "m.pt2", ())]}
+    documented = set(re.findall(r'``"([^"]+)"``', Graph.__doc__.split("``origin``")[1]))
+    assert made == documented
