@@ -6,7 +6,7 @@
 #   ./dev.sh setup   set up only
 #   ./dev.sh notebooks     re-run every notebook and save its outputs (after changing one)
 #   ./dev.sh screenshots   re-take the README's pictures in docs/ (a real JupyterLab in Chromium)
-#   ./dev.sh lint          ruff and mypy over jitviz/ (reports only: not yet part of `test`)
+#   ./dev.sh lint          ruff over jitviz/, tests/, bench/ and mypy over jitviz/ (not yet part of `test`)
 #   ./dev.sh mutate [module ...]   mutation testing: the kill rate of each module's tests (bench/mutation.py)
 #
 # Setting up is idempotent: a second run finds .venv and its stamp and returns in about a second.
@@ -134,7 +134,7 @@ case "${1:-}" in
     lint)
         setup
         status=0
-        "$VENV/bin/ruff" check jitviz || status=1
+        "$VENV/bin/ruff" check jitviz tests bench || status=1
         "$VENV/bin/mypy" || status=1
         exit "$status"
         ;;
