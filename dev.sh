@@ -6,6 +6,8 @@
 #   ./dev.sh setup   set up only
 #   ./dev.sh notebooks     re-run every notebook and save its outputs (after changing one)
 #   ./dev.sh screenshots   re-take the README's pictures in docs/ (a real JupyterLab in Chromium)
+#   ./dev.sh lint          ruff over jitviz/, tests/, bench/ and mypy over jitviz/ (not yet part of `test`)
+#   ./dev.sh mutate [module ...]   mutation testing: the kill rate of each module's tests (bench/mutation.py)
 #
 # Setting up is idempotent: a second run finds .venv and its stamp and returns in about a second.
 set -euo pipefail
@@ -116,7 +118,7 @@ case "${1:-}" in
         setup required
         ensure_chromium
         shift
-        exec "$PY" -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg "$@"
+        exec "$PY" -m pytest tests notebooks jitviz --nbval --nbval-sanitize-with notebooks/sanitize.cfg "$@"
         ;;
     notebooks)
         setup
@@ -129,8 +131,20 @@ case "${1:-}" in
         ensure_chromium
         JITVIZ_UPDATE_DOCS=1 exec "$PY" -m pytest tests/e2e -q
         ;;
+    lint)
+        setup
+        status=0
+        "$VENV/bin/ruff" check jitviz tests bench || status=1
+        "$VENV/bin/mypy" || status=1
+        exit "$status"
+        ;;
+    mutate)
+        setup
+        shift
+        exec "$PY" bench/mutation.py "$@"
+        ;;
     *)
-        sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

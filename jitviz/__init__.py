@@ -1,9 +1,11 @@
 """jitviz: draw TorchScript graphs as Graphviz diagrams, in notebooks and files.
 
     >>> import torch, jitviz
-    >>> jitviz.show(lambda x: x * 2, torch.ones(2, 2))  # doctest: +SKIP
+    >>> jitviz.show(lambda x: x * 2, torch.ones(2, 2))
     <jitviz graph: 2 nodes>
 """
+
+import importlib
 
 from .api import graph, show
 from .archive import ArchiveReport, inspect_archive
@@ -46,3 +48,11 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``jitviz.cpp`` (documented as ``jitviz.cpp.run``) imported on first use, not with jitviz."""
+    if name == "cpp":
+        # import_module, not `from . import cpp`: the latter looks the name up here first, and recurses
+        return importlib.import_module(f"{__name__}.cpp")
+    raise AttributeError(f"module 'jitviz' has no attribute {name!r}")

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
-__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key", "TracerWarningNote"]
+from .errors import JitvizError
+
+__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key",
+           "TracerWarningNote", "GraphInvariantError"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ class Block:
 
     label: str
     params: list[Value] = field(default_factory=list)
-    nodes: list["Node"] = field(default_factory=list)
+    nodes: list[Node] = field(default_factory=list)
     returns: list[Value] = field(default_factory=list)
 
 
@@ -123,7 +126,10 @@ class Node:
 class Graph:
     """A whole graph: ``jitviz.graph(lambda x: x * 2, torch.ones(2))`` returns one.
 
-    ``origin`` says how it was obtained: ``"traced"``, ``"scripted"``, ``"loaded"`` or ``"graph"``.
+    ``origin`` says how it was obtained: ``"traced"``, ``"scripted"``, ``"loaded"`` (a file saved
+    with ``torch.jit.save``), ``"graph"`` (a ``torch._C.Graph``), ``"exported"`` (an
+    ``ExportedProgram``), ``"fx"`` (a ``torch.fx.GraphModule``) or ``"loaded .pt2"`` (a file saved
+    with ``torch.export.save``).
     """
 
     name: str
@@ -137,7 +143,7 @@ class Graph:
         """How deeply expanded calls nest (0 when every call is collapsed)."""
         return _call_depth(self.nodes)
 
-    def collapsed(self, depth: int) -> "Graph":
+    def collapsed(self, depth: int) -> Graph:
         """A copy whose calls are expanded at most ``depth`` levels deep (nodes and values shared)."""
         return Graph(self.name, self.origin, self.inputs, _collapse(self.nodes, depth), self.outputs,
                      list(self.notes))
@@ -162,6 +168,17 @@ class Graph:
             if kinds[special]:
                 parts.append(f"{kinds[special]} {special}")
         return ", ".join(parts)
+
+    def validate(self) -> Graph:
+        """Check the model's invariants, in the spirit of ``torch.fx.Graph.lint()``; return the graph.
+
+        Every value is produced once (a graph input, a block parameter or a node output), node ids
+        and value ids are unique, and every use (a node's input, a block's return, a graph output)
+        is produced earlier in its own block or an enclosing one. Raises :class:`GraphInvariantError`
+        naming the first broken invariant: ``jitviz.graph(f).validate()``.
+        """
+        _Checker().graph(self)
+        return self
 
 
 def _collapse(nodes: list[Node], depth: int) -> list[Node]:
@@ -222,3 +239,72 @@ class Execution:
         if key is None:
             return 1
         return self.block_runs.get(key)
+
+
+class GraphInvariantError(JitvizError, AssertionError):
+    """A :class:`Graph` breaks an invariant of the model: a bug in whatever built it, not in your code."""
+
+
+class _Checker:
+    """One check for :meth:`Graph.validate`: first every producer and id, then what each use can see."""
+
+    def __init__(self) -> None:
+        self._producers: dict[int, str] = {}  # id(Value) -> where it is produced, for the messages
+        self._value_ids: dict[str, str] = {}  # Value.id -> where it is produced
+        self._node_ids: set[str] = set()
+
+    def graph(self, graph: Graph) -> None:
+        # producers first, so that a use can be told apart as "produced nowhere" or "not visible here"
+        self._produce(graph.inputs, "graph input")
+        self._register(graph.nodes)
+        scope = {id(value) for value in graph.inputs}
+        self._see(graph.nodes, scope)
+        self._uses(graph.outputs, scope, "graph output")
+
+    def _register(self, nodes: list[Node]) -> None:
+        for node in nodes:
+            if node.id in self._node_ids:
+                raise GraphInvariantError(f"node id {node.id!r} is used by two nodes (the second: {node!r})")
+            self._node_ids.add(node.id)
+            for index, block in enumerate(node.blocks):
+                self._produce(block.params, f"parameter of {_block_name(node, index)}")
+                self._register(block.nodes)
+            self._produce(node.outputs, f"output of node {node.id} {node!r}")
+
+    def _produce(self, values: list[Value], where: str) -> None:
+        for value in values:
+            if id(value) in self._producers:
+                raise GraphInvariantError(
+                    f"value %{value.name} ({value.id}) is produced twice: as {self._producers[id(value)]} "
+                    f"and as {where}")
+            if value.id in self._value_ids:
+                raise GraphInvariantError(
+                    f"value id {value.id!r} is given to two values: {self._value_ids[value.id]} and {where}")
+            self._producers[id(value)] = where
+            self._value_ids[value.id] = where
+
+    def _see(self, nodes: list[Node], scope: set[int]) -> None:
+        """Walk in program order; ``scope`` grows with each output (a block sees its enclosing values)."""
+        for node in nodes:
+            self._uses(node.inputs, scope, f"input of node {node.id} {node!r}")
+            for index, block in enumerate(node.blocks):
+                inner = scope | {id(value) for value in block.params}
+                self._see(block.nodes, inner)
+                self._uses(block.returns, inner, f"return of {_block_name(node, index)}")
+            scope.update(id(value) for value in node.outputs)
+
+    def _uses(self, values: list[Value], scope: set[int], where: str) -> None:
+        for value in values:
+            if id(value) in scope:
+                continue
+            if id(value) in self._producers:
+                raise GraphInvariantError(
+                    f"value %{value.name} ({value.id}), the {where}, is used where it is not visible: it is "
+                    f"the {self._producers[id(value)]}, which comes later or sits in a block that does not "
+                    "enclose this use")
+            raise GraphInvariantError(
+                f"value %{value.name} ({value.id}), the {where}, is produced nowhere in the graph")
+
+
+def _block_name(node: Node, index: int) -> str:
+    return f"block {index} ({node.blocks[index].label!r}) of node {node.id}"

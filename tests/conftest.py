@@ -1,10 +1,15 @@
-"""Shared fixtures: the --update-golden flag, the `exe` marker, and quiet TorchScript warnings."""
+"""Shared fixtures: the --update-golden flag, the `exe` marker, quiet TorchScript warnings, and
+`ir.Graph.validate()` run on every graph an extractor makes."""
 
+import functools
 import shutil
 import warnings
 
 import pytest
 import torch
+
+from jitviz import ir
+from jitviz.extract import export, torchscript
 
 
 def pytest_addoption(parser):
@@ -35,3 +40,23 @@ def _quiet_torchscript():
 @pytest.fixture
 def update_golden(request):
     return request.config.getoption("--update-golden")
+
+
+def _validated(make):
+    """``make``, but every graph it returns is checked with ``ir.Graph.validate()`` first."""
+
+    @functools.wraps(make)
+    def wrapper(*args, **kwargs):
+        return make(*args, **kwargs).validate()
+
+    return wrapper
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _validate_every_graph():
+    """Every test that builds a graph also checks the model's invariants (ids, producers, scopes)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torchscript, "convert", _validated(torchscript.convert))
+        patch.setattr(export, "convert", _validated(export.convert))
+        patch.setattr(ir.Graph, "collapsed", _validated(ir.Graph.collapsed))
+        yield

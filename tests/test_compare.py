@@ -59,6 +59,7 @@ def test_unrolled_loop_nodes_are_marked_in_the_trace_picture():
     assert c.traced.source.count("⚠ frozen (line") == 6
 
 
+@pytest.mark.exe
 def test_when_scripting_fails_eager_and_traced_are_still_compared():
     def not_scriptable(x):
         return x * len([v for v in x.tolist() if v > 0] + [object()])

@@ -22,6 +22,7 @@ def test_if_else_takes_the_branch_the_input_selects():
     assert runs(jitviz.show(seed.branchy_bool, torch.full((2, 2), 3.0), highlight=True)) == [[1, 0]]
 
 
+@pytest.mark.exe
 def test_blocks_that_only_return_a_constant_are_counted():
     view = jitviz.show(seed.branchy_bool, torch.ones(2, 2), highlight=True)
     (if_node,) = view.model.find("prim::If")
@@ -48,6 +49,7 @@ def test_nested_ifs_and_early_returns():
     assert runs(jitviz.show(seed.nested, -torch.ones(2), highlight=True)) == [[0, 1], [0, 0]]
 
 
+@pytest.mark.exe
 def test_if_inside_a_loop_counts_each_branch_per_iteration():
     view = jitviz.show(seed.looping, torch.zeros(2), 5, highlight=True)
     for_loop, while_loop = runs(view, "prim::Loop")
@@ -65,6 +67,7 @@ def test_if_inside_a_loop_counts_each_branch_per_iteration():
     assert "then · ran 3×" in svg and "else · ran 2×" in svg and "loop body · ran 5×" in svg
 
 
+@pytest.mark.exe
 def test_loops_that_run_zero_times_and_whiles_that_never_start():
     view = jitviz.show(seed.looping, torch.full((2,), 100.0), 0, highlight=True)
     assert runs(view, "prim::Loop") == [[0], [0]]
@@ -79,6 +82,7 @@ def test_early_return_of_a_whole_function():
     assert runs(view, "prim::Loop") == [[4]]
 
 
+@pytest.mark.exe
 def test_calls_into_other_scripted_functions_are_counted_per_call_site():
     scripted = torch.jit.script(seed.calls_branchy_helper)
     collapsed = jitviz.show(scripted, torch.ones(2), highlight=True)
@@ -114,6 +118,7 @@ def test_outputs_are_what_the_scripted_function_returns():
         assert torch.equal(outputs, scripted(torch.ones(3), n))
 
 
+@pytest.mark.exe
 def test_repainting_does_not_lay_out_again(monkeypatch):
     highlighter = Highlighter(seed.branchy_bool)
     first = highlighter.run(torch.ones(2))[1].svg()
@@ -137,6 +142,7 @@ def test_wrong_inputs_give_a_clear_error():
     assert outputs.shape == (2,)
 
 
+@pytest.mark.exe
 def test_svg_of_a_highlight_is_valid_xml_and_marks_states():
     import xml.etree.ElementTree as ET
 

@@ -14,6 +14,7 @@ def filled(fill):
     return (torch.full((2, 2), fill),)
 
 
+@pytest.mark.exe
 def test_tracing_explorer_marks_the_traced_mismatch_and_follows_the_slider():
     explorer = jitviz.explore(pitfalls.branch, inputs=filled, example=(torch.ones(2, 2),), fill=(0.0, 3.0, 0.5))
     assert isinstance(explorer.controls["fill"], widgets.FloatSlider)
@@ -27,6 +28,7 @@ def test_tracing_explorer_marks_the_traced_mismatch_and_follows_the_slider():
     assert "traced tensor(2) ✗ WRONG" in explorer.report()
 
 
+@pytest.mark.exe
 def test_scripting_explorer_always_agrees_and_moves_the_highlight():
     explorer = jitviz.explore(seed.branchy_bool, inputs=filled, fill=(0.0, 3.0, 0.5))
     assert explorer.trace_error and "Only tensors" in explorer.trace_error  # an int result
@@ -39,6 +41,7 @@ def test_scripting_explorer_always_agrees_and_moves_the_highlight():
     assert low_svg != explorer.picture.value
 
 
+@pytest.mark.exe
 def test_decode_steps_control_follows_into_loop_counts():
     explorer = jitviz.explore(seed.looping, inputs=lambda steps: (torch.zeros(2), steps), steps=(0, 6))
     assert isinstance(explorer.controls["steps"], widgets.IntSlider)
@@ -48,6 +51,7 @@ def test_decode_steps_control_follows_into_loop_counts():
     assert explorer.state.scripted_agrees
 
 
+@pytest.mark.exe
 def test_bad_inputs_keep_the_widget_alive_and_the_last_good_picture():
     explorer = jitviz.explore(seed.TinyNet(), inputs=lambda width: (torch.ones(1, width),), width=(4, 6))
     good_picture, good_table = explorer.picture.value, explorer.table.value
@@ -60,6 +64,7 @@ def test_bad_inputs_keep_the_widget_alive_and_the_last_good_picture():
     assert state.error is None and explorer.status.value == ""
 
 
+@pytest.mark.exe
 def test_input_builder_errors_are_reported_too():
     explorer = jitviz.explore(pitfalls.length, inputs=lambda n: (torch.ones(n),), n=(1, 3))
     state = explorer.set(n=2)
@@ -68,6 +73,7 @@ def test_input_builder_errors_are_reported_too():
     assert "Could not build the inputs" in explorer.refresh().error
 
 
+@pytest.mark.exe
 def test_controls_are_validated():
     with pytest.raises(ValueError, match="at least one control"):
         jitviz.explore(pitfalls.length)
@@ -77,6 +83,7 @@ def test_controls_are_validated():
         jitviz.explore(pitfalls.length, inputs=lambda n: (torch.ones(n),), n=(1, 3)).set(m=1)
 
 
+@pytest.mark.exe
 def test_text_form_is_deterministic_for_notebooks():
     explorer = jitviz.explore(pitfalls.branch, inputs=filled, example=(torch.ones(2, 2),), fill=(0.0, 3.0))
     bundle = explorer._repr_mimebundle_()
@@ -85,6 +92,7 @@ def test_text_form_is_deterministic_for_notebooks():
     assert "0x" not in bundle["text/plain"]
 
 
+@pytest.mark.exe
 def test_extra_versions_get_their_own_column_and_mark():
     class Double(torch.nn.Module):
         def forward(self, x):
@@ -103,6 +111,7 @@ def test_extra_versions_get_their_own_column_and_mark():
     assert explorer.picture.value.startswith("<svg")
 
 
+@pytest.mark.exe
 def test_an_already_scripted_function_gets_no_traced_column():
     explorer = jitviz.explore(torch.jit.script(pitfalls.branch), inputs=filled, fill=(0.0, 3.0))
     assert explorer.state.traced is None and "traced" not in explorer.table.value

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from jitviz.paint import PALETTE
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,10 +158,30 @@ def test_screenshots_of_the_key_pictures(pages, screenshots):
         page.set_viewport_size({"width": 1500, "height": int(box["height"]) + 400})
         element.scroll_into_view_if_needed()
         element.screenshot(path=str(screenshots / filename))
-        assert (screenshots / filename).stat().st_size > 5_000
+        _assert_shows_a_picture(screenshots / filename, element.bounding_box(), green=filename == "highlighted_if.png")
         if update_docs:
             DOCS.mkdir(exist_ok=True)
             shutil.copy(screenshots / filename, DOCS / filename)
+
+
+def _assert_shows_a_picture(path: Path, box: dict, green: bool) -> None:
+    """The screenshot is the whole element, drawn: its size, many colours, not one flat background;
+    with ``green``, the highlight's green (what ran) is in it."""
+    from PIL import Image  # Pillow comes with matplotlib, which the notebooks need
+
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+    assert (abs(rgb.width - box["width"]) <= 2 and abs(rgb.height - box["height"]) <= 2), (rgb.size, box)
+    colours = rgb.getcolors(maxcolors=rgb.width * rgb.height)
+    background_count, _ = max(colours)
+    drawn = 1 - background_count / (rgb.width * rgb.height)
+    assert len(colours) > 16 and drawn > 0.02, f"{path.name} looks blank: {len(colours)} colours, {drawn:.1%} drawn"
+    if green:
+        stroke = tuple(int(PALETTE["ran"]["stroke"][i:i + 2], 16) for i in (1, 3, 5))
+        # the outline of the block that ran: hundreds of pixels (anti-aliasing alone gives a few)
+        outline = sum(count for count, colour in colours
+                      if all(abs(a - b) <= 8 for a, b in zip(colour, stroke, strict=True)))
+        assert outline > 100, f"{path.name} has {outline} pixels of the highlight's green {PALETTE['ran']['stroke']}"
 
 
 NO_DOT_NOTEBOOK = {

@@ -1,0 +1,150 @@
+"""jitviz.paint: what ran, painted onto an SVG already laid out (string work, no Graphviz run).
+
+The SVG below is written by hand in Graphviz's shape (one ``<g id=... class=...>`` per node, cluster
+and edge, ``×`` escaped as ``&#215;`` or not), so these tests need no ``dot`` and pin each rule:
+an if with a `then` block that ran 3 times, an `else` that never ran, and inside `then` a nested if
+whose block is not counted.
+"""
+
+import re
+
+import pytest
+
+from jitviz.ir import Execution
+from jitviz.paint import PALETTE, Painter
+from jitviz.render import RUNS_PLACEHOLDER, Drawing
+
+GREEN, GREY = PALETTE["ran"], PALETTE["not_run"]
+
+
+def _node(node_id: str, shape: str = '<polygon fill="#e3f2fd" stroke="#1565c0" points="0,0"/>') -> str:
+    return (f'<g id="{node_id}" class="node">\n<title>{node_id}</title>\n{shape}\n'
+            f'<text text-anchor="middle" x="1" y="2" fill="#0d47a1">op {node_id}</text>\n</g>\n')
+
+
+def _cluster(cluster_id: str, label: str, path: str = '<path fill="none" stroke="#9e9e9e" d="M0,0"/>') -> str:
+    return (f'<g id="{cluster_id}" class="cluster">\n<title>{cluster_id}</title>\n{path}\n'
+            f'<text text-anchor="middle" x="1" y="2">{label}</text>\n</g>\n')
+
+
+def _edge(edge_id: str) -> str:
+    return (f'<g id="{edge_id}" class="edge">\n<title>{edge_id}</title>\n'
+            '<path fill="none" stroke="#555555" d="M0,0"/>\n<polygon fill="#555555" stroke="#555555" points="0,0"/>\n'
+            '<text text-anchor="middle" x="1" y="2">Tensor</text>\n</g>\n')
+
+
+FRAME_PATH = '<path fill="#fff3e0" stroke="#e65100" d="M0,0"/>'
+ESCAPED = RUNS_PLACEHOLDER.replace("×", "&#215;")  # how Graphviz writes the placeholder
+
+SVG = (
+    '<svg width="100pt" height="100pt">\n<g id="graph0" class="graph">\n<title>f</title>\n'
+    '<polygon fill="white" stroke="none" points="0,0"/>\n'
+    + _node("n1")  # top level
+    + _cluster("cluster_n7", "if x &gt; 0", FRAME_PATH)
+    + _cluster("cluster_n7_b0", f"then · {ESCAPED}")  # ran 3 times
+    + _node("n2")
+    + _cluster("cluster_n9", "if y", FRAME_PATH)  # a nested if inside `then`
+    + _cluster("cluster_n9_b0", f"then · {RUNS_PLACEHOLDER}")  # not counted
+    + _node("n4")
+    + _cluster("cluster_n7_b1", f"else · {ESCAPED}")  # never ran
+    + _cluster("cluster_n8", "if z", FRAME_PATH)  # a nested if inside `else`
+    + "".join(_edge(edge) for edge in ("e_top_then", "e_top_else", "e_else_uncounted", "e_then_else"))
+    + _node("n3", '<polygon fill="#e3f2fd" stroke="#1565c0" points="0,0"/>\n'
+                  '<path fill="transparent" stroke="none" d="M0,0"/>')  # last: in `else`
+    + "</g>\n</svg>\n"
+)
+REGIONS: dict[str, str | None] = {
+    "n1": None, "cluster_n7": None,
+    "cluster_n7_b0": "n7/0", "n2": "n7/0", "cluster_n9": "n7/0",
+    "cluster_n9_b0": "n9/0", "n4": "n9/0",
+    "cluster_n7_b1": "n7/1", "cluster_n8": "n7/1", "n3": "n7/1",
+}
+EDGE_ENDS = {"e_top_then": ("n1", "n2"), "e_top_else": ("n1", "n3"), "e_else_uncounted": ("n3", "n4"),
+             "e_then_else": ("n2", "n3")}
+RUNS = Execution({"n7/0": 3, "n7/1": 0})  # n9/0 is missing: its count is unknown
+
+
+@pytest.fixture  # per test, not per module: mutmut links a mutant only to tests that call its function
+def painted() -> str:
+    return Painter(SVG, Drawing(None, REGIONS, EDGE_ENDS)).paint(RUNS)
+
+
+def element(svg: str, element_id: str) -> str:
+    (found,) = re.findall(rf'<g id="{element_id}" class="\w+">.*?</g>', svg, re.DOTALL)
+    return found
+
+
+def test_without_an_execution_the_svg_is_returned_as_laid_out():
+    assert Painter(SVG, Drawing(None, REGIONS, EDGE_ENDS)).paint(None) == SVG
+
+
+def test_painting_keeps_everything_outside_the_elements(painted):
+    def outside(svg: str) -> str:
+        return re.sub(r'<g id="\w+" class="(node|edge|cluster)">.*?</g>', "<g/>", svg, flags=re.DOTALL)
+
+    assert outside(painted) == outside(SVG)
+
+
+@pytest.mark.parametrize("element_id", ["n1", "cluster_n7", "n2", "cluster_n9", "n4", "e_top_then"])
+def test_what_ran_at_the_top_or_inside_a_block_that_ran_keeps_its_own_colours(painted, element_id):
+    assert element(painted, element_id) == element(SVG, element_id)
+
+
+def test_each_block_cluster_says_how_often_it_ran(painted):
+    assert "then · ran 3×" in element(painted, "cluster_n7_b0")
+    assert "else · not run" in element(painted, "cluster_n7_b1")
+    assert "then · not counted" in element(painted, "cluster_n9_b0")
+    assert "?" not in painted
+
+
+def test_a_block_whose_count_is_unknown_is_not_coloured(painted):
+    assert element(painted, "cluster_n9_b0") == element(SVG, "cluster_n9_b0").replace(RUNS_PLACEHOLDER, "not counted")
+
+
+def test_a_block_that_ran_is_filled_and_outlined_in_green_with_a_thicker_line(painted):
+    cluster = element(painted, "cluster_n7_b0")
+    assert f'<path stroke-width="2.5" fill="{GREEN["fill"]}" stroke="{GREEN["stroke"]}"' in cluster
+    assert f'fill="{GREEN["text"]}">then · ran 3×</text>' in cluster
+
+
+def test_a_block_that_never_ran_is_filled_and_outlined_in_grey(painted):
+    cluster = element(painted, "cluster_n7_b1")
+    assert f'<path fill="{GREY["fill"]}" stroke="{GREY["stroke"]}"' in cluster
+    assert f'fill="{GREY["text"]}">else · not run</text>' in cluster
+    assert "stroke-width" not in cluster
+
+
+def test_a_node_that_never_ran_is_greyed_fill_outline_and_text(painted):
+    node = element(painted, "n3")  # also the last element of the SVG
+    assert f'<polygon fill="{GREY["fill"]}" stroke="{GREY["stroke"]}"' in node
+    assert re.search(rf'<text [^>]*fill="{GREY["text"]}">op n3</text>', node)
+    assert node.count("fill=") == 3  # the text's own fill was replaced, not doubled
+
+
+def test_transparent_and_absent_colours_stay_so(painted):
+    assert '<path fill="transparent" stroke="none"' in element(painted, "n3")
+
+
+def test_a_frame_that_never_ran_keeps_its_fill_and_greys_its_outline(painted):
+    frame = element(painted, "cluster_n8")
+    assert f'<path fill="#fff3e0" stroke="{GREY["stroke"]}"' in frame
+    assert f'fill="{GREY["text"]}">if z</text>' in frame
+
+
+@pytest.mark.parametrize("edge_id", ["e_top_else", "e_then_else"])
+def test_an_edge_into_or_out_of_what_never_ran_is_grey_arrowhead_included(painted, edge_id):
+    edge = element(painted, edge_id)
+    assert f'<path fill="none" stroke="{GREY["stroke"]}"' in edge  # a line has no fill to paint
+    assert f'<polygon fill="{GREY["stroke"]}" stroke="{GREY["stroke"]}"' in edge
+
+
+def test_an_edge_touching_an_uncounted_block_is_left_alone_even_from_a_block_that_never_ran(painted):
+    assert element(painted, "e_else_uncounted") == element(SVG, "e_else_uncounted")
+
+
+def test_one_painter_paints_many_executions_from_the_same_layout():
+    painter = Painter(SVG, Drawing(None, REGIONS, EDGE_ENDS))
+    first = painter.paint(Execution({"n7/0": 0, "n7/1": 1, "n9/0": 0}))
+    assert "then · not run" in element(first, "cluster_n7_b0") and "else · ran 1×" in element(first, "cluster_n7_b1")
+    assert painter.paint(RUNS) == painter.paint(RUNS)
+    assert "then · ran 3×" in element(painter.paint(RUNS), "cluster_n7_b0")
