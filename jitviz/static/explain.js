@@ -115,6 +115,7 @@ function render({ model, el }) {
   }
 
   function select(kind, value) {
+    el.focus({ preventScroll: true }); // the notebook takes focus on mousedown; the keys are ours
     selection.line = kind === "line" ? value : null;
     selection.node = kind === "node" ? value : null;
     if (kind === "line") showLine(value, true);

@@ -1,0 +1,154 @@
+"""jitviz.explain in JupyterLab and Chromium: hover a line, click a node, move a control, and how
+fast a hover answers on a picture of about a thousand nodes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+
+import pytest
+from playwright.sync_api import expect
+
+from .test_notebooks_in_browser import DOCS, _cell, _run_all, _set_slider
+
+pytestmark = pytest.mark.e2e
+
+
+def _printed(cell, name: str) -> str:
+    """What the cell printed after ``NAME=`` on its own output line."""
+    text = cell.locator(".jp-OutputArea-output pre", has_text=name + "=").first.inner_text()
+    return next(line for line in text.splitlines() if line.startswith(name + "=")).split("=", 1)[1]
+
+
+def _code(*lines: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": [line + "\n" for line in lines]}
+
+
+# A straight chain of 334 lines, 3 drawn nodes each: about 1,000 nodes, laid out by dot in < 1 s.
+BIG_MODULE = "import torch\n\n\ndef big(x):\n" + "".join(
+    f"    x = torch.relu(x * {1 + i / 1000:.3f} + {i % 7})\n" for i in range(334)) + "    return x\n"
+
+NOTEBOOK = {
+    "cells": [
+        _code("import json, warnings, torch, jitviz",
+              "warnings.simplefilter('ignore')",
+              "def my_branch(x):",
+              "    if x.mean() > 1.0:",
+              "        r = torch.tensor(1.0)",
+              "    else:",
+              "        r = torch.tensor(2.0)",
+              "    return r",
+              "traced = jitviz.explain(my_branch, torch.ones(2, 2))",
+              "line = next(l.line for s in traced.sections for l in s.lines if 'tensor(2.0)' in l.code)",
+              "print('LINKED=' + json.dumps(traced.nodes_of(line)))",
+              "traced"),
+        _code("def alternate(x, n: int):",
+              "    for i in range(n):",
+              "        if i % 2 == 0:",
+              "            x = x + 1",
+              "        else:",
+              "            x = x * 2",
+              "    return x",
+              "live = jitviz.explain(alternate, controls={'n': (0, 6)}, make_inputs=lambda n: (torch.zeros(2), n))",
+              "live"),
+        _code("from big_model import big",
+              "large = jitviz.explain(big)",
+              "print('NODES=%d' % large.view.drawing.node_count)",
+              "large"),
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+
+# Hover each of `count` lines in turn; the time from the event's dispatch to the class change on
+# its first node (style recalculated, so that the dimming of the rest is included).
+_HOVER_TIMES = """([count]) => {
+  const view = [...document.querySelectorAll('.jv-explain')].at(-1);
+  const lines = [...view.querySelectorAll('.jv-line')].filter(l => l.className.includes('jv-c'));
+  const times = [];
+  for (let k = 0; k < count; k++) {
+    const line = lines[Math.floor(k * lines.length / count)];
+    const start = performance.now();
+    line.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+    const lit = view.querySelector('.jv-graph g.node.jv-lit');
+    const dimmed = view.querySelector('.jv-graph g.node:not(.jv-lit)');
+    if (!lit || getComputedStyle(dimmed).opacity !== '0.25') throw new Error('hover did not light');
+    times.push(performance.now() - start);
+  }
+  return times;
+}"""
+
+
+@pytest.fixture(scope="module")
+def page(browser, lab, screenshots):
+    (lab.root / "big_model.py").write_text(BIG_MODULE)
+    (lab.root / "explain.ipynb").write_text(json.dumps(NOTEBOOK))
+    page = _run_all(browser, lab, "explain.ipynb", screenshots)
+    yield page
+    page.close()
+
+
+def test_hovering_a_line_lights_exactly_its_nodes_and_marks_the_frozen_if(page, screenshots):
+    cell = _cell(page, "traced = jitviz.explain")
+    view = cell.locator(".jv-explain")
+    expect(view.locator(".jv-line").first).to_be_visible(timeout=30_000)
+    linked = json.loads(_printed(cell, "LINKED"))
+    assert linked, "the else branch's line produced nodes"
+    view.locator(".jv-line", has_text="torch.tensor(2.0)").hover()
+    lit = view.locator(".jv-graph g.node.jv-lit")
+    expect(lit).to_have_count(len(linked))
+    assert sorted(lit.evaluate_all("gs => gs.map(g => g.id)")) == sorted(linked)
+    frozen = view.locator(".jv-line", has_text="if x.mean() > 1.0")
+    expect(frozen).to_contain_text("decided once, while tracing")
+    expect(frozen).to_contain_text("else branch")
+    expect(frozen).to_contain_text("TracerWarning")
+    view.screenshot(path=str(screenshots / "explain.png"))
+    if os.environ.get("JITVIZ_UPDATE_DOCS", "").lower() in ("1", "yes", "true"):
+        shutil.copy(screenshots / "explain.png", DOCS / "explain.png")
+
+
+def test_clicking_a_node_lights_its_line_and_fills_the_details_and_the_keys_walk_on(page):
+    view = _cell(page, "traced = jitviz.explain").locator(".jv-explain")
+    linked = json.loads(_printed(_cell(page, "traced = jitviz.explain"), "LINKED"))
+    node = view.locator(f'.jv-graph g.node[id="{linked[0]}"]')
+    node.click()
+    expect(view.locator(".jv-line.jv-lit")).to_have_count(1)
+    expect(view.locator(".jv-line.jv-lit")).to_contain_text("torch.tensor(2.0)")
+    details = view.locator(".jv-details")
+    expect(details).to_contain_text("outputs: %")
+    expect(details).to_contain_text("from cell:")
+    page.mouse.move(0, 0)  # leave the picture: the selection stays lit
+    expect(view.locator(f'.jv-graph g.node.jv-lit[id="{linked[0]}"]')).to_have_count(1)
+    page.keyboard.press("ArrowRight")  # along an edge to the next node
+    expect(view.locator(f'.jv-graph g.node.jv-lit[id="{linked[0]}"]')).to_have_count(0)
+    expect(view.locator(".jv-graph g.node.jv-lit")).to_have_count(1)
+    view.locator(".jv-line", has_text="torch.tensor(2.0)").click()
+    page.keyboard.press("ArrowUp")  # the line above
+    expect(view.locator(".jv-line.jv-lit")).to_have_count(1)
+    expect(view.locator(".jv-line.jv-lit")).to_contain_text("else:")
+
+
+def test_moving_the_control_repaints_the_run_counts_and_the_picture(page):
+    view = _cell(page, "live = jitviz.explain").locator(".jv-explain")
+    body = view.locator(".jv-line", has_text="x = x + 1")
+    expect(body.locator(".jv-runs")).to_have_text("not run", timeout=30_000)
+    expect(view.locator(".jv-graph svg")).to_contain_text("not run")
+    _set_slider(page, 5)
+    expect(body.locator(".jv-runs")).to_have_text("×3", timeout=30_000)  # i = 0, 2, 4
+    expect(view.locator(".jv-line", has_text="x = x * 2").locator(".jv-runs")).to_have_text("×2")
+    expect(view.locator(".jv-graph svg")).to_contain_text("ran 5×")
+
+
+def test_a_hover_answers_in_under_50_ms_on_a_thousand_node_picture(page):
+    cell = _cell(page, "large = jitviz.explain(big)")
+    expect(cell.locator(".jv-explain .jv-line").first).to_be_visible(timeout=60_000)
+    nodes = int(_printed(cell, "NODES"))
+    assert nodes >= 900
+    assert cell.locator(".jv-graph g.node").count() == nodes
+    times = page.evaluate(_HOVER_TIMES, [41])
+    median = statistics.median(times)
+    print(f"\nhover on {nodes} nodes: median {median:.1f} ms, max {max(times):.1f} ms")
+    assert median < 50
