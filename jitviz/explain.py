@@ -40,6 +40,7 @@ from .errors import JitvizError
 from .extract.torchscript import short_file
 from .highlight import Highlighter
 from .results import show as show_result
+from .viewer import natural_key
 from .widgets import _widget as _control_widget
 
 __all__ = ["explain", "Explanation", "ListedLine", "Section"]
@@ -156,7 +157,7 @@ class Explanation:
     def nodes_of(self, line: int, file: str | None = None) -> list[str]:
         """The drawn node ids a source line produced: ``ex.nodes_of(3)``; ``file`` narrows the match."""
         return sorted({n for (f, number), ids in self._line_nodes().items()
-                       if number == line and file in (None, f) for n in ids}, key=_natural)
+                       if number == line and file in (None, f) for n in ids}, key=natural_key)
 
     def runs_of(self, line: int, file: str | None = None) -> int | None:
         """How often a line ran on the last inputs (with ``highlight``/controls), else ``None``."""
@@ -464,10 +465,6 @@ def _escape(text: str) -> str:
 
 def _css() -> str:
     return (_STATIC / "explain.css").read_text(encoding="utf-8") + HtmlFormatter().get_style_defs(".jv-src")
-
-
-def _natural(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 # --- lines that left no node -----------------------------------------------------------------------

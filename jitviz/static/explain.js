@@ -48,22 +48,58 @@ function render({ model, el }) {
     links = model.get("links");
     sourcePane.innerHTML = model.get("source_html");
     graphPane.innerHTML = model.get("svg");
+    lit = [];
+    lifted = [];
+    shown = null;
+    makeVeil();
     index();
     restore();
   }
 
-  function clear() {
-    for (const element of lit) element.classList.remove("jv-lit");
-    lit = [];
-    el.classList.remove("jv-focus");
+  // Dimming: one translucent veil over the picture, with the lit nodes lifted above it (moved to
+  // the end of the SVG, and put back after). That touches only the lit elements, never restyles the
+  // thousand others, which is what keeps a hover fast on a big picture.
+  let veil = null;
+  let lifted = []; // [node, its next sibling before it was lifted], in lifting order
+  let shown = null; // what is lit now, so that a repeated hover does nothing
+
+  function makeVeil() {
+    const root = graphPane.querySelector("svg g.graph");
+    if (!root) return;
+    veil = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+    // Far larger than any picture (the SVG clips it): no need to measure it, which would force a
+    // layout, and would read 0 before the view is attached to the page.
+    for (const [name, value] of Object.entries({ x: -1e6, y: -1e6, width: 2e6, height: 2e6 })) {
+      veil.setAttribute(name, value);
+    }
+    veil.setAttribute("class", "jv-veil");
+    veil.style.display = "none";
+    root.appendChild(veil);
   }
 
   function light(lineKeys, nodeIds) {
-    clear();
+    for (const element of lit) element.classList.remove("jv-lit");
+    for (const [node, next] of lifted.reverse()) node.parentNode.insertBefore(node, next);
+    lit = [];
+    lifted = [];
     for (const key of lineKeys) if (lines.has(key)) lit.push(lines.get(key));
-    for (const id of nodeIds) if (nodes.has(id)) lit.push(nodes.get(id));
+    for (const id of nodeIds) {
+      const node = nodes.get(id);
+      if (!node) continue;
+      lit.push(node);
+      if (veil) {
+        lifted.push([node, node.nextSibling]);
+        veil.parentNode.appendChild(node);
+      }
+    }
     for (const element of lit) element.classList.add("jv-lit");
-    if (lit.length) el.classList.add("jv-focus");
+    if (veil) veil.style.display = lit.length ? "" : "none";
+    el.classList.toggle("jv-focus", lit.length > 0);
+  }
+
+  function clear() {
+    shown = null;
+    light([], []);
   }
 
   // Scroll a pane just enough to bring `element` into view, without moving the page around it.
@@ -76,6 +112,8 @@ function render({ model, el }) {
   }
 
   function showLine(key, scroll) {
+    if (shown === "line " + key && !scroll) return;
+    shown = "line " + key;
     const ids = links.lines[key] || [];
     light([key], ids);
     detailsPane.textContent = "";
@@ -84,6 +122,8 @@ function render({ model, el }) {
   }
 
   function showNode(id, scroll) {
+    if (shown === "node " + id && !scroll) return;
+    shown = "node " + id;
     const keys = links.nodes[id] || [];
     light(keys, [id]);
     showDetails(id);
