@@ -182,3 +182,18 @@ def test_source_text_is_escaped_and_control_characters_made_visible(tmp_path):
     assert "\x1b" not in static and "\u202e" not in static
     assert "\u241b" in static  # ESC shown as its control picture
     assert re.search(r'data-key="strange_source.py:3"', static)
+
+
+@pytest.mark.exe
+def test_nbconvert_html_without_widget_state_shows_the_source_beside_the_picture():
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    bundle = jitviz.explain(seed.branchy, torch.ones(2, 2))._repr_mimebundle_()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "jitviz.explain(branchy, torch.ones(2, 2))",
+        outputs=[nbformat.v4.new_output("display_data", data=bundle)])])
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    body = html[html.find("<body"):]
+    assert "jv-explain jv-static" in body and body.count('class="jv-line') >= 6
+    assert "<svg" in body and "decided once, while tracing" in body
