@@ -36,7 +36,7 @@ from . import ir
 from .api import show
 from .compare import compare
 from .display import GraphView
-from .errors import JitvizError
+from .errors import GraphvizNotFoundError, JitvizError
 from .extract.torchscript import short_file
 from .highlight import Highlighter
 from .results import show as show_result
@@ -275,6 +275,13 @@ class Explanation:
         )
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        try:
+            self.view.svg()
+        except GraphvizNotFoundError as error:
+            # The picture needs dot's layout (the links point into its SVG): show the source, and why.
+            return {"text/html": f"<p>{_escape(str(error))}</p><style>{_css()}</style>"
+                                 f'<div class="jv-explain jv-static">{self._source_html()}</div>',
+                    "text/plain": f"{self!r}\n{error}"}
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
         # Front ends with a widget manager prefer the widget view; nbconvert drops it when no widget
@@ -415,6 +422,12 @@ def _functions(obj: Any) -> Iterator[Callable[..., Any]]:
         queue.sort(key=lambda f: f.__name__ != "forward")  # the forwards first, stable otherwise
     elif isinstance(obj, types.FunctionType):
         queue.append(obj)
+    elif isinstance(obj, torch.jit.ScriptFunction):
+        # torch.jit.script keeps the Python function it compiled there (torch 2.13; private, so
+        # looked up softly: without it the recorded lines stand in).
+        original = getattr(obj, "_torchdynamo_inline", None)
+        if isinstance(original, types.FunctionType):
+            queue.append(original)
     while queue and len(seen) < 200:
         function = queue.pop(0)
         if id(function) in seen:

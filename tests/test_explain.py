@@ -197,3 +197,20 @@ def test_nbconvert_html_without_widget_state_shows_the_source_beside_the_picture
     body = html[html.find("<body"):]
     assert "jv-explain jv-static" in body and body.count('class="jv-line') >= 6
     assert "<svg" in body and "decided once, while tracing" in body
+
+
+def test_a_scripted_function_lists_its_python_source():
+    scripted = torch.jit.script(seed.looping)
+    explanation = jitviz.explain(scripted, torch.zeros(2), 3, highlight=True)
+    title = explanation.sections[0].title
+    assert title.startswith("looping") and "(the lines the graph recorded)" not in title
+    assert [listed.code for listed in explanation.sections[0].lines] == \
+        [line.rstrip("\n") for line in inspect.getsourcelines(seed.looping)[0]]
+    assert explanation.runs_of(line_of(seed.looping, "x = x + i")) == 2
+
+
+def test_without_the_dot_binary_the_cell_shows_the_source_and_says_what_is_missing(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    bundle = jitviz.explain(seed.branchy, torch.ones(2, 2))._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" not in bundle
+    assert 'class="jv-line' in bundle["text/html"] and "Graphviz" in bundle["text/plain"]
