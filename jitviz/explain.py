@@ -49,6 +49,8 @@ _STATIC = Path(__file__).parent / "static"
 _COLOURS = 8  # line colours cycle through jv-c0 .. jv-c7 (explain.css)
 # Control characters would make the HTML invalid XML and hide what the text really holds.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What jitviz.highlight.Highlighter takes of jitviz.show's options.
+_HIGHLIGHT_OPTIONS = ("mode", "expand_calls", "inline", "constants", "max_nodes", "rankdir")
 _NO_NODE = "no node: plain Python while tracing, or not run on the example inputs"
 
 
@@ -116,17 +118,22 @@ class Explanation:
         self._highlighter: Highlighter | None = None
         self.outputs: Any = None
         if self.controls or show_options.pop("highlight", False):
-            keep = ("mode", "expand_calls", "inline", "constants", "max_nodes", "rankdir")
-            self._highlighter = Highlighter(obj, **{k: v for k, v in show_options.items() if k in keep})
+            unknown = sorted(set(show_options) - set(_HIGHLIGHT_OPTIONS))
+            if unknown:
+                raise TypeError(f"explain with highlight or controls takes {', '.join(_HIGHLIGHT_OPTIONS)} "
+                                f"as options, not {', '.join(unknown)}")
+            self._highlighter = Highlighter(obj, **show_options)
             inputs = inputs or self._control_inputs()
             self.outputs, self.view = self._highlighter.run(*inputs)
         else:
             self.view = show(obj, *inputs, **show_options)
         self._node_lines = _with_call_lines(drawn_sources(self.view), self.view.model, obj)
+        self._by_line = _by_line(self._node_lines)
         self.sections = _sections(obj, self._node_lines)
-        self.reasons, self.warnings = {}, {}
+        self.reasons: dict[tuple[str, int], str] = {}
+        self.warnings: dict[tuple[str, int], list[str]] = {}
         if self.view.model.origin == "traced" and not isinstance(obj, torch.jit.ScriptModule):
-            self.reasons, self.warnings = _silent_lines(obj, inputs, self.sections, self._line_nodes())
+            self.reasons, self.warnings = _silent_lines(obj, inputs, self.sections, self._by_line)
         self.status = widgets.HTML(self._status_html())
         self._front: _ExplainWidget | None = None  # built when first shown: laying out needs `dot`
         self._widget: widgets.Widget | None = None
@@ -156,12 +163,12 @@ class Explanation:
 
     def nodes_of(self, line: int, file: str | None = None) -> list[str]:
         """The drawn node ids a source line produced: ``ex.nodes_of(3)``; ``file`` narrows the match."""
-        return sorted({n for (f, number), ids in self._line_nodes().items()
+        return sorted({n for (f, number), ids in self._by_line.items()
                        if number == line and file in (None, f) for n in ids}, key=natural_key)
 
     def runs_of(self, line: int, file: str | None = None) -> int | None:
         """How often a line ran on the last inputs (with ``highlight``/controls), else ``None``."""
-        counts = [self._line_runs(key) for key in self._line_nodes() if key[1] == line and file in (None, key[0])]
+        counts = [self._line_runs(key) for key in self._by_line if key[1] == line and file in (None, key[0])]
         known = [count for count in counts if count is not None]
         return max(known) if known else None
 
@@ -198,25 +205,17 @@ class Explanation:
 
     # --- derived data -----------------------------------------------------------------------------
 
-    def _line_nodes(self) -> dict[tuple[str, int], list[str]]:
-        found: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for node_id, locations in self._node_lines.items():
-            for where in locations:
-                if node_id not in found[(where.file, where.line)]:
-                    found[(where.file, where.line)].append(node_id)
-        return found
-
     def _line_runs(self, where: tuple[str, int]) -> int | None:
         execution = self.view.execution
         if execution is None:
             return None
         regions = self.view.drawing.regions
-        counts = [execution.runs(regions.get(n)) for n in self._line_nodes().get(where, []) if n in regions]
+        counts = [execution.runs(regions.get(n)) for n in self._by_line.get(where, []) if n in regions]
         known = [count for count in counts if count is not None]
         return max(known) if known else None
 
     def _links(self) -> dict[str, Any]:
-        line_nodes = self._line_nodes()
+        line_nodes = self._by_line
         colour_of: dict[tuple[str, int], int] = {}
         for section in self.sections:
             for listed in section.lines:
@@ -234,7 +233,7 @@ class Explanation:
 
     def _source_html(self) -> str:
         colour_index = 0
-        line_nodes = self._line_nodes()
+        line_nodes = self._by_line
         parts = []
         for section in self.sections:
             rows = []
@@ -291,7 +290,7 @@ class Explanation:
         return bundle
 
     def __repr__(self) -> str:
-        linked = sum(1 for ids in self._line_nodes().values() if ids)
+        linked = sum(1 for ids in self._by_line.values() if ids)
         return (f"<jitviz explanation: {self.view.model.summary()}; {linked} source lines linked, "
                 f"{len(self.reasons)} left no node>")
 
@@ -304,6 +303,16 @@ class _ExplainWidget(anywidget.AnyWidget):
     svg = traitlets.Unicode("").tag(sync=True)
     source_html = traitlets.Unicode("").tag(sync=True)
     links = traitlets.Dict().tag(sync=True)
+
+
+def _by_line(node_lines: Mapping[str, list[ir.SourceLocation]]) -> dict[tuple[str, int], list[str]]:
+    """(file, line) -> the drawn node ids that line produced: the other direction of the links."""
+    found: dict[tuple[str, int], list[str]] = defaultdict(list)
+    for node_id, locations in node_lines.items():
+        for where in locations:
+            if node_id not in found[(where.file, where.line)]:
+                found[(where.file, where.line)].append(node_id)
+    return dict(found)
 
 
 # --- drawn node -> source lines ------------------------------------------------------------------

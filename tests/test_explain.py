@@ -214,3 +214,8 @@ def test_without_the_dot_binary_the_cell_shows_the_source_and_says_what_is_missi
     bundle = jitviz.explain(seed.branchy, torch.ones(2, 2))._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" not in bundle
     assert 'class="jv-line' in bundle["text/html"] and "Graphviz" in bundle["text/plain"]
+
+
+def test_an_option_highlight_cannot_take_is_named_not_dropped():
+    with pytest.raises(TypeError, match="not repeats"):
+        jitviz.explain(seed.looping, torch.zeros(2), 3, highlight=True, repeats=True)
