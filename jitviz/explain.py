@@ -130,6 +130,9 @@ class Explanation:
         self._node_lines = _with_call_lines(drawn_sources(self.view), self.view.model, obj)
         self._by_line = _by_line(self._node_lines)
         self.sections = _sections(obj, self._node_lines)
+        # A line that produced nodes and those nodes share a colour, jv-c0 .. jv-c7 in listing order.
+        linked = [(l.file, l.line) for section in self.sections for l in section.lines if (l.file, l.line) in self._by_line]
+        self._colours = {where: index % _COLOURS for index, where in enumerate(dict.fromkeys(linked))}
         self.reasons: dict[tuple[str, int], str] = {}
         self.warnings: dict[tuple[str, int], list[str]] = {}
         if self.view.model.origin == "traced" and not isinstance(obj, torch.jit.ScriptModule):
@@ -216,11 +219,7 @@ class Explanation:
 
     def _links(self) -> dict[str, Any]:
         line_nodes = self._by_line
-        colour_of: dict[tuple[str, int], int] = {}
-        for section in self.sections:
-            for listed in section.lines:
-                if line_nodes.get((listed.file, listed.line)):
-                    colour_of[(listed.file, listed.line)] = len(colour_of) % _COLOURS
+        colour_of = self._colours
         nodes = {node_id: [f"{w.file}:{w.line}" for w in where] for node_id, where in self._node_lines.items()}
         return {
             "lines": {f"{f}:{n}": ids for (f, n), ids in line_nodes.items()},
@@ -232,7 +231,6 @@ class Explanation:
         }
 
     def _source_html(self) -> str:
-        colour_index = 0
         line_nodes = self._by_line
         parts = []
         for section in self.sections:
@@ -243,8 +241,7 @@ class Explanation:
                 classes = ["jv-line"]
                 note = ""
                 if line_nodes.get(where):
-                    classes.append(f"jv-c{colour_index % _COLOURS}")
-                    colour_index += 1
+                    classes.append(f"jv-c{self._colours[where]}")
                     runs = self._line_runs(where)
                     if runs is not None:
                         classes.append("jv-ran" if runs else "jv-not-run")

@@ -219,3 +219,13 @@ def test_without_the_dot_binary_the_cell_shows_the_source_and_says_what_is_missi
 def test_an_option_highlight_cannot_take_is_named_not_dropped():
     with pytest.raises(TypeError, match="not repeats"):
         jitviz.explain(seed.looping, torch.zeros(2), 3, highlight=True, repeats=True)
+
+
+@pytest.mark.exe
+def test_a_line_and_the_nodes_it_produced_share_a_colour():
+    explanation = jitviz.explain(seed.looping, torch.zeros(2), 3, highlight=True)
+    links, source = explanation.front.links, explanation.front.source_html
+    line_class = {key: cls for cls, key in re.findall(r'class="jv-line (jv-c\d)[^"]*" data-key="([^"]+)"', source)}
+    assert len(set(line_class.values())) > 3  # neighbouring lines get different colours
+    for node_id, colour in links["colours"].items():
+        assert line_class[links["nodes"][node_id][0]] == f"jv-c{colour}"
