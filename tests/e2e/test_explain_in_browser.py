@@ -171,6 +171,14 @@ def test_a_hover_answers_in_under_50_ms_on_a_thousand_node_picture(page):
         print(f"\nhover {name} on {nodes} nodes: median {statistics.median(times):.1f} ms, "
               f"max {max(times):.1f} ms")
     assert statistics.median(moving) < 50 and statistics.median(entering) < 50
+    # the last line's nodes lie far below the first screenful: the picture scrolls to them
+    graph = cell.locator(".jv-graph")
+    graph.evaluate("pane => pane.scrollTo(0, 0)")
+    cell.locator(".jv-line", has_text="return x").locator("xpath=preceding-sibling::div[1]").click()
+    assert graph.evaluate("pane => pane.scrollTop") > 0
+    lit = cell.locator(".jv-graph g.node.jv-lit").first.bounding_box()
+    pane = graph.bounding_box()
+    assert pane["y"] <= lit["y"] and lit["y"] + lit["height"] <= pane["y"] + pane["height"]
 
 
 def test_the_viewer_opens_a_call_on_click_and_closes_it_on_its_frame(page):
