@@ -511,12 +511,38 @@ def _silent_lines(
             message = warning.message.split(". ")[0].rstrip(".") + "."
             if message not in by_line[where]:
                 by_line[where].append(message)
+    left_out = _branches_left_out(comparison, line_nodes) if comparison is not None else {}
     reasons = {}
     for section in sections:
         for where in _statement_lines(section):
             if not line_nodes.get(where):
-                reasons[where] = findings.get(where, _NO_NODE)
+                reasons[where] = findings.get(where) or left_out.get(where, _NO_NODE)
     return reasons, dict(by_line)
+
+
+def _branches_left_out(comparison: Any, line_nodes: Mapping[tuple[str, int], list[str]]) -> dict[tuple[str, int], str]:
+    """The lines of each branch a frozen ``if`` did not take while tracing (no line of it left a node)."""
+    if comparison.scripted is None:
+        return {}
+    by_id = {node.id: node for node in comparison.scripted.model.walk()}
+    found = {}
+    for finding in comparison.findings:
+        for node in (by_id.get(node_id) for node_id in finding.script_nodes if finding.kind == "branch"):
+            for block in node.blocks if node is not None else []:
+                lines = _block_lines(block.nodes)
+                if not any(line_nodes.get(where) for where in lines):
+                    for where in lines:
+                        found.setdefault(where, f"not run while tracing: the {block.label} branch of the `if` on "
+                                                f"line {finding.where.line}, which the trace left out")
+    return found
+
+
+def _block_lines(nodes: list[ir.Node]) -> set[tuple[str, int]]:
+    found = {(node.source.file, node.source.line) for node in nodes if node.source is not None}
+    for node in nodes:
+        for block in node.blocks:
+            found |= _block_lines(block.nodes)
+    return found
 
 
 def _statement_lines(section: Section) -> list[tuple[str, int]]:

@@ -83,7 +83,8 @@ def test_the_traced_if_line_left_no_node_and_says_which_branch_the_trace_kept():
     assert "else branch" in explanation.reasons[("seed_functions.py", if_line)]
     assert any("Python boolean" in m for m in explanation.warnings[("seed_functions.py", if_line)])
     assert explanation.nodes_of(else_body) and not explanation.nodes_of(then_body)
-    assert ("seed_functions.py", then_body) in explanation.reasons
+    assert explanation.reasons[("seed_functions.py", then_body)] == (
+        f"not run while tracing: the then branch of the `if` on line {if_line}, which the trace left out")
     assert ("seed_functions.py", else_body) not in explanation.reasons
 
 
