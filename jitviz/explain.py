@@ -20,9 +20,10 @@ import textwrap
 import types
 import warnings
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import anywidget
 import ipywidgets as widgets
@@ -34,7 +35,7 @@ from pygments.lexers import PythonLexer
 
 from . import ir
 from .api import show
-from .compare import compare
+from .compare import Comparison, compare
 from .display import GraphView
 from .errors import GraphvizNotFoundError, JitvizError
 from .extract.torchscript import short_file
@@ -43,7 +44,7 @@ from .results import show as show_result
 from .viewer import natural_key
 from .widgets import _widget as _control_widget
 
-__all__ = ["explain", "Explanation", "ListedLine", "Section"]
+__all__ = ["Explanation", "ListedLine", "Section", "explain"]
 
 _STATIC = Path(__file__).parent / "static"
 _COLOURS = 8  # line colours cycle through jv-c0 .. jv-c7 (explain.css)
@@ -78,7 +79,7 @@ def explain(
     controls: Mapping[str, Any] | None = None,
     make_inputs: Callable[..., tuple[Any, ...]] | None = None,
     **show_options: Any,
-) -> "Explanation":
+) -> Explanation:
     """The source of ``obj`` beside its picture, linked both ways: ``jitviz.explain(f, torch.ones(2))``.
 
     Hover a line to light its nodes, hover or click a node for its details and its line; ↑/↓ move
@@ -144,7 +145,7 @@ class Explanation:
             control.observe(self._on_change, names="value")
 
     @property
-    def front(self) -> "_ExplainWidget":
+    def front(self) -> _ExplainWidget:
         """The browser side: the laid-out SVG, the source HTML and the links between them."""
         if self._front is None:
             self._front = _ExplainWidget(svg=self.view.svg(), source_html=self._source_html(), links=self._links())
@@ -175,7 +176,7 @@ class Explanation:
         known = [count for count in counts if count is not None]
         return max(known) if known else None
 
-    def set(self, **values: Any) -> "Explanation":
+    def set(self, **values: Any) -> Explanation:
         """Move controls as a user would (each move re-runs and repaints): ``ex.set(n=3)``."""
         for name, value in values.items():
             if name not in self.controls:
@@ -520,12 +521,12 @@ def _silent_lines(
     return reasons, dict(by_line)
 
 
-def _branches_left_out(comparison: Any, line_nodes: Mapping[tuple[str, int], list[str]]) -> dict[tuple[str, int], str]:
+def _branches_left_out(comparison: Comparison, line_nodes: Mapping[tuple[str, int], list[str]]) -> dict[tuple[str, int], str]:
     """The lines of each branch a frozen ``if`` did not take while tracing (no line of it left a node)."""
     if comparison.scripted is None:
         return {}
     by_id = {node.id: node for node in comparison.scripted.model.walk()}
-    found = {}
+    found: dict[tuple[str, int], str] = {}
     for finding in comparison.findings:
         for node in (by_id.get(node_id) for node_id in finding.script_nodes if finding.kind == "branch"):
             for block in node.blocks if node is not None else []:
