@@ -99,7 +99,11 @@ def explain(
 
 
 class Explanation:
-    """The object :func:`explain` returns; ``lines_of``/``nodes_of``/``reasons`` are its links as data."""
+    """What :func:`explain` returns, its links also as data: ``jitviz.explain(f, x).nodes_of(3)``.
+
+    ``lines_of(node_id)``, ``nodes_of(line)``, ``runs_of(line)``, ``reasons`` and ``warnings`` (by
+    ``(file, line)``) are what the two sides show; ``set(n=3)`` moves a control as a user would.
+    """
 
     def __init__(
         self,
@@ -268,8 +272,18 @@ class Explanation:
             f"<style>{_css()}</style>"
             f'<div class="jv-explain jv-static"><div class="jv-panes">'
             f'<div class="jv-source">{self._source_html()}</div>'
-            f'<div class="jv-graph">{self.view.svg()}</div></div></div>'
+            f'<div class="jv-graph">{self._coloured_svg()}</div></div></div>'
         )
+
+    def _coloured_svg(self) -> str:
+        """The SVG with each linked node in its line's colour class (what the browser side adds)."""
+        colours = self._links()["colours"]
+
+        def add_class(match: re.Match[str]) -> str:
+            colour = colours.get(html.unescape(match.group(1)))
+            return match.group(0) if colour is None else match.group(0)[:-2] + f' jv-c{colour}">'
+
+        return re.sub(r'<g id="([^"]+)" class="node">', add_class, self.view.svg())
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:

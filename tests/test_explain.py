@@ -165,6 +165,8 @@ def test_the_cell_offers_the_widget_and_a_static_html_fallback():
     assert "application/vnd.jupyter.widget-view+json" in bundle
     static = bundle["text/html"]
     assert "<svg" in static and 'class="jv-line' in static
+    node = explanation.nodes_of(line_of(seed.branchy, "r = torch.tensor(2.0)"))[0]
+    assert f'<g id="{node}" class="node jv-c0">' in static  # the first linked line's colour
     assert "decided once, while tracing" in static
     assert bundle["text/plain"].startswith("<jitviz explanation")
 
