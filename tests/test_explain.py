@@ -232,3 +232,17 @@ def test_a_line_and_the_nodes_it_produced_share_a_colour():
     assert len(set(line_class.values())) > 3  # neighbouring lines get different colours
     for node_id, colour in links["colours"].items():
         assert line_class[links["nodes"][node_id][0]] == f"jv-c{colour}"
+
+
+def test_a_control_value_the_code_cannot_take_is_reported_and_the_picture_kept():
+    def make(n):
+        if n == 4:
+            raise ValueError("four is not allowed here")
+        return (torch.zeros(2), n)
+
+    explanation = jitviz.explain(seed.looping, controls={"n": (0, 6)}, make_inputs=make)
+    explanation.set(n=2)
+    view = explanation.view
+    explanation.set(n=4)
+    assert "ValueError: four is not allowed here" in explanation.status.value
+    assert explanation.view is view and explanation.runs_of(line_of(seed.looping, "x = x + i")) == 1
