@@ -196,7 +196,7 @@ function render({ model, el }) {
     } else {
       return;
     }
-    event.preventDefault(); // keep the notebook from moving its own cell selection
+    event.preventDefault(); // the arrows would also scroll the page or the pane
     event.stopPropagation();
   });
 
