@@ -11,6 +11,7 @@ from .api import graph, show
 from .archive import ArchiveReport, inspect_archive
 from .compare import Comparison, compare
 from .diff import GraphDiff, diff
+from .explain import Explanation, explain
 from .viewer import GraphExplorer, explore_graph
 from .widgets import Explorer, explore
 from .display import GraphView
@@ -31,6 +32,8 @@ __all__ = [
     "diff",
     "explore",
     "explore_graph",
+    "explain",
+    "Explanation",
     "inspect_archive",
     "GraphView",
     "Comparison",

@@ -47,10 +47,11 @@ def warn_once_no_dot(message: str) -> None:
 
 
 class GraphExplorer:
-    """A graph shown in the browser viewer, with a list of its collapsed submodules to open.
+    """A graph shown in the browser viewer: click a collapsed call to open it, its frame to close it.
 
-    ``explorer.expand("layers.0")`` does what choosing it in the list does; ``explorer.source`` is the
-    DOT being shown; ``explorer.expandable`` lists what can still be opened.
+    ``explorer.expand("layers.0")`` and ``explorer.collapse("layers.0")`` do what the clicks do (and
+    the list above the picture, kept for the keyboard); ``explorer.source`` is the DOT being shown;
+    ``explorer.expandable`` lists what can still be opened, ``explorer.collapsible`` what can close.
     """
 
     def __init__(self, obj: Any, *example_inputs: Any, **options: Any) -> None:
@@ -60,9 +61,11 @@ class GraphExplorer:
         self.expanded: list[str] = []
         self._view = show(obj, *example_inputs, **options)
         self._graph = browser_layout(self._view.source)
+        self.clicks_reported = _report_clicks(_layout_widget(self._graph), self._on_message)
         self._chooser = widgets.Dropdown(description="expand", options=self._choices())
         self._chooser.observe(self._on_choice, names="value")
-        self.widget = widgets.VBox([self._chooser, self._graph])
+        hint = "click a yellow call to open it, an open call's frame to close it" if self.clicks_reported else ""
+        self.widget = widgets.VBox([widgets.HBox([self._chooser, widgets.HTML(hint)]), self._graph])
 
     @property
     def source(self) -> str:
@@ -70,16 +73,57 @@ class GraphExplorer:
 
     @property
     def expandable(self) -> list[str]:
-        """Submodules drawn as a single call node, which can be opened."""
+        """Submodules drawn as a single call node, which can be opened (``h.2`` before ``h.10``)."""
         return sorted({str(n.attributes["module_path"]) for n in self._view.model.walk()
-                       if n.kind == "prim::CallMethod" and not n.blocks and n.attributes.get("module_path")})
+                       if n.kind == "prim::CallMethod" and not n.blocks and n.attributes.get("module_path")},
+                      key=natural_key)
+
+    @property
+    def collapsible(self) -> list[str]:
+        """Submodules drawn open (their body inside a frame) that ``collapse`` can close again."""
+        return sorted({path for action, path in self._click_targets().values() if action == "collapse"},
+                      key=natural_key)
 
     def expand(self, path: str) -> None:
         """Open one submodule (and keep those opened before): ``explorer.expand("layers.0")``."""
         if path not in self.expandable:
             raise KeyError(f"{path!r} is not a collapsed submodule here; choose from {self.expandable}")
-        self.expanded.append(path)
-        self._view = show(self._obj, *self._inputs, **{**self._options, "expand_calls": list(self.expanded)})
+        self._redraw(self.expanded + [path])
+
+    def collapse(self, path: str) -> None:
+        """Close an opened submodule, and what was opened inside it: ``explorer.collapse("layers.0")``."""
+        if path not in self.collapsible:
+            raise KeyError(f"{path!r} is not an opened submodule here; choose from {self.collapsible}")
+        self._redraw([p for p in self.expanded if p != path and not p.startswith(path + ".")])
+
+    def click(self, name: str) -> str | None:
+        """What a click on the drawn element ``name`` (a node or cluster id) does; returns the path
+        opened or closed, or ``None`` when the element is neither a collapsed call nor an open frame."""
+        action, path = self._click_targets().get(name, (None, ""))
+        if action == "expand":
+            self.expand(path)
+        elif action == "collapse":
+            self.collapse(path)
+        return path or None
+
+    def _click_targets(self) -> dict[str, tuple[str, str]]:
+        """Drawn element id -> ("expand" or "collapse", module path), for the calls the user opened."""
+        targets = {}
+        opened = tuple(self.expanded)
+        for node in self._view.model.walk():
+            path = node.attributes.get("module_path")
+            if node.kind != "prim::CallMethod" or not isinstance(path, str) or not path:
+                continue
+            if not node.blocks:
+                targets[node.id] = ("expand", path)
+            elif any(p == path or p.startswith(path + ".") for p in opened):
+                targets[f"cluster_{node.id}"] = ("collapse", path)
+        return targets
+
+    def _redraw(self, expanded: list[str]) -> None:
+        options = {**self._options, "expand_calls": list(expanded)} if expanded else self._options
+        self._view = show(self._obj, *self._inputs, **options)
+        self.expanded = list(expanded)
         _layout_widget(self._graph).dot_source = self._view.source
         self._chooser.options = self._choices()
 
@@ -90,6 +134,10 @@ class GraphExplorer:
         if change["new"]:
             self.expand(change["new"])
 
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "jitviz-click":
+            self.click(str(content.get("name", "")))
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
@@ -99,6 +147,46 @@ class GraphExplorer:
     def __repr__(self) -> str:
         opened = ", ".join(self.expanded) or "nothing"
         return f"<jitviz graph explorer: {self._view.model.summary()}; expanded: {opened}>"
+
+
+def natural_key(text: str) -> list[tuple[int, int | str]]:
+    """Sort key that reads digit runs as numbers: ``sorted(["h.10", "h.2"], key=natural_key)``."""
+    import itertools  # here, not at the top: the import lines above are another change's
+
+    return [(0, int(run)) if digits else (1, run)
+            for digits, group in itertools.groupby(text, str.isdigit) for run in ["".join(group)]]
+
+
+# The marker in graphviz-anywidget 0.8.0's bundle where its render function is exported.
+_RENDER_EXPORT = "var widget_default = { initialize, render };"
+
+
+def _report_clicks(layout: Any, handler: Any) -> bool:
+    """Make the viewer send clicks to ``handler``: its bundle gets a small wrapper around render
+    (static/viewer_clicks.js). False, and the list alone, if the bundle is not the one expected."""
+    esm = _clicking_esm()
+    if layout is None or esm is None:
+        return False
+    layout._esm = esm
+    layout.on_msg(handler)
+    return True
+
+
+_CLICKING_ESM: list[str | None] = []
+
+
+def _clicking_esm() -> str | None:
+    if not _CLICKING_ESM:
+        from pathlib import Path
+
+        from graphviz_anywidget import GraphvizAnyWidget
+
+        bundle = str(GraphvizAnyWidget._esm)
+        wrapper = (Path(__file__).parent / "static" / "viewer_clicks.js").read_text(encoding="utf-8")
+        patched = (bundle.replace(_RENDER_EXPORT, "var widget_default = { initialize, render: "
+                                  "jitvizReportClicks(render) };", 1) + "\n" + wrapper)
+        _CLICKING_ESM.append(patched if bundle.count(_RENDER_EXPORT) == 1 else None)
+    return _CLICKING_ESM[0]
 
 
 def explore_graph(obj: Any, *example_inputs: Any, **options: Any) -> GraphExplorer:
