@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from . import ir
 from .display import GraphView
 from .errors import GraphTooLargeError, TracingError
@@ -29,6 +31,9 @@ def graph(
         if example_inputs:
             raise TracingError("An exported or FX graph is drawn as it is; call jitviz.show(program) without inputs.")
         return export.convert(obj, expand_calls=expand_calls)
+    if (example_inputs and mode in ("auto", "trace") and isinstance(obj, torch.nn.Module)
+            and not isinstance(obj, torch.jit.ScriptModule) and not inline and expand_calls is False):
+        return torchscript.trace_collapsed(obj, example_inputs)  # the default view, 3-4x faster to get
     source = torchscript.obtain(obj, example_inputs, mode)
     if inline:
         source = torchscript.inlined(source)

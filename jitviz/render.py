@@ -502,7 +502,7 @@ class _Builder:
                          + ("" if method == "forward" else f".{method}"), node.kind]
             else:
                 lines.append(node.callee)
-            if node.kind in ("prim::CallMethod", "prim::CallFunction"):
+            if node.inputs and (node.inputs[0].is_module or node.kind == "prim::CallFunction"):
                 inputs = inputs[1:]  # the module or function being called: named on the line above
         if node.callee is None and node.kind not in LOOP_KINDS:  # a loop's only attribute shows as a trip count
             lines += [f"{name}={_format_constant(value)}" for name, value in node.attributes.items()

@@ -8,7 +8,6 @@ dimension), and ``torch.cond`` becomes a node with a *true* and a *false* block,
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import operator
 import os
@@ -21,7 +20,8 @@ import torch.fx
 
 from .. import ir
 from ..errors import NotTorchScriptFileError
-from .torchscript import ExpandCalls, _expansion, _on_the_way, short_file
+from ..scopes import collapse_scopes
+from .torchscript import ExpandCalls, _expansion, short_file
 
 __all__ = ["accepts", "convert", "COND_KIND", "CALL_MODULE"]
 
@@ -78,9 +78,10 @@ def convert(obj: Any, *, expand_calls: ExpandCalls = False) -> ir.Graph:
         name = type(obj).__name__
     converter = _Converter()
     graph = converter.graph(module, name, origin, roles)
-    if not isinstance(obj, torch.export.ExportedProgram):
+    if not isinstance(obj, torch.export.ExportedProgram) or expand_calls is True:
         return graph  # an FX graph already calls its submodules (call_module nodes)
-    return _collapse_scopes(graph, converter.chains, expand_calls)
+    depth, paths = _expansion(expand_calls)
+    return collapse_scopes(graph, converter.chains, depth, paths, CALL_MODULE)
 
 
 def _program_name(program: torch.export.ExportedProgram) -> str | None:
@@ -167,7 +168,8 @@ class _Converter:
         return converted
 
     def _value(self, node: torch.fx.Node) -> ir.Value:
-        return ir.Value(f"v{next(self._value_ids)}", node.name, _type(node.meta.get("val", node.meta.get("tensor_meta"))))
+        value_type = _type(node.meta.get("val", node.meta.get("tensor_meta")))
+        return ir.Value(f"v{next(self._value_ids)}", node.name, value_type)
 
 
 def _attr(module: torch.nn.Module, target: str) -> Any:
@@ -258,74 +260,3 @@ def _chain(node: torch.fx.Node) -> list[tuple[str, str]]:
         if path:
             chain.append((path, str(getattr(kind, "__name__", kind)).rsplit(".", 1)[-1]))
     return chain
-
-
-def _collapse_scopes(graph: ir.Graph, chains: dict[str, list[tuple[str, str]]], expand_calls: ExpandCalls) -> ir.Graph:
-    """Each run of top-level nodes from one closed submodule becomes one ``call_module`` node."""
-    if expand_calls is True:
-        return graph
-    depth, paths = _expansion(expand_calls)
-    runs: list[tuple[tuple[str, str] | None, list[ir.Node]]] = []
-    for node in graph.nodes:
-        chain = chains.get(node.id, [])
-        closed = next((link for level, link in enumerate(chain)
-                       if level >= depth and not _on_the_way(link[0], paths)), None)
-        if runs and closed is not None and runs[-1][0] == closed:
-            runs[-1][1].append(node)
-        else:
-            runs.append((closed, [node]))
-    used_after: dict[str, int] = {}  # value id -> index of the last run reading it
-    for index, (_, members) in enumerate(runs):
-        for member in members:
-            for value in _reads(member):
-                used_after[value.id] = index
-    for value in graph.outputs:
-        used_after[value.id] = len(runs)
-    nodes: list[ir.Node] = []
-    for index, (module, members) in enumerate(runs):
-        if module is None:
-            nodes.extend(members)
-            continue
-        made = {v.id for member in members for v in _made(member)}
-        reads: list[ir.Value] = []
-        for member in members:
-            for value in _reads(member):
-                if value.id not in made and value not in reads and not value.role:
-                    reads.append(value)  # parameters belong to the module: not drawn as inputs
-        outputs = [v for member in members for v in member.outputs if used_after.get(v.id, -1) > index]
-        path, kind = module
-        signature = hashlib.sha1(repr((kind, [m.kind for m in members],
-                                       [v.type for v in reads], [v.type for v in outputs])).encode()).hexdigest()[:16]
-        nodes.append(ir.Node(
-            id=f"{members[0].id}_call", kind=CALL_MODULE, inputs=reads, outputs=outputs, arg_names=[""] * len(reads),
-            callee=f"{path}.forward", scope="",
-            attributes={"module_path": path, "module_type": kind, "module_signature": signature},
-            source=members[0].source, members=[n for member in members for n in _walk_one(member)],
-        ))
-    return ir.Graph(graph.name, graph.origin, graph.inputs, nodes, graph.outputs, graph.notes)
-
-
-def _reads(node: ir.Node) -> list[ir.Value]:
-    found = list(node.inputs)
-    for block in node.blocks:
-        for inner in block.nodes:
-            found.extend(_reads(inner))
-        found.extend(block.returns)
-    return found
-
-
-def _made(node: ir.Node) -> list[ir.Value]:
-    found = list(node.outputs)
-    for block in node.blocks:
-        found.extend(block.params)
-        for inner in block.nodes:
-            found.extend(_made(inner))
-    return found
-
-
-def _walk_one(node: ir.Node) -> list[ir.Node]:
-    found = [node]
-    for block in node.blocks:
-        for inner in block.nodes:
-            found.extend(_walk_one(inner))
-    return found
