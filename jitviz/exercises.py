@@ -12,8 +12,11 @@ compute it, so a check stays right when PyTorch changes.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import inspect
 import math
+import textwrap
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, List
@@ -50,6 +53,21 @@ def _wrong(message: str) -> Verdict:
 
 
 _UNANSWERED = _wrong("replace the `...` with your answer, then run the cell again")
+
+
+def _unanswered(*answers: Any) -> bool:
+    """True when an answer is still the `...` placeholder, or a function whose body is only `...`."""
+    for answer in answers:
+        if answer is ...:
+            return True
+        if callable(answer) and not isinstance(answer, (torch.nn.Module, torch.jit.ScriptFunction)):
+            with contextlib.suppress(OSError, TypeError, SyntaxError, IndexError):
+                tree = ast.parse(textwrap.dedent(inspect.getsource(answer)))
+                body = tree.body[0].body if isinstance(tree.body[0], ast.FunctionDef) else []
+                if len(body) == 1 and isinstance(body[0], ast.Expr) and \
+                        getattr(body[0].value, "value", None) is Ellipsis:
+                    return True
+    return False
 
 
 @contextlib.contextmanager
@@ -96,7 +114,7 @@ def start_1(folded: Any) -> Verdict:
 
     Answer with a dict from argument name to value: ``{"name": value, ...}``.
     """
-    if folded is ...:
+    if _unanswered(folded):
         return _UNANSWERED
     if not isinstance(folded, dict):
         return _wrong("answer with a dict from the argument name to its value, e.g. {'other': 5}")
@@ -129,7 +147,7 @@ def start_1(folded: Any) -> Verdict:
 
 def start_2(count: Any) -> Verdict:
     """How many `prim::Constant` boxes does `jitviz.show(pick, constants="nodes")` draw?"""
-    if count is ...:
+    if _unanswered(count):
         return _UNANSWERED
     from .api import show
 
@@ -163,7 +181,7 @@ TRACING_1_FILLS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 def tracing_1(wrong_fills: Any) -> Verdict:
     """Traced on `torch.full((2, 2), 3.0)`, which fills of `TRACING_1_FILLS` does `my_branch` get wrong?"""
-    if wrong_fills is ...:
+    if _unanswered(wrong_fills):
         return _UNANSWERED
     try:
         answer = {float(fill) for fill in wrong_fills}
@@ -182,7 +200,7 @@ def tracing_1(wrong_fills: Any) -> Verdict:
 
 def tracing_2(constant: Any) -> Verdict:
     """`f(x) = x * x.max().item()` traced on `torch.arange(3.0)`: which number does the trace multiply by?"""
-    if constant is ...:
+    if _unanswered(constant):
         return _UNANSWERED
     with _quiet():
         traced = torch.jit.trace(lambda x: x * x.max().item(), torch.arange(3.0), check_trace=False)
@@ -202,7 +220,7 @@ def _add_rows(x: torch.Tensor) -> torch.Tensor:
 
 def tracing_3(fn: Any) -> Verdict:
     """A version of `add_rows` whose trace (on `torch.ones(3)`) is right for every length."""
-    if fn is ...:
+    if _unanswered(fn):
         return _UNANSWERED
     if not callable(fn):
         return _wrong("pass your function itself (not its result)")
@@ -235,7 +253,7 @@ def _three_arms(x: torch.Tensor) -> torch.Tensor:
 
 def scripting_1(fn: Any, inputs: Any = ...) -> Verdict:
     """`my_branch` with an `elif x.mean() > 0.5:` arm returning `tensor(3.)`, and one input per arm."""
-    if fn is ... or inputs is ...:
+    if _unanswered(fn, inputs):
         return _UNANSWERED
     scripted, problem = _run("torch.jit.script(your function)", lambda: torch.jit.script(fn))
     if problem:
@@ -259,7 +277,7 @@ def scripting_1(fn: Any, inputs: Any = ...) -> Verdict:
 
 def scripting_2(fn: Any, body_runs: Any = ...) -> Verdict:
     """A scripted `f(x, n: int)` with a `while n > 0:` loop, and how often its body ran for n = 0."""
-    if fn is ... or body_runs is ...:
+    if _unanswered(fn, body_runs):
         return _UNANSWERED
     scripted, problem = _run("torch.jit.script(your function)", lambda: torch.jit.script(fn))
     if problem:
@@ -284,7 +302,7 @@ def _first_or_zero(xs: List[torch.Tensor]) -> torch.Tensor:
 
 def scripting_3(fn: Any) -> Verdict:
     """`first_or_zero` without try/except: scriptable, and the same answers as the original."""
-    if fn is ...:
+    if _unanswered(fn):
         return _UNANSWERED
     scripted, problem = _run("torch.jit.script(your function)", lambda: torch.jit.script(fn))
     if problem:
@@ -319,7 +337,7 @@ def _follows_stop_rule(tokens: List[int], steps: int) -> str:
 
 def mixing_1(eager: Any, scripted: Any = ..., source: Any = None) -> Verdict:
     """The decoder, changed to stop also when a token repeats the previous one; eager and scripted."""
-    if eager is ... or scripted is ...:
+    if _unanswered(eager, scripted):
         return _UNANSWERED
     if not isinstance(scripted, torch.jit.ScriptModule):
         return _wrong("pass the scripted decoder (torch.jit.script(your module)) as the second argument")
@@ -344,7 +362,7 @@ def mixing_1(eager: Any, scripted: Any = ..., source: Any = None) -> Verdict:
 
 def mixing_2(count: Any) -> Verdict:
     """`pipeline` traced with a plain-Python `smooth`: how many `aten::roll` nodes does the trace hold?"""
-    if count is ...:
+    if _unanswered(count):
         return _UNANSWERED
 
     def smooth(x: torch.Tensor, rounds: int) -> torch.Tensor:
@@ -376,7 +394,7 @@ class _Gate(nn.Module):
 
 def saving_1(wrong_means: Any) -> Verdict:
     """The traced Gate (traced on `torch.ones(1, 4)`), saved and loaded: which of means +1, -1 is wrong?"""
-    if wrong_means is ...:
+    if _unanswered(wrong_means):
         return _UNANSWERED
     try:
         answer = {float(m) for m in wrong_means}
@@ -395,7 +413,7 @@ def saving_1(wrong_means: Any) -> Verdict:
 
 def saving_2(module: Any, line: Any = ...) -> Verdict:
     """The line of `module.code` that holds `Gate.forward`'s `if`."""
-    if module is ... or line is ...:
+    if _unanswered(module, line):
         return _UNANSWERED
     code = getattr(module, "code", None)
     if not isinstance(code, str):
@@ -410,7 +428,7 @@ def saving_2(module: Any, line: Any = ...) -> Verdict:
 
 def saving_3(op: Any) -> Verdict:
     """After `torch.jit.freeze`, what replaced the call to `self.fc` in Gate's graph?"""
-    if op is ...:
+    if _unanswered(op):
         return _UNANSWERED
     frozen = torch.jit.freeze(torch.jit.script(_Gate().eval()))
     kinds = _kinds(frozen.graph)
@@ -455,7 +473,7 @@ def aten_ops_per_step() -> int:
 
 def speed_1(ops_per_step: Any) -> Verdict:
     """How many `aten::` nodes does the traced RNN's inlined graph gain per time step?"""
-    if ops_per_step is ...:
+    if _unanswered(ops_per_step):
         return _UNANSWERED
     truth = aten_ops_per_step()
     if ops_per_step == truth:
@@ -467,7 +485,7 @@ def speed_1(ops_per_step: Any) -> Verdict:
 
 def speed_2(outcome: Any) -> Verdict:
     """The RNN traced on length 20, run on length 40: "error", "wrong" or "right"?"""
-    if outcome is ...:
+    if _unanswered(outcome):
         return _UNANSWERED
     if outcome not in ("error", "wrong", "right"):
         return _wrong('answer "error", "wrong" or "right"')
@@ -494,7 +512,7 @@ def _cond_in(program: Any) -> bool:
 
 def export_1(program: Any) -> Verdict:
     """An exported program: `x * 2` when `x.mean() > 1.0`, else `x - 1`, with `torch.cond`."""
-    if program is ...:
+    if _unanswered(program):
         return _UNANSWERED
     if not isinstance(program, torch.export.ExportedProgram):
         return _wrong("pass the ExportedProgram that torch.export.export returned")
@@ -514,7 +532,7 @@ def export_1(program: Any) -> Verdict:
 
 def export_2(program: Any) -> Verdict:
     """`CondBranch` exported with a dynamic batch (first) dimension."""
-    if program is ...:
+    if _unanswered(program):
         return _UNANSWERED
     if not isinstance(program, torch.export.ExportedProgram):
         return _wrong("pass the ExportedProgram that torch.export.export returned")
@@ -533,7 +551,7 @@ def export_2(program: Any) -> Verdict:
 
 def large_1(name: Any) -> Verdict:
     """Which TorchScript function does a scripted `nn.MultiheadAttention` call?"""
-    if name is ...:
+    if _unanswered(name):
         return _UNANSWERED
     attention = torch.jit.script(nn.MultiheadAttention(8, 2, batch_first=True).eval())
     callees = set()
@@ -548,7 +566,7 @@ def large_1(name: Any) -> Verdict:
 
 def large_2(shape: Any) -> Verdict:
     """The traced encoder on `torch.randn(2, 10, 64)`: what shape does the edge into `layers.0` carry?"""
-    if shape is ...:
+    if _unanswered(shape):
         return _UNANSWERED
     numbers = tuple(shape) if isinstance(shape, (tuple, list, torch.Size)) else None
     if isinstance(shape, str):
