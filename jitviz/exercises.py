@@ -439,8 +439,7 @@ def saving_3(op: Any) -> Verdict:
     kinds = _kinds(frozen.graph)
     ops = {kind for kind in kinds if kind.startswith("aten::") and kind not in ("aten::mean", "aten::gt",
                                                                               "aten::Bool", "aten::neg")}
-    name = str(op) if not str(op).startswith("aten::") else str(op)
-    name = name if name.startswith("aten::") else "aten::" + name
+    name = str(op) if str(op).startswith("aten::") else "aten::" + str(op)
     if "prim::CallMethod" in kinds:
         return _wrong("this PyTorch still keeps the call: freezing did not inline it")
     if name in ops:
