@@ -18,16 +18,34 @@ import inspect
 import math
 import textwrap
 import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, List
+from typing import Any
 
 import torch
 from torch import nn
 
 __all__ = [
-    "Verdict", "start_1", "start_2", "tracing_1", "tracing_2", "tracing_3", "scripting_1",
-    "scripting_2", "scripting_3", "mixing_1", "mixing_2", "saving_1", "saving_2", "saving_3",
-    "speed_1", "speed_2", "export_1", "export_2", "large_1", "large_2",
+    "Verdict",
+    "export_1",
+    "export_2",
+    "large_1",
+    "large_2",
+    "mixing_1",
+    "mixing_2",
+    "saving_1",
+    "saving_2",
+    "saving_3",
+    "scripting_1",
+    "scripting_2",
+    "scripting_3",
+    "speed_1",
+    "speed_2",
+    "start_1",
+    "start_2",
+    "tracing_1",
+    "tracing_2",
+    "tracing_3",
 ]
 
 
@@ -78,18 +96,18 @@ def _quiet() -> Iterator[None]:
         yield
 
 
-def _run(what: str, fn: Callable[[], Any]) -> tuple[Any, Verdict | None]:
-    """Call fn(); on any exception, a verdict naming `what` failed and why (the learner's code)."""
+def _run(what: str, fn: Callable[..., Any], *args: Any) -> tuple[Any, Verdict | None]:
+    """Call fn(*args); on any exception, a verdict naming `what` failed and why (the learner's code)."""
     try:
         with _quiet():
-            return fn(), None
+            return fn(*args), None
     except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
         first = (str(error).strip().splitlines() or [""])[0]
         return None, _wrong(f"{what} raised {type(error).__name__}: {first}")
 
 
-def _kinds(graph: torch._C.Graph) -> List[str]:
-    kinds: List[str] = []
+def _kinds(graph: torch._C.Graph) -> list[str]:
+    kinds: list[str] = []
 
     def walk(nodes: Iterable[torch._C.Node]) -> None:
         for node in nodes:
@@ -230,7 +248,7 @@ def tracing_3(fn: Any) -> Verdict:
         return problem
     for length in (1, 3, 5, 8):
         x = torch.arange(float(length))
-        result, problem = _run(f"the trace on a length-{length} input", lambda: traced(x))
+        result, problem = _run(f"the trace on a length-{length} input", traced, x)
         if problem:
             return problem
         if not _same(result, _add_rows(x)):
@@ -255,12 +273,12 @@ def scripting_1(fn: Any, inputs: Any = ...) -> Verdict:
     """`my_branch` with an `elif x.mean() > 0.5:` arm returning `tensor(3.)`, and one input per arm."""
     if _unanswered(fn, inputs):
         return _UNANSWERED
-    scripted, problem = _run("torch.jit.script(your function)", lambda: torch.jit.script(fn))
+    scripted, problem = _run("torch.jit.script(your function)", torch.jit.script, fn)
     if problem:
         return problem
     for fill in (0.0, 0.5, 0.75, 1.0, 1.5, 3.0):
         x = torch.full((2, 2), fill)
-        result, problem = _run(f"the scripted function on fill {fill}", lambda: scripted(x))
+        result, problem = _run(f"the scripted function on fill {fill}", scripted, x)
         if problem:
             return problem
         if not _same(result, _three_arms(x)):
@@ -279,22 +297,24 @@ def scripting_2(fn: Any, body_runs: Any = ...) -> Verdict:
     """A scripted `f(x, n: int)` with a `while n > 0:` loop, and how often its body ran for n = 0."""
     if _unanswered(fn, body_runs):
         return _UNANSWERED
-    scripted, problem = _run("torch.jit.script(your function)", lambda: torch.jit.script(fn))
+    scripted, problem = _run("torch.jit.script(your function)", torch.jit.script, fn)
     if problem:
         return problem
     if "prim::Loop" not in _kinds(scripted.graph):
         return _wrong("the scripted graph has no prim::Loop: write the loop as `while n > 0:`")
     x = torch.ones(2)
-    result, problem = _run("f(torch.ones(2), 0)", lambda: scripted(x, 0))
+    result, problem = _run("f(torch.ones(2), 0)", scripted, x, 0)
     if problem:
         return problem
+    if not _same(result, x):
+        return _wrong(f"f(torch.ones(2), 0) returns {result}: with n = 0 the loop must not run, so x comes back unchanged")
     if body_runs != 0:
         return _wrong(f"{body_runs!r} is not what the highlight says for n = 0: look at the loop "
                       "body's label in jitviz.show(f, torch.ones(2), 0, highlight=True)")
     return _right("for n = 0 the loop body never runs: the highlight draws it greyed out, 'not run'")
 
 
-def _first_or_zero(xs: List[torch.Tensor]) -> torch.Tensor:
+def _first_or_zero(xs: list[torch.Tensor]) -> torch.Tensor:
     if len(xs) == 0:
         return torch.zeros(1)
     return xs[0]
@@ -304,11 +324,11 @@ def scripting_3(fn: Any) -> Verdict:
     """`first_or_zero` without try/except: scriptable, and the same answers as the original."""
     if _unanswered(fn):
         return _UNANSWERED
-    scripted, problem = _run("torch.jit.script(your function)", lambda: torch.jit.script(fn))
+    scripted, problem = _run("torch.jit.script(your function)", torch.jit.script, fn)
     if problem:
         return problem
     for xs in ([], [torch.ones(2)], [torch.full((3,), 2.0), torch.ones(1)]):
-        result, problem = _run(f"your scripted function on a list of {len(xs)}", lambda: scripted(xs))
+        result, problem = _run(f"your scripted function on a list of {len(xs)}", scripted, xs)
         if problem:
             return problem
         if not _same(result, _first_or_zero(xs)):
@@ -319,7 +339,7 @@ def scripting_3(fn: Any) -> Verdict:
 
 # --- 03_mixing -----------------------------------------------------------------------------
 
-def _follows_stop_rule(tokens: List[int], steps: int) -> str:
+def _follows_stop_rule(tokens: list[int], steps: int) -> str:
     """Why `tokens` breaks the rule 'stop after a 0 or after a token equal to the previous one'."""
     if len(tokens) > steps:
         return f"{len(tokens)} tokens for steps={steps}"
@@ -346,11 +366,11 @@ def mixing_1(eager: Any, scripted: Any = ..., source: Any = None) -> Verdict:
     sources += [torch.randn(5, 4, generator=generator) for _ in range(3)]
     longest = 0
     for src in sources:
-        for steps in range(0, 9):
-            expected, problem = _run(f"your eager decoder with steps={steps}", lambda: eager(src, steps))
+        for steps in range(9):
+            expected, problem = _run(f"your eager decoder with steps={steps}", eager, src, steps)
             if problem:
                 return problem
-            got, problem = _run(f"your scripted decoder with steps={steps}", lambda: scripted(src, steps))
+            got, problem = _run(f"your scripted decoder with steps={steps}", scripted, src, steps)
             if problem:
                 return problem
             if list(got) != list(expected):
@@ -524,7 +544,7 @@ def export_1(program: Any) -> Verdict:
         return _wrong("the program has no torch.cond: the branch must be in the graph")
     for fill in (0.0, 1.0, 3.0):
         x = torch.full((2, 2), fill)
-        got, problem = _run(f"program.module() on fill {fill}", lambda: program.module()(x))
+        got, problem = _run(f"program.module() on fill {fill}", program.module(), x)
         if problem:
             return problem
         expected = x * 2 if fill > 1.0 else x - 1
@@ -542,7 +562,7 @@ def export_2(program: Any) -> Verdict:
         return _wrong("pass the ExportedProgram that torch.export.export returned")
     for batch in (1, 5):
         x = torch.full((batch, 2), 3.0)
-        got, problem = _run(f"program.module() on a batch of {batch}", lambda: program.module()(x))
+        got, problem = _run(f"program.module() on a batch of {batch}", program.module(), x)
         if problem:
             return _wrong(problem.message + " (is the batch dimension declared with Dim?)")
         if float(got) != 1.0:
@@ -559,9 +579,8 @@ def large_1(name: Any) -> Verdict:
         return _UNANSWERED
     attention = torch.jit.script(nn.MultiheadAttention(8, 2, batch_first=True).eval())
     callees = set()
-    for node in attention.graph.findAllNodes("prim::CallFunction"):
-        function = node.inputsAt(0).type()
-        callees.add(str(getattr(function, "name", lambda: function)()))
+    for node in attention.graph.findAllNodes("prim::CallFunction"):  # type: ignore[attr-defined]
+        callees.add(str(node.inputsAt(0).type()).removeprefix("__torch__."))  # its qualified name
     worker = next((c for c in callees if c.endswith("multi_head_attention_forward")), None)
     if isinstance(name, str) and worker and name.split(".")[-1] == worker.split(".")[-1]:
         return _right(f"{worker}: the functional form does the attention, so opening self_attn "

@@ -17,12 +17,13 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 
-__all__ = ["Timing", "Startup", "measure", "startup", "machine", "one_thread"]
+__all__ = ["Startup", "Timing", "machine", "measure", "one_thread", "startup"]
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,11 @@ def machine() -> str:
         True
     """
     model = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
     cores = os.cpu_count()
     return (f"{model}, {cores} logical cores; torch {torch.__version__}, measured with 1 intra-op "
             f"thread (thread CPU time)")

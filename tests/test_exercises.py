@@ -10,7 +10,6 @@ import sys
 import types
 import warnings
 from pathlib import Path
-from typing import List
 
 import nbformat
 import pytest
@@ -54,7 +53,7 @@ def _run(code: str, folder: Path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            exec(compile(tree, str(path), "exec"), module.__dict__)
+            exec(compile(tree, str(path), "exec"), module.__dict__)  # noqa: S102 - the notebooks' own solutions
             return eval(compile(ast.Expression(last.value), str(path), "eval"), module.__dict__)
     finally:
         del sys.modules[module.__name__]
@@ -99,14 +98,14 @@ def _count_up(x, n: int):
     return x
 
 
-def _first_with_try(xs: List[torch.Tensor]):
+def _first_with_try(xs: list[torch.Tensor]):
     try:
         return xs[0]
     except IndexError:
         return torch.zeros(1)
 
 
-def _first_wrong(xs: List[torch.Tensor]):
+def _first_wrong(xs: list[torch.Tensor]):
     if len(xs) == 0:
         return torch.ones(1)
     return xs[0]
@@ -125,9 +124,9 @@ class _Greedy(nn.Module):
         with torch.no_grad():
             self.out.bias[0] = -100.0   # never the end token: it runs all its steps and repeats
 
-    def forward(self, src, steps: int) -> List[int]:
+    def forward(self, src, steps: int) -> list[int]:
         h = torch.tanh(self.encoder(src)).mean(0).unsqueeze(0)
-        tokens: List[int] = []
+        tokens: list[int] = []
         token = 1
         for _ in range(steps):
             h = self.cell(self.embed(torch.tensor([token])), h)
