@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
       values.push_back(std::stod(arg));
     }
   }
-  torch::jit::script::Module module;
+  torch::jit::Module module;
   try {
     module = torch::jit::load(argv[1]);
   } catch (const c10::Error& error) {
