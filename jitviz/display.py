@@ -162,9 +162,34 @@ def svg_img(svg: str, alt: str) -> str:
     node tooltips work where the SVG is inlined (``view.svg()``, a saved .svg file).
     """
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(visible(alt))}">'
+    return f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(visible(alt))}"/>'
 
 
 def _warn_no_dot(error: GraphvizNotFoundError) -> None:
     warn_once_no_dot(f"Graphviz's 'dot' is missing, so pictures are laid out in the browser; "
                      f"saving them to files needs it. {str(error).split('. ', 1)[1]}")
+
+
+def report_bundle(head: str, pictures: list[tuple[str, GraphView | str]], text: str,
+                  include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """A report's notebook output: ``head`` (HTML), then titled pictures side by side.
+
+    A picture is a :class:`GraphView`, or HTML to show in its place (why there is none). The
+    pictures are ``<img>`` of their SVG, which untrusted notebooks show; without ``dot`` the whole
+    report becomes widgets, each picture laid out in the browser.
+    """
+    try:
+        cells = [f"<div><b>{html.escape(visible(title))}</b><br>"
+                 f"{picture.html() if isinstance(picture, GraphView) else picture}</div>"
+                 for title, picture in pictures]
+    except GraphvizNotFoundError as error:
+        _warn_no_dot(error)
+        boxes = [widgets.VBox([widgets.HTML(f"<b>{html.escape(visible(title))}</b>"),
+                               picture.widget() if isinstance(picture, GraphView) else widgets.HTML(picture)])
+                 for title, picture in pictures]
+        report = widgets.VBox([widgets.HTML(head), widgets.HBox(boxes)])
+        return widget_bundle(report, text, include, exclude)
+    return {
+        "text/html": f"<div>{head}<div style='display:flex;gap:2em;align-items:flex-start'>{''.join(cells)}</div></div>",
+        "text/plain": text,
+    }

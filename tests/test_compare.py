@@ -1,6 +1,8 @@
 """jitviz.compare: which probes a trace gets wrong, and what it froze, tied to source lines."""
 
+import base64
 import inspect
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -80,7 +82,9 @@ def test_a_probe_that_does_not_fit_is_reported_not_raised():
 def test_html_shows_table_and_both_pictures_and_escapes_text():
     c = jitviz.compare(pitfalls.branch, (torch.ones(2, 2),), [torch.full((2, 2), 3.0)])
     page = c._repr_html_()
-    assert page.count("<svg") == 2 and "✗" in page
+    # both pictures, as <img> of their SVG (an untrusted notebook drops inline <svg>)
+    pictures = [base64.b64decode(data).decode() for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)]
+    assert pictures == [c.traced.svg(), c.scripted.svg()] and "<svg" not in page and "✗" in page
     assert "<code>if x.mean() &gt; 1.0:</code>" in page  # the TracerWarning's line, escaped
     ET.fromstring(f"<root>{page.replace('<br>', '<br/>')}</root>")  # well-formed
 
