@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as widgets
 from graphviz_anywidget import graphviz_widget
 
-__all__ = ["browser_layout", "warn_once_no_dot", "widget_bundle"]
+__all__ = ["browser_layout", "layout_widget", "warn_once_no_dot", "widget_bundle"]
 
 _WARNED_NO_DOT = False
 
@@ -24,6 +24,18 @@ _WARNED_NO_DOT = False
 def browser_layout(dot_source: str) -> widgets.Widget:
     """A widget that lays ``dot_source`` out in the browser, with zoom and search controls."""
     return graphviz_widget(dot_source, controls=["zoom", "search"])
+
+
+def layout_widget(box: widgets.Widget) -> Any:
+    """The GraphvizAnyWidget inside the box :func:`browser_layout` returns: set its ``dot_source``
+    to redraw."""
+    if hasattr(box, "dot_source"):
+        return box
+    for child in getattr(box, "children", ()):
+        found = layout_widget(child)
+        if found is not None:
+            return found
+    return None
 
 
 def warn_once_no_dot(message: str) -> None:

@@ -15,19 +15,9 @@ import ipywidgets as widgets
 
 from .api import show
 from .browser import browser_layout, warn_once_no_dot  # noqa: F401  (kept importable from here)
+from .browser import layout_widget as _layout_widget
 
 __all__ = ["explore_graph", "GraphExplorer", "browser_layout"]
-
-
-def _layout_widget(box: widgets.Widget) -> Any:
-    """The GraphvizAnyWidget inside the box graphviz_widget() returns."""
-    if hasattr(box, "dot_source"):
-        return box
-    for child in getattr(box, "children", ()):
-        found = _layout_widget(child)
-        if found is not None:
-            return found
-    return None
 
 
 class GraphExplorer:
