@@ -40,6 +40,9 @@ def test_optimize_for_inference_adds_mkldnn_conversions():
     assert "+ added" in d.after.source
 
 
-def test_freezing_a_module_in_training_mode_is_refused_with_torchs_message():
-    with pytest.raises(RuntimeError, match="only implemented for modules in eval mode"):
-        torch.jit.freeze(torch.jit.script(ConvBN().train()))
+def test_a_pass_that_changes_nothing_marks_nothing():
+    scripted = torch.jit.script(ConvBN().eval())
+    d = jitviz.diff(scripted, torch.jit.script(ConvBN().eval()))
+    assert d.counts == {} and d.removed == {} and d.added == {}
+    assert "removed" not in d.before.source and "added" not in d.after.source
+    assert repr(d).splitlines()[1:] == []
