@@ -112,3 +112,23 @@ def test_tracer_warnings_are_tied_to_their_line_and_its_trace_nodes():
     assert constant_warning.trace_nodes and all(
         drawn[n].source.line == constant_warning.where.line for n in constant_warning.trace_nodes)
     assert {drawn[n].kind for n in constant_warning.trace_nodes} >= {"aten::to", "aten::detach"}
+
+
+def test_tracer_warnings_from_another_file_name_that_file(tmp_path, monkeypatch):
+    (tmp_path / "library_helpers.py").write_text(
+        "def positive_part(x):\n"
+        "    if x.sum() > 0:\n"
+        "        return x\n"
+        "    return -x\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from library_helpers import positive_part
+
+    def uses_a_library(x):
+        return positive_part(x) * 2
+
+    c = jitviz.compare(uses_a_library, (torch.ones(2),), [-torch.ones(2)])
+    (warning,) = [w for w in c.tracer_warnings if w.where.file == "library_helpers.py"]
+    assert warning.where.line == 2
+    assert "line 2 of library_helpers.py" in repr(c) and "line 2 of library_helpers.py" in c._repr_html_()
+    assert f"line {line_of(uses_a_library, 'positive_part(x) * 2')} of" not in repr(c)  # its own lines stay short
