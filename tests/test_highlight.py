@@ -214,3 +214,13 @@ def test_highlighted_files_show_what_ran_in_every_format(tmp_path):
     dot = view.save(tmp_path / "g.dot").read_text()
     assert "loop body · ran 3×" in dot and "ran ?×" not in dot
     assert dot == view.painted_source and view.source != view.painted_source
+
+
+@pytest.mark.exe
+def test_a_highlighted_png_is_laid_out_from_the_painted_dot(tmp_path):
+    import graphviz
+
+    view = jitviz.show(seed.branchy_bool, torch.ones(2, 2), highlight=True)
+    png = view.save(tmp_path / "g.png").read_bytes()
+    assert png == graphviz.Source(view.painted_source).pipe(format="png")
+    assert png != graphviz.Source(view.source).pipe(format="png")  # not the "ran ?×" placeholders
