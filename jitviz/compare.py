@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 
 from . import ir
-from .display import GraphView, report_bundle
+from .display import GraphView, report_bundle, report_html
 from .errors import ScriptingError
 from .extract import torchscript
 from .options import OptionsError
@@ -115,8 +115,8 @@ class Comparison:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return report_bundle(_head(self), _pictures(self), repr(self), include, exclude)
 
-    def _repr_html_(self) -> str:
-        return str(report_bundle(_head(self), _pictures(self), repr(self))["text/html"])
+    def _repr_html_(self) -> str | None:
+        return report_html(_head(self), _pictures(self))
 
 
 def compare(

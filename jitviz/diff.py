@@ -16,7 +16,7 @@ from typing import Any
 
 from . import ir
 from .api import graph
-from .display import GraphView, report_bundle
+from .display import GraphView, report_bundle, report_html
 from .errors import GraphTooLargeError
 from .options import OptionsError, check
 from .render import DEFAULT_MAX_NODES, draw
@@ -82,8 +82,8 @@ class GraphDiff:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return report_bundle(self._head(), self._pictures(), repr(self), include, exclude)
 
-    def _repr_html_(self) -> str:
-        return str(report_bundle(self._head(), self._pictures(), repr(self))["text/html"])
+    def _repr_html_(self) -> str | None:
+        return report_html(self._head(), self._pictures())
 
 
 def diff(before: Any, after: Any, *, labels: tuple[str, str] = ("before", "after"),

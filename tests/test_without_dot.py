@@ -71,3 +71,16 @@ def test_explore_builds_and_moves_the_highlight_in_the_browser_layout():
     high = _laid_out(explorer.picture)
     assert "then · ran 1×" in high and "else · not run" in high
     assert explorer.widget.children[-1] is explorer.picture
+
+
+def test_ipython_formats_reports_without_printing_a_traceback(capsys):
+    from IPython.core.formatters import DisplayFormatter
+
+    scripted = torch.jit.script(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU()).eval())
+    reports = [jitviz.compare(pitfalls.branch, (torch.ones(2, 2),), [torch.ones(2, 2)]),
+               jitviz.diff(scripted, torch.jit.freeze(scripted))]
+    for report in reports:
+        data, _ = DisplayFormatter().format(report)
+        assert WIDGET in data and "text/html" not in data
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out and "GraphvizNotFoundError" not in captured.err
