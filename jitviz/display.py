@@ -170,26 +170,28 @@ def _warn_no_dot(error: GraphvizNotFoundError) -> None:
                      f"saving them to files needs it. {str(error).split('. ', 1)[1]}")
 
 
-def report_bundle(head: str, pictures: list[tuple[str, GraphView | str]], text: str,
-                  include: Any = None, exclude: Any = None) -> dict[str, Any]:
-    """A report's notebook output: ``head`` (HTML), then titled pictures side by side.
-
-    A picture is a :class:`GraphView`, or HTML to show in its place (why there is none). The
-    pictures are ``<img>`` of their SVG, which untrusted notebooks show; without ``dot`` the whole
-    report becomes widgets, each picture laid out in the browser.
-    """
+def report_html(head: str, pictures: list[tuple[str, GraphView | str]]) -> str | None:
+    """A report as HTML: ``head``, then titled pictures side by side as ``<img>`` of their SVG,
+    which untrusted notebooks show. ``None`` without ``dot``: IPython then asks no HTML of it, and
+    :func:`report_bundle` shows widgets instead (a raising ``_repr_html_`` prints a traceback)."""
     try:
         cells = [f"<div><b>{html.escape(visible(title))}</b><br>"
                  f"{picture.html() if isinstance(picture, GraphView) else picture}</div>"
                  for title, picture in pictures]
-    except GraphvizNotFoundError as error:
-        _warn_no_dot(error)
-        boxes = [widgets.VBox([widgets.HTML(f"<b>{html.escape(visible(title))}</b>"),
-                               picture.widget() if isinstance(picture, GraphView) else widgets.HTML(picture)])
-                 for title, picture in pictures]
-        report = widgets.VBox([widgets.HTML(head), widgets.HBox(boxes)])
-        return widget_bundle(report, text, include, exclude)
-    return {
-        "text/html": f"<div>{head}<div style='display:flex;gap:2em;align-items:flex-start'>{''.join(cells)}</div></div>",
-        "text/plain": text,
-    }
+    except GraphvizNotFoundError:
+        return None
+    return f"<div>{head}<div style='display:flex;gap:2em;align-items:flex-start'>{''.join(cells)}</div></div>"
+
+
+def report_bundle(head: str, pictures: list[tuple[str, GraphView | str]], text: str,
+                  include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """A report's notebook output: :func:`report_html`, or without ``dot`` the same as widgets,
+    each picture laid out in the browser. A picture is a :class:`GraphView`, or HTML to show in
+    its place (why there is none)."""
+    page = report_html(head, pictures)
+    if page is not None:
+        return {"text/html": page, "text/plain": text}
+    boxes = [widgets.VBox([widgets.HTML(f"<b>{html.escape(visible(title))}</b>"),
+                           picture.widget() if isinstance(picture, GraphView) else widgets.HTML(picture)])
+             for title, picture in pictures]
+    return widget_bundle(widgets.VBox([widgets.HTML(head), widgets.HBox(boxes)]), text, include, exclude)
