@@ -279,15 +279,15 @@ def _lines(nodes: list[ir.Node]) -> set[tuple[str, int]]:
 
 def _frozen_branch(node: ir.Node, location: ir.SourceLocation,
                    trace_at: dict[tuple[str, int], list[ir.Node]]) -> Finding:
-    kept = []
+    kept: list[tuple[str, list[int]]] = []
     for block in node.blocks:
         lines = _lines(block.nodes)
         if any(trace_at.get(line) for line in lines):
             kept.append((block.label, sorted(line for _, line in lines)))
     code = f"`{location.code}`"
     if len(kept) == 1:
-        label, lines = kept[0]
-        where = f" (line {lines[0]})" if lines else ""
+        label, kept_lines = kept[0]
+        where = f" (line {kept_lines[0]})" if kept_lines else ""
         what = f"the trace kept only the {label} branch{where} and takes it for every input."
     else:
         what = "the trace recorded only the branch its example input took, for every input."

@@ -64,7 +64,9 @@ class GraphDiff:
         return visible("\n".join(lines))
 
     def _head(self) -> str:
-        e = lambda text: html.escape(visible(text))  # noqa: E731
+        def e(text: str) -> str:
+            return html.escape(visible(text))
+
         first, second = self.labels
         rows = "".join(
             f"<tr><td><code>{e(kind)}</code></td><td>{b}</td><td>{a}</td>"

@@ -48,8 +48,7 @@ class Highlighter:
         self._obj = obj
         self._mode = "script" if mode == "auto" else mode
         self._inline = inline or bool(expand_calls)
-        self._draw_options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir,
-                              "repeats": repeats}
+        self._constants, self._max_nodes, self._rankdir, self._repeats = constants, max_nodes, rankdir, repeats
         self._counted: CountedRun | None = None
         self._view: GraphView | None = None
 
@@ -86,4 +85,6 @@ class Highlighter:
             model.notes.append(f"calls not inlined, not as asked: inlined, {over} "
                                "(raise max_nodes, or highlight a submodule on its own)")
         self._counted = CountedRun(source, model, schema)
-        return GraphView(model, draw(model, run_counts=True, **self._draw_options))
+        drawing = draw(model, run_counts=True, constants=self._constants, max_nodes=self._max_nodes,
+                       rankdir=self._rankdir, repeats=self._repeats)
+        return GraphView(model, drawing)

@@ -45,7 +45,8 @@ def _paint_line(line: str, drawing: Drawing, execution: ir.Execution) -> str:
     if element in drawing.edge_ends:
         key = None
         counts = [execution.runs(drawing.regions.get(end)) for end in drawing.edge_ends[element]]
-        runs = None if None in counts else min(counts)  # unknown wins over any count, as in the SVG
+        known = [count for count in counts if count is not None]
+        runs = min(known) if len(known) == len(counts) else None  # unknown wins over any count, as in the SVG
     elif element in drawing.regions:
         key = drawing.regions[element]
         runs = execution.runs(key)

@@ -271,7 +271,7 @@ class Explorer:
     def _table_html(self) -> str:
         state = self.state
         assert state is not None
-        cells = [("eager", state.eager, True)]
+        cells: list[tuple[str, str, bool | None]] = [("eager", state.eager, True)]
         if state.traced is not None:
             cells.append(("traced", state.traced, state.traced_agrees))
         elif self.trace_error:
@@ -302,7 +302,7 @@ class Explorer:
 
 def _fn_name(fn: Any) -> str:
     if isinstance(fn, torch.jit.ScriptFunction):
-        return fn.name
+        return str(getattr(fn, "name"))
     return getattr(fn, "__name__", None) or getattr(fn, "original_name", None) or type(fn).__name__
 
 

@@ -33,8 +33,8 @@ def import_graph() -> dict[str, set[str]]:
     paths = sorted(PACKAGE.rglob("*.py"))
     modules = {_module_name(path) for path in paths}
     graph = {_module_name(path): _imports(path, modules) for path in paths}
-    for name in graph:  # `from . import ir` names the package, whose __init__ imports every module
-        graph[name].discard("jitviz")
+    for imported in graph.values():  # `from . import ir` names the package, whose __init__ imports all
+        imported.discard("jitviz")
     return graph
 
 

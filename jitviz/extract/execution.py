@@ -86,9 +86,9 @@ def schema_of(source: Source) -> Any:
     runnable = source.runnable
     try:
         if isinstance(runnable, torch.jit.ScriptFunction):
-            return runnable.schema
+            return getattr(runnable, "schema")
         if isinstance(runnable, torch.jit.ScriptModule):
-            return runnable.forward.schema
+            return getattr(runnable, "forward").schema
     except (AttributeError, RuntimeError):  # a module whose forward is overloaded has no single one
         return None
     return None
@@ -123,8 +123,8 @@ def _blocks(block: torch._C.Block) -> Iterator[torch._C.Block]:
 def _insert_counter(graph: torch._C.Graph, block: torch._C.Block, runs: torch._C.Value, index: int) -> None:
     anchor = next(iter(block.nodes()), None) or block.returnNode()
     zero, position, one = (_int_constant(graph, value) for value in (0, index, 1))
-    select = graph.create("aten::select", [runs, zero.output(), position.output()])
-    add = graph.create("aten::add_", [select.output(), one.output(), one.output()])
+    select = graph.create("aten::select", [runs, zero.output(), position.output()], 1)
+    add = graph.create("aten::add_", [select.output(), one.output(), one.output()], 1)
     for node in (select, add):
         node.output().setType(torch._C.TensorType.get())
     for node in (zero, position, one, select, add):
@@ -132,7 +132,7 @@ def _insert_counter(graph: torch._C.Graph, block: torch._C.Block, runs: torch._C
 
 
 def _int_constant(graph: torch._C.Graph, value: int) -> torch._C.Node:
-    node = graph.create("prim::Constant")
+    node = graph.create("prim::Constant", [], 1)
     node.i_("value", value)
     node.output().setType(torch._C.IntType.get())
     return node
