@@ -48,6 +48,7 @@ class Highlighter:
         self._obj = obj
         self._mode = "script" if mode == "auto" else mode
         self._inline = inline or bool(expand_calls)
+        self._paths = expand_calls if isinstance(expand_calls, (str, list, tuple)) else None
         self._constants, self._max_nodes, self._rankdir, self._repeats = constants, max_nodes, rankdir, repeats
         self._counted: CountedRun | None = None
         self._view: GraphView | None = None
@@ -68,6 +69,8 @@ class Highlighter:
         if self._view is None:
             example = inputs if self._mode == "trace" else ()
             source = torchscript.obtain(options.traceable_partial(self._obj, example, self._mode), example, self._mode)
+            if self._paths:  # they are all inlined, but a misspelt one is refused, as show does
+                torchscript.convert(source, expand_calls=self._paths)
             if self._inline:
                 try:
                     self._view = self._drawn(torchscript.inlined(source), schema_of(source))

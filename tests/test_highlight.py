@@ -224,3 +224,10 @@ def test_a_highlighted_png_is_laid_out_from_the_painted_dot(tmp_path):
     png = view.save(tmp_path / "g.png").read_bytes()
     assert png == graphviz.Source(view.painted_source).pipe(format="png")
     assert png != graphviz.Source(view.source).pipe(format="png")  # not the "ran ?×" placeholders
+
+
+def test_expand_calls_naming_a_submodule_that_is_not_called_is_refused():
+    with pytest.raises(ValueError, match="'no.such.module'.*The submodules it calls are: layers.0"):
+        jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, expand_calls="no.such.module")
+    view = jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, expand_calls="layers.0")
+    assert len(view.model.find("prim::If")) == 4  # inlined, each call site counted
