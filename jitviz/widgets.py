@@ -63,7 +63,8 @@ def explore(
     """An explorer of ``fn``: ``jitviz.explore(f, inputs=lambda fill: (torch.full((2, 2), fill),), fill=(0.0, 3.0))``.
 
     Args:
-        fn: a Python function or module; it is traced once and scripted.
+        fn: a Python function or module, traced once on ``example`` and scripted (a ScriptFunction or
+            ScriptModule is already TorchScript: it is run as it is, never traced).
         inputs: builds ``fn``'s arguments from the control values (called with them as keyword
             arguments); by default the control values are the arguments, in order.
         example: the inputs to trace ``fn`` with; by default those the controls start at.
