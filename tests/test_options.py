@@ -92,7 +92,7 @@ def test_diff_labels_must_be_two_names(labels):
 
 
 def test_diff_takes_max_nodes_and_counts_what_it_cannot_draw():
-    layers = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2,
+    layers = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 1,
                                          enable_nested_tensor=False).eval()
     scripted = torch.jit.script(layers)
     frozen = torch.jit.freeze(scripted)
