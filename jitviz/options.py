@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Sequence
 
-from .errors import JitvizError
+from .errors import JitvizError, ScriptingError
 from .extract.torchscript import MODES
 from .render import CONSTANT_MODES
 
@@ -61,7 +61,7 @@ def traceable_partial(obj: Any, example_inputs: Sequence[Any], mode: str) -> Any
         return obj
     name = getattr(obj.func, "__name__", type(obj.func).__name__)
     if mode == "script" or not example_inputs:
-        raise OptionsError(
+        raise ScriptingError(
             f"functools.partial({name}, ...) cannot be scripted: TorchScript compiles a function "
             "from its source, and a partial has none. Give example inputs to trace it "
             f"(jitviz.show(p, torch.ones(2, 2))), or draw {name} itself (jitviz.show(p.func))."

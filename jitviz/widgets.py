@@ -25,7 +25,7 @@ from .display import GraphView
 from .errors import GraphvizNotFoundError, JitvizError, ScriptingError, TracingError
 from .extract import torchscript
 from .highlight import Highlighter
-from .options import OptionsError
+from .options import OptionsError, traceable_partial
 from .render import draw
 from .text import visible
 
@@ -112,7 +112,7 @@ class Explorer:
             trace = False  # already TorchScript: there is no Python code left to trace
         if trace:
             try:
-                traced_source = torchscript.obtain(fn, tuple(example), "trace")
+                traced_source = torchscript.obtain(traceable_partial(fn, example, "trace"), tuple(example), "trace")
             except TracingError as error:
                 self.trace_error = str(error)
         self._traced = traced_source.runnable if traced_source else None

@@ -54,10 +54,12 @@ def test_a_partial_is_traced_with_inputs_and_refused_clearly_without():
     half = functools.partial(scale, k=0.5)
     view = jitviz.show(half, X)
     assert view.model.find("aten::mul") and "partial_scale" in view.source
-    with pytest.raises(jitviz.OptionsError, match=r"cannot be scripted.*jitviz.show\(p.func\)"):
+    with pytest.raises(jitviz.ScriptingError, match=r"cannot be scripted.*jitviz.show\(p.func\)"):
         jitviz.show(half)
-    with pytest.raises(jitviz.OptionsError, match="cannot be scripted"):
+    with pytest.raises(jitviz.ScriptingError, match="cannot be scripted"):
         jitviz.show(half, X, highlight=True)
+    explorer = jitviz.explore(half, inputs=lambda v: (torch.full((2,), float(v)),), v=(0, 4))
+    assert "cannot be scripted" in explorer.script_error and explorer.set(v=4).traced == "tensor([2, 2])"
 
 
 @pytest.mark.parametrize("example, probes, message", [
