@@ -20,7 +20,7 @@ from .paint_dot import painted_dot
 from .render import Drawing
 from .text import visible
 
-__all__ = ["GraphView", "SAVE_FORMATS", "svg_img"]
+__all__ = ["GraphView", "SAVE_FORMATS", "svg_img", "report_html", "report_bundle"]
 
 #: File suffix -> Graphviz output format used by :meth:`GraphView.save`.
 SAVE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -82,8 +82,10 @@ class GraphView:
         return painted_dot(self._drawing, self._execution)
 
     def html(self) -> str:
-        """The picture as an ``<img>`` of the SVG, which every notebook front end shows unrun and
-        untrusted (inline ``<svg>`` and ``image/svg+xml`` are dropped from untrusted outputs)."""
+        """The picture as an ``<img>`` of the SVG: ``view.html().startswith("<img")``.
+
+        JupyterLab and nbconvert show it in a notebook nobody has trusted, where an inline
+        ``<svg>`` is sanitized away and an ``image/svg+xml`` output is not drawn at all."""
         return svg_img(self.svg(), repr(self))
 
     def widget(self) -> widgets.Widget:
