@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.e2e
 
@@ -41,8 +42,12 @@ def test_pictures_show_when_a_notebook_is_opened_unrun_and_untrusted(browser, la
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=90_000)
         page.locator(".jp-NotebookPanel .jp-OutputArea-output").first.wait_for(timeout=30_000)
         assert page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt", has_text="*").count() == 0
-        page.wait_for_function(f"() => ({_SVG_IMAGES})() >= {expected}", timeout=30_000, polling=250)
+        try:
+            page.wait_for_function(f"() => ({_SVG_IMAGES})() >= {expected}", timeout=30_000, polling=250)
+        except PlaywrightTimeout:
+            pass  # counted below, with a message that says what is shown instead
         shown_as_text = page.locator(".jp-NotebookPanel .jp-RenderedText", has_text="<jitviz graph:").count()
         assert shown_as_text == 0, f"{shown_as_text} of {expected} pictures show as text, not as pictures"
+        assert page.evaluate(_SVG_IMAGES) >= expected
     finally:
         page.close()
