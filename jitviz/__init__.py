@@ -24,6 +24,8 @@ from .errors import (
     TracingError,
     UnsupportedObjectError,
 )
+from .extract.execution import ExecutionError
+from .options import OptionsError
 
 __all__ = [
     "show",
@@ -48,6 +50,8 @@ __all__ = [
     "NotTorchScriptFileError",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
+    "ExecutionError",
+    "OptionsError",
 ]
 
 __version__ = "0.1.0"

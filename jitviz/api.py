@@ -11,6 +11,7 @@ from .display import GraphView
 from .errors import GraphTooLargeError, TracingError
 from .extract import export, torchscript
 from .highlight import Highlighter
+from .options import check as check_options, refuse_for_exported, traceable_partial
 from .render import DEFAULT_MAX_NODES, draw
 
 __all__ = ["graph", "show"]
@@ -27,14 +28,16 @@ def graph(
 
     Takes the same ``obj``, inputs, ``mode`` and ``expand_calls``/``inline`` as :func:`show`.
     """
+    check_options(mode=mode, expand_calls=expand_calls, inline=inline)
     if export.accepts(obj):
+        refuse_for_exported(mode=mode, inline=inline)
         if example_inputs:
             raise TracingError("An exported or FX graph is drawn as it is; call jitviz.show(program) without inputs.")
         return export.convert(obj, expand_calls=expand_calls)
     if (example_inputs and mode in ("auto", "trace") and isinstance(obj, torch.nn.Module)
             and not isinstance(obj, torch.jit.ScriptModule) and not inline and expand_calls is False):
         return torchscript.trace_collapsed(obj, example_inputs)  # the default view, 3-4x faster to get
-    source = torchscript.obtain(obj, example_inputs, mode)
+    source = torchscript.obtain(traceable_partial(obj, example_inputs, mode), example_inputs, mode)
     if inline:
         source = torchscript.inlined(source)
     return torchscript.convert(source, expand_calls=expand_calls)
@@ -76,9 +79,10 @@ def show(
             its number of iterations). A plain function is then scripted, not traced; the inputs
             are for running it. How the counts are obtained: :class:`jitviz.highlight.Highlighter`.
     """
+    check_options(constants=constants, max_nodes=max_nodes, rankdir=rankdir, highlight=highlight, repeats=repeats)
     if highlight:
         highlighter = Highlighter(obj, mode=mode, expand_calls=expand_calls, inline=inline,
-                                  constants=constants, max_nodes=max_nodes, rankdir=rankdir)
+                                  constants=constants, max_nodes=max_nodes, rankdir=rankdir, repeats=repeats)
         return highlighter.run(*example_inputs)[1]
     model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline)
     options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir, "repeats": repeats}

@@ -16,11 +16,13 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 
 from . import ir
-from .display import GraphView
+from .display import GraphView, report_bundle, report_html
 from .errors import ScriptingError
 from .extract import torchscript
+from .options import OptionsError
 from .render import draw
 from .results import agree, call, show
+from .text import visible
 
 __all__ = ["compare", "Comparison", "ProbeResult", "Finding", "TracerWarningAt"]
 
@@ -82,6 +84,7 @@ class Comparison:
     traced: GraphView
     scripted: GraphView | None
     script_error: str | None = None
+    home: str | None = None  # the file fn is written in; lines elsewhere are named with their file
 
     @property
     def disagreements(self) -> list[ProbeResult]:
@@ -104,13 +107,16 @@ class Comparison:
             scripted = f" | scripted {probe.scripted}" if probe.scripted is not None else ""
             lines.append(f"  {mark} {probe.inputs}: eager {probe.eager} | traced {probe.traced}{scripted}")
         for finding in self.findings:
-            lines.append(f"  line {finding.where.line} ({finding.kind}): {finding.explanation}")
+            lines.append(f"  {_line(finding.where, self.home)} ({finding.kind}): {finding.explanation}")
         if self.script_error:
-            lines.append(f"  scripting failed: {self.script_error.splitlines()[0]}")
-        return "\n".join(lines)
+            lines.append(f"  scripting failed: {_script_reason(self.script_error)}")
+        return visible("\n".join(lines))
 
-    def _repr_html_(self) -> str:
-        return _html(self)
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return report_bundle(_head(self), _pictures(self), repr(self), include, exclude)
+
+    def _repr_html_(self) -> str | None:
+        return report_html(_head(self), _pictures(self))
 
 
 def compare(
@@ -123,7 +129,7 @@ def compare(
     ``compare(f, (torch.ones(2, 2),), [torch.zeros(2, 2)])``: a probe is one input, or a tuple of
     inputs. When scripting fails the comparison still runs eager against traced, and says why.
     """
-    example_inputs = tuple(example_inputs)
+    example_inputs, probe_inputs = _checked(example_inputs, probe_inputs)
     traced_source = torchscript.obtain(fn, example_inputs, "trace")
     script_error = None
     scripted_source = None
@@ -134,7 +140,8 @@ def compare(
     traced_model = torchscript.convert(traced_source)
     scripted_model = torchscript.convert(scripted_source) if scripted_source else None
     at_line = _nodes_by_line(traced_model)
-    findings = _findings(at_line, scripted_model, traced_source.tracer_warnings, _home_file(fn))
+    home = _home_file(fn)
+    findings = _findings(at_line, scripted_model, traced_source.tracer_warnings, home)
     trace_marks = {n: f"frozen (line {f.where.line})" for f in findings for n in f.trace_nodes}
     script_marks = {n: f"the trace froze this (line {f.where.line})" for f in findings for n in f.script_nodes}
     traced_view = GraphView(traced_model, draw(traced_model, marks=trace_marks))
@@ -151,7 +158,43 @@ def compare(
         for note in traced_source.tracer_warnings
     ]
     return Comparison(traced_source.name, probes, findings, tracer_warnings,
-                      traced_view, scripted_view, script_error)
+                      traced_view, scripted_view, script_error, home)
+
+
+def _checked(example_inputs: Any, probe_inputs: Any) -> tuple[tuple[Any, ...], list[Any]]:
+    """The inputs as a tuple and the probes as a list; a tensor or ``None`` in their place is
+    refused (iterating a tensor would silently take its rows as inputs or probes)."""
+    if not isinstance(example_inputs, (tuple, list)):
+        raise OptionsError(
+            f"example_inputs must be a tuple of fn's inputs, such as (torch.ones(2, 2),), not "
+            f"{_kind_of(example_inputs)}" + (": wrap it, (x,)." if isinstance(example_inputs, torch.Tensor) else ".")
+        )
+    if isinstance(probe_inputs, (torch.Tensor, str, bytes)) or not isinstance(probe_inputs, Iterable):
+        raise OptionsError(
+            f"probe_inputs must be a list of probes (each one input, or a tuple of inputs), such as "
+            f"[torch.zeros(2, 2)], not {_kind_of(probe_inputs)}"
+            + (": a tensor would be taken row by row; wrap it, [x]." if isinstance(probe_inputs, torch.Tensor) else ".")
+        )
+    return tuple(example_inputs), list(probe_inputs)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a Tensor of shape {tuple(value.shape)}"
+    return "None" if value is None else f"a {type(value).__name__}"
+
+
+def _line(where: ir.SourceLocation, home: str | None) -> str:
+    """``line 12``, or ``line 360 of functional.py`` when it is not in fn's own file."""
+    return f"line {where.line}" + ("" if home is None or where.file == home else f" of {where.file}")
+
+
+def _script_reason(error: str) -> str:
+    """The first line of a scripting error and, when it only introduces one, the reason after it."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else ""
 
 
 # --- what the trace froze ------------------------------------------------------------------------
@@ -236,15 +279,15 @@ def _lines(nodes: list[ir.Node]) -> set[tuple[str, int]]:
 
 def _frozen_branch(node: ir.Node, location: ir.SourceLocation,
                    trace_at: dict[tuple[str, int], list[ir.Node]]) -> Finding:
-    kept = []
+    kept: list[tuple[str, list[int]]] = []
     for block in node.blocks:
         lines = _lines(block.nodes)
         if any(trace_at.get(line) for line in lines):
             kept.append((block.label, sorted(line for _, line in lines)))
     code = f"`{location.code}`"
     if len(kept) == 1:
-        label, lines = kept[0]
-        where = f" (line {lines[0]})" if lines else ""
+        label, kept_lines = kept[0]
+        where = f" (line {kept_lines[0]})" if kept_lines else ""
         what = f"the trace kept only the {label} branch{where} and takes it for every input."
     else:
         what = "the trace recorded only the branch its example input took, for every input."
@@ -308,8 +351,11 @@ def _describe_input(value: Any) -> str:
 # --- HTML --------------------------------------------------------------------------------------
 
 
-def _html(comparison: Comparison) -> str:
-    e = html.escape
+def _head(comparison: Comparison) -> str:
+    """The table, what the trace froze and the TracerWarnings, as HTML."""
+    def e(text: str) -> str:
+        return html.escape(visible(text))
+
     bad = "background:#ffebee;color:#b71c1c;font-weight:bold"
     rows = []
     for probe in comparison.probes:
@@ -330,22 +376,24 @@ def _html(comparison: Comparison) -> str:
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
     findings = "".join(
-        f"<li><b>line {f.where.line}</b>: {e(f.explanation)}</li>"
+        f"<li><b>{e(_line(f.where, comparison.home))}</b>: {e(f.explanation)}</li>"
         for f in comparison.findings
     )
     warnings = "".join(
-        f"<li>line {w.where.line} <code>{e(w.where.code)}</code>: {e(w.message)}"
+        f"<li>{e(_line(w.where, comparison.home))} <code>{e(w.where.code)}</code>: {e(w.message)}"
         f" ({len(w.trace_nodes)} trace node{'s' if len(w.trace_nodes) != 1 else ''} from this line)</li>"
         for w in comparison.tracer_warnings
     )
-    script_part = (
-        f"<div><b>scripted</b><br>{comparison.scripted.svg()}</div>" if comparison.scripted is not None
-        else f"<div><b>scripting failed</b><pre>{e(comparison.script_error or '')}</pre></div>"
-    )
     return (
-        f"<div><p><b>{e(comparison.name)}</b>: traced vs scripted vs eager</p>{table}"
+        f"<p><b>{e(comparison.name)}</b>: traced vs scripted vs eager</p>{table}"
         + (f"<p>What the trace froze:</p><ul>{findings}</ul>" if findings else "<p>The trace froze nothing that jitviz can see.</p>")
         + (f"<p>TracerWarnings while tracing:</p><ul>{warnings}</ul>" if warnings else "")
-        + '<div style="display:flex;gap:2em;align-items:flex-start">'
-        + f"<div><b>traced</b><br>{comparison.traced.svg()}</div>{script_part}</div></div>"
     )
+
+
+def _pictures(comparison: Comparison) -> list[tuple[str, GraphView | str]]:
+    scripted: tuple[str, GraphView | str] = (
+        ("scripted", comparison.scripted) if comparison.scripted is not None
+        else ("scripting failed", f"<pre>{html.escape(visible(comparison.script_error or ''))}</pre>")
+    )
+    return [("traced", comparison.traced), scripted]

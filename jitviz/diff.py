@@ -11,25 +11,39 @@ counts them too (``prim::GetAttr`` turning into ``prim::Constant`` is what freez
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import ir
 from .api import graph
-from .display import GraphView
-from .render import draw
+from .display import GraphView, report_bundle, report_html
+from .errors import GraphTooLargeError
+from .options import OptionsError, check
+from .render import DEFAULT_MAX_NODES, draw
+from .text import visible
 
 __all__ = ["diff", "GraphDiff"]
 
 
 @dataclass
 class GraphDiff:
-    """The two pictures and the node counts per kind; shows itself side by side in a notebook."""
+    """The two pictures and the node counts per kind; shows itself side by side in a notebook.
+
+    A side over ``max_nodes`` has no picture (``None``); ``models`` and ``counts`` still hold
+    every node, and ``note`` says what to do.
+    """
 
     labels: tuple[str, str]
-    before: GraphView
-    after: GraphView
+    before: GraphView | None
+    after: GraphView | None
     counts: dict[str, tuple[int, int]]  # kind -> (before, after), only kinds whose count changed
+    models: tuple[ir.Graph, ir.Graph] = field(default=None)  # type: ignore[assignment]
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.models is None:  # built from two views, as before models were kept apart
+            assert self.before is not None and self.after is not None
+            self.models = (self.before.model, self.after.model)
 
     @property
     def removed(self) -> dict[str, int]:
@@ -41,36 +55,54 @@ class GraphDiff:
 
     def __repr__(self) -> str:
         first, second = self.labels
-        lines = [f"<jitviz diff {first} -> {second}: {len(list(self.before.model.walk()))} -> "
-                 f"{len(list(self.after.model.walk()))} nodes>"]
+        old, new = self.models
+        lines = [f"<jitviz diff {first} -> {second}: {_count(old)} -> {_count(new)}>"]
         for kind, (b, a) in sorted(self.counts.items()):
             lines.append(f"  {kind}: {b} -> {a}")
-        return "\n".join(lines)
+        if self.note:
+            lines.append(f"  {self.note}")
+        return visible("\n".join(lines))
 
-    def _repr_html_(self) -> str:
-        e = html.escape
+    def _head(self) -> str:
+        def e(text: str) -> str:
+            return html.escape(visible(text))
+
         first, second = self.labels
         rows = "".join(
             f"<tr><td><code>{e(kind)}</code></td><td>{b}</td><td>{a}</td>"
             f"<td style='color:{'#2e7d32' if a > b else '#c62828'}'>{a - b:+d}</td></tr>"
             for kind, (b, a) in sorted(self.counts.items())
         )
-        return (
-            f"<div><table><tr><th>node kind</th><th>{e(first)}</th><th>{e(second)}</th><th>change</th></tr>"
-            f"{rows}</table><div style='display:flex;gap:2em;align-items:flex-start'>"
-            f"<div><b>{e(first)}</b><br>{self.before.svg()}</div>"
-            f"<div><b>{e(second)}</b><br>{self.after.svg()}</div></div></div>"
-        )
+        note = f"<p>{e(self.note)}</p>" if self.note else ""
+        return (f"<table><tr><th>node kind</th><th>{e(first)}</th><th>{e(second)}</th><th>change</th></tr>"
+                f"{rows}</table>{note}")
+
+    def _pictures(self) -> list[tuple[str, GraphView | str]]:
+        return [(label, view if view is not None else "<i>(too large to draw: see the note above)</i>")
+                for label, view in zip(self.labels, (self.before, self.after))]
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return report_bundle(self._head(), self._pictures(), repr(self), include, exclude)
+
+    def _repr_html_(self) -> str | None:
+        return report_html(self._head(), self._pictures())
 
 
 def diff(before: Any, after: Any, *, labels: tuple[str, str] = ("before", "after"),
-         inline: bool = True, constants: str = "fold") -> GraphDiff:
+         inline: bool = True, constants: str = "fold", max_nodes: int = DEFAULT_MAX_NODES,
+         rankdir: str = "TB") -> GraphDiff:
     """Draw two graphs and mark what differs: ``jitviz.diff(module, torch.jit.freeze(module))``.
 
     ``before`` and ``after`` are anything :func:`jitviz.show` takes without inputs (scripted or
     traced modules and functions, graphs, saved files). ``inline`` (default) compares the inlined
-    graphs, since freezing inlines every call.
+    graphs, since freezing inlines every call. A side whose picture would have more than
+    ``max_nodes`` nodes is not drawn (a big model's inlined graph easily has 10,000): the table
+    still counts every node, and says so.
     """
+    check(inline=inline, constants=constants, max_nodes=max_nodes, rankdir=rankdir)
+    if (not isinstance(labels, (tuple, list)) or len(labels) != 2
+            or not all(isinstance(label, str) for label in labels)):
+        raise OptionsError(f"labels must be two names, such as ('scripted', 'frozen'), not {labels!r}.")
     old, new = graph(before, inline=inline), graph(after, inline=inline)
     old_counts, new_counts = old.kinds(), new.kinds()
     counts = {
@@ -80,12 +112,31 @@ def diff(before: Any, after: Any, *, labels: tuple[str, str] = ("before", "after
     }
     removed = _surplus(old, {k: b - a for k, (b, a) in counts.items() if b > a}, "removed")
     added = _surplus(new, {k: a - b for k, (b, a) in counts.items() if a > b}, "added")
-    return GraphDiff(
-        labels,
-        GraphView(old, draw(old, constants=constants, marks=removed, mark_style="removed")),
-        GraphView(new, draw(new, constants=constants, marks=added, mark_style="added")),
-        counts,
-    )
+    options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir}
+    too_large: list[str] = []
+    views = [_view(model, marks, style, options, label, too_large)
+             for model, marks, style, label in ((old, removed, "removed", labels[0]), (new, added, "added", labels[1]))]
+    note = ""
+    if too_large:
+        note = (f"Not drawn, over max_nodes={max_nodes}: {'; '.join(too_large)}. The table counts every node. "
+                "Raise max_nodes (jitviz.diff(..., max_nodes=20000); Graphviz may take minutes), "
+                "or diff one block on its own (jitviz.diff(model.layers[0], frozen.layers[0])).")
+    return GraphDiff((labels[0], labels[1]), views[0], views[1], counts, (old, new), note)
+
+
+def _view(model: ir.Graph, marks: dict[str, str], style: str, options: dict[str, Any], label: str,
+          too_large: list[str]) -> GraphView | None:
+    try:
+        return GraphView(model, draw(model, marks=marks, mark_style=style, **options))
+    except GraphTooLargeError as error:
+        nodes = str(error).split(";")[0].removeprefix("This picture would have ")
+        too_large.append(f"{label} would have {nodes.split(',')[0]}")
+        return None
+
+
+def _count(model: ir.Graph) -> str:
+    count = len(list(model.walk()))
+    return f"{count} node{'s' if count != 1 else ''}"
 
 
 def _surplus(model: ir.Graph, extra: dict[str, int], note: str) -> dict[str, str]:

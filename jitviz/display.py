@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import html
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import graphviz
+import ipywidgets as widgets
 
 from . import ir
+from .browser import browser_layout, warn_once_no_dot, widget_bundle
 from .errors import GraphvizNotFoundError, JitvizError
 from .paint import Painter
+from .paint_dot import painted_dot
 from .render import Drawing
+from .text import visible
 
-__all__ = ["GraphView", "SAVE_FORMATS"]
+__all__ = ["GraphView", "SAVE_FORMATS", "svg_img", "report_html", "report_bundle"]
 
 #: File suffix -> Graphviz output format used by :meth:`GraphView.save`.
 SAVE_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -64,6 +71,31 @@ class GraphView:
         """The DOT text, byte-identical for the same graph: ``print(view.source)``."""
         return self._dot.source
 
+    @property
+    def painted_source(self) -> str:
+        """The DOT of the picture as shown: with an execution, run counts and colours are in it.
+
+        What ``save("x.png")`` lays out, and what the browser draws when ``dot`` is missing.
+        """
+        if self._execution is None:
+            return self.source
+        return painted_dot(self._drawing, self._execution)
+
+    def html(self) -> str:
+        """The picture as an ``<img>`` of the SVG: ``view.html().startswith("<img")``.
+
+        JupyterLab and nbconvert show it in a notebook nobody has trusted, where an inline
+        ``<svg>`` is sanitized away and an ``image/svg+xml`` output is not drawn at all."""
+        return svg_img(self.svg(), repr(self))
+
+    def widget(self) -> widgets.Widget:
+        """The picture as a widget: the SVG, or when ``dot`` is missing, the browser's layout."""
+        try:
+            return widgets.HTML(self.html())
+        except GraphvizNotFoundError as error:
+            _warn_no_dot(error)
+            return browser_layout(self.painted_source)
+
     def svg(self) -> str:
         """The picture as an SVG document: ``view.svg().startswith("<svg")``."""
         if not self._layout:
@@ -77,6 +109,8 @@ class GraphView:
         ``.svg``, ``.png``, ``.pdf`` and ``.dot``/``.gv`` are understood. An existing file is kept
         unless ``overwrite=True``. Returns the path written.
         """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"save needs a file path such as 'graph.svg' (str or pathlib.Path), not {path!r}")
         path = Path(path)
         fmt = SAVE_FORMATS.get(path.suffix.lower())
         if fmt is None:
@@ -84,6 +118,9 @@ class GraphView:
                 f"Cannot tell the format of {path.name!r} from its suffix; "
                 f"use one of {', '.join(SAVE_FORMATS)}."
             )
+        if path.is_dir():
+            raise JitvizError(f"{str(path)!r} is a folder; give the name of a file in it, such as "
+                              f"{str(path / ('graph' + path.suffix))!r}.")
         if path.exists() and not overwrite:
             raise FileExistsError(
                 f"{str(path)!r} already exists; jitviz leaves it as it is. "
@@ -91,31 +128,72 @@ class GraphView:
             )
         if not path.parent.is_dir():
             raise JitvizError(f"The folder {str(path.parent)!r} does not exist; create it first.")
-        data = self.source.encode("utf-8") if fmt == "dot" else (
-            self.svg().encode("utf-8") if fmt == "svg" else self._pipe(fmt))
+        # The painted DOT for .dot/.png/.pdf: a highlighted view's file shows what ran, like its SVG.
+        data = self.painted_source.encode("utf-8") if fmt == "dot" else (
+            self.svg().encode("utf-8") if fmt == "svg" else self._pipe(fmt, painted=True))
         path.write_bytes(data)
         return path
 
-    def _pipe(self, fmt: str) -> bytes:
+    def _pipe(self, fmt: str, painted: bool = False) -> bytes:
+        dot = graphviz.Source(self.painted_source) if painted and self._execution is not None else self._dot
         try:
-            return self._dot.pipe(format=fmt)
-        except graphviz.ExecutableNotFound:
-            raise GraphvizNotFoundError(f"Drawing {fmt.upper()}") from None
+            return dot.pipe(format=fmt)
+        except graphviz.ExecutableNotFound as error:
+            raise GraphvizNotFoundError(f"Drawing {fmt.upper()}") from error
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         try:
-            return {"image/svg+xml": self.svg(), "text/plain": repr(self)}
+            svg = self.svg()
         except GraphvizNotFoundError as error:
             # No dot binary: lay the picture out in the browser instead (WASM Graphviz, offline).
-            from .viewer import browser_layout, warn_once_no_dot
-
-            warn_once_no_dot(f"Graphviz's 'dot' is missing, so pictures are laid out in the browser; "
-                             f"saving them to files needs it. {str(error).split('. ', 1)[1]}")
-            bundle = browser_layout(self.source)._repr_mimebundle_(include=include, exclude=exclude) or {}
-            bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
-            bundle["text/plain"] = f"{self!r}\n{error}"
-            return bundle
+            _warn_no_dot(error)
+            return widget_bundle(browser_layout(self.painted_source), f"{self!r}\n{error}", include, exclude)
+        # text/html ranks above image/svg+xml in JupyterLab and nbconvert and, unlike it, is shown in
+        # a notebook nobody has trusted; the SVG stays for front ends that draw it inline (tooltips).
+        return {"text/html": svg_img(svg, repr(self)), "image/svg+xml": svg, "text/plain": repr(self)}
 
     def __repr__(self) -> str:
         ran = f"; {self._execution.summary()}" if self._execution is not None else ""
-        return f"<jitviz graph: {self._model.summary()}{ran}>"
+        return visible(f"<jitviz graph: {self._model.summary()}{ran}>")
+
+
+def svg_img(svg: str, alt: str) -> str:
+    """``<img src="data:image/svg+xml;base64,...">``: an SVG that sanitized HTML keeps.
+
+    JupyterLab draws an SVG output as such an ``<img>`` itself, so nothing is lost there;
+    node tooltips work where the SVG is inlined (``view.svg()``, a saved .svg file).
+    """
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img src="data:image/svg+xml;base64,{data}" alt="{html.escape(visible(alt))}"/>'
+
+
+def _warn_no_dot(error: GraphvizNotFoundError) -> None:
+    warn_once_no_dot(f"Graphviz's 'dot' is missing, so pictures are laid out in the browser; "
+                     f"saving them to files needs it. {str(error).split('. ', 1)[1]}")
+
+
+def report_html(head: str, pictures: list[tuple[str, GraphView | str]]) -> str | None:
+    """A report as HTML: ``head``, then titled pictures side by side as ``<img>`` of their SVG,
+    which untrusted notebooks show. ``None`` without ``dot``: IPython then asks no HTML of it, and
+    :func:`report_bundle` shows widgets instead (a raising ``_repr_html_`` prints a traceback)."""
+    try:
+        cells = [f"<div><b>{html.escape(visible(title))}</b><br>"
+                 f"{picture.html() if isinstance(picture, GraphView) else picture}</div>"
+                 for title, picture in pictures]
+    except GraphvizNotFoundError:
+        return None
+    return f"<div>{head}<div style='display:flex;gap:2em;align-items:flex-start'>{''.join(cells)}</div></div>"
+
+
+def report_bundle(head: str, pictures: list[tuple[str, GraphView | str]], text: str,
+                  include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """A report's notebook output: :func:`report_html`, or without ``dot`` the same as widgets,
+    each picture laid out in the browser. A picture is a :class:`GraphView`, or HTML to show in
+    its place (why there is none)."""
+    page = report_html(head, pictures)
+    if page is not None:
+        return {"text/html": page, "text/plain": text}
+    boxes = [widgets.VBox([widgets.HTML(f"<b>{html.escape(visible(title))}</b>"),
+                           picture.widget() if isinstance(picture, GraphView) else widgets.HTML(picture)])
+             for title, picture in pictures]
+    return widget_bundle(widgets.VBox([widgets.HTML(head), widgets.HBox(boxes)]), text, include, exclude)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import ir
+from . import ir, options
 from .display import GraphView
+from .errors import GraphTooLargeError
 from .extract import torchscript
-from .extract.execution import CountedRun
+from .extract.execution import CountedRun, schema_of
 from .render import DEFAULT_MAX_NODES, draw
 
 __all__ = ["Highlighter"]
@@ -22,8 +23,12 @@ class Highlighter:
     How the counts are obtained, and their limits, is said in
     :class:`jitviz.extract.execution.CountedRun`. A plain function or module is scripted (a trace
     has no branches to highlight; ``mode="trace"`` traces it on the first inputs, and then every
-    node simply ran once). ``expand_calls=True`` inlines the calls, so that the branches inside
-    callees are counted per call site.
+    node simply ran once). Inputs left out take the defaults of ``obj``'s signature.
+
+    ``expand_calls`` (any depth or submodule path) or ``inline`` inlines the calls, so that the
+    branches inside callees are counted per call site: TorchScript can only count inside a call
+    it has inlined. When the inlined picture is over ``max_nodes``, the calls stay collapsed (each
+    call node still shows whether and how often it ran), and a note under the title says so.
     """
 
     def __init__(
@@ -31,16 +36,20 @@ class Highlighter:
         obj: Any,
         *,
         mode: str = "script",
-        expand_calls: bool | int = False,
+        expand_calls: torchscript.ExpandCalls = False,
         inline: bool = False,
         constants: str = "fold",
         max_nodes: int = DEFAULT_MAX_NODES,
         rankdir: str = "TB",
+        repeats: bool = False,
     ) -> None:
+        options.check(mode=mode, expand_calls=expand_calls, inline=inline, constants=constants,
+                      max_nodes=max_nodes, rankdir=rankdir, repeats=repeats)
         self._obj = obj
         self._mode = "script" if mode == "auto" else mode
         self._inline = inline or bool(expand_calls)
-        self._draw_options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir}
+        self._paths = expand_calls if isinstance(expand_calls, (str, list, tuple)) else None
+        self._constants, self._max_nodes, self._rankdir, self._repeats = constants, max_nodes, rankdir, repeats
         self._counted: CountedRun | None = None
         self._view: GraphView | None = None
 
@@ -59,10 +68,26 @@ class Highlighter:
     def _prepare(self, inputs: tuple[Any, ...]) -> GraphView:
         if self._view is None:
             example = inputs if self._mode == "trace" else ()
-            source = torchscript.obtain(self._obj, example, self._mode)
+            source = torchscript.obtain(options.traceable_partial(self._obj, example, self._mode), example, self._mode)
+            if self._paths:  # they are all inlined, but a misspelt one is refused, as show does
+                torchscript.convert(source, expand_calls=self._paths)
             if self._inline:
-                source = torchscript.inlined(source)
-            model = torchscript.convert(source, open_pass_through=False)  # blocks must match the run
-            self._counted = CountedRun(source, model)
-            self._view = GraphView(model, draw(model, run_counts=True, **self._draw_options))
+                try:
+                    self._view = self._drawn(torchscript.inlined(source), schema_of(source))
+                except GraphTooLargeError as too_large:
+                    self._view = self._drawn(source, schema_of(source), fallback=too_large)
+            else:
+                self._view = self._drawn(source, schema_of(source))
         return self._view
+
+    def _drawn(self, source: torchscript.Source, schema: Any,
+               fallback: GraphTooLargeError | None = None) -> GraphView:
+        model = torchscript.convert(source, open_pass_through=False)  # its blocks must match the run
+        if fallback is not None:
+            over = str(fallback).split(";")[0].removeprefix("This picture would have ")
+            model.notes.append(f"calls not inlined, not as asked: inlined, {over} "
+                               "(raise max_nodes, or highlight a submodule on its own)")
+        self._counted = CountedRun(source, model, schema)
+        drawing = draw(model, run_counts=True, constants=self._constants, max_nodes=self._max_nodes,
+                       rankdir=self._rankdir, repeats=self._repeats)
+        return GraphView(model, drawing)

@@ -9,41 +9,15 @@ binary is needed. The same widget is what a :class:`~jitviz.GraphView` shows whe
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import ipywidgets as widgets
-from graphviz_anywidget import graphviz_widget
 
 from .api import show
+from .browser import browser_layout, warn_once_no_dot  # noqa: F401  (kept importable from here)
+from .browser import layout_widget as _layout_widget
 
 __all__ = ["explore_graph", "GraphExplorer", "browser_layout"]
-
-_WARNED_NO_DOT = False
-
-
-def browser_layout(dot_source: str) -> widgets.Widget:
-    """A widget that lays ``dot_source`` out in the browser, with zoom and search controls."""
-    return graphviz_widget(dot_source, controls=["zoom", "search"])
-
-
-def _layout_widget(box: widgets.Widget) -> Any:
-    """The GraphvizAnyWidget inside the box graphviz_widget() returns."""
-    if hasattr(box, "dot_source"):
-        return box
-    for child in getattr(box, "children", ()):
-        found = _layout_widget(child)
-        if found is not None:
-            return found
-    return None
-
-
-def warn_once_no_dot(message: str) -> None:
-    """Say once per session that static pictures need Graphviz (the browser layout does not)."""
-    global _WARNED_NO_DOT
-    if not _WARNED_NO_DOT:
-        _WARNED_NO_DOT = True
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 class GraphExplorer:

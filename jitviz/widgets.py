@@ -19,12 +19,15 @@ from typing import Any, Callable, Mapping
 import ipywidgets as widgets
 import torch
 
+from . import results
+from .browser import browser_layout, layout_widget, warn_once_no_dot
 from .display import GraphView
-from .errors import JitvizError, ScriptingError, TracingError
+from .errors import GraphvizNotFoundError, JitvizError, ScriptingError, TracingError
 from .extract import torchscript
 from .highlight import Highlighter
+from .options import OptionsError, traceable_partial
 from .render import draw
-from . import results
+from .text import visible
 
 __all__ = ["explore", "Explorer", "ExplorerState"]
 
@@ -60,7 +63,8 @@ def explore(
     """An explorer of ``fn``: ``jitviz.explore(f, inputs=lambda fill: (torch.full((2, 2), fill),), fill=(0.0, 3.0))``.
 
     Args:
-        fn: a Python function or module; it is traced once and scripted.
+        fn: a Python function or module, traced once on ``example`` and scripted (a ScriptFunction or
+            ScriptModule is already TorchScript: it is run as it is, never traced).
         inputs: builds ``fn``'s arguments from the control values (called with them as keyword
             arguments); by default the control values are the arguments, in order.
         example: the inputs to trace ``fn`` with; by default those the controls start at.
@@ -94,24 +98,21 @@ class Explorer:
         show: str = "auto",
         **controls: Any,
     ) -> None:
-        if show not in ("auto", "scripted", "traced"):
-            raise ValueError(f"show must be 'auto', 'scripted' or 'traced', not {show!r}")
-        if not controls:
-            raise ValueError("explore needs at least one control, e.g. fill=(0.0, 3.0)")
+        _check_arguments(show, picture, example, controls)
         self._fn = fn
         self._make_inputs = inputs or (lambda **values: tuple(values.values()))
         self.controls: dict[str, widgets.ValueWidget] = {
             name: _widget(name, spec) for name, spec in controls.items()
         }
         if example is None:
-            example = self._make_inputs(**self._values())
+            example = self._first_inputs()
         self.trace_error: str | None = None
         traced_source = None
         if isinstance(fn, (torch.jit.ScriptFunction, torch.jit.ScriptModule)):
             trace = False  # already TorchScript: there is no Python code left to trace
         if trace:
             try:
-                traced_source = torchscript.obtain(fn, tuple(example), "trace")
+                traced_source = torchscript.obtain(traceable_partial(fn, example, "trace"), tuple(example), "trace")
             except TracingError as error:
                 self.trace_error = str(error)
         self._traced = traced_source.runnable if traced_source else None
@@ -138,7 +139,8 @@ class Explorer:
             self._fixed_view = GraphView(model, draw(model))
         self.table = widgets.HTML()
         self.status = widgets.HTML()
-        self.picture = widgets.HTML()
+        self.picture: widgets.Widget = widgets.HTML()  # the browser's layout instead, without dot
+        self._in_browser = False
         self._last_view: GraphView | None = None
         self.state: ExplorerState | None = None
         for control in self.controls.values():
@@ -199,7 +201,7 @@ class Explorer:
         self.table.value = self._table_html()
         self.status.value = ""
         if view is not None:
-            self.picture.value = view.svg()
+            self._show(view)
         return self.state
 
     def report(self) -> str:
@@ -208,7 +210,7 @@ class Explorer:
         assert state is not None
         knobs = ", ".join(f"{name}={value!r}" for name, value in state.values.items())
         if state.error:
-            return f"{knobs}: {state.error}"
+            return visible(f"{knobs}: {state.error}")
         parts = [f"eager {state.eager}"]
         if state.traced is not None:
             parts.append(f"traced {state.traced}" + ("" if state.traced_agrees else " ✗ WRONG"))
@@ -224,9 +226,34 @@ class Explorer:
                 if (count := view.execution.runs(f"{node.id}/{index}"))
             ]
             parts.append("ran: " + (", ".join(ran) if ran else "no block"))
-        return f"{knobs}: " + " | ".join(parts)
+        return visible(f"{knobs}: " + " | ".join(parts))
 
     # --- plumbing ------------------------------------------------------------------------------
+
+    def _first_inputs(self) -> tuple[Any, ...]:
+        """The inputs the controls start at, which trace ``fn``; a builder that fails is reported."""
+        values = self._values()
+        try:
+            example = self._make_inputs(**values)
+        except Exception as error:
+            raise OptionsError(
+                f"inputs= could not build the inputs from the controls' first values {values}: "
+                f"{type(error).__name__}: {error}. It is called with one keyword argument per control."
+            ) from error
+        return example if isinstance(example, tuple) else (example,)
+
+    def _show(self, view: GraphView) -> None:
+        """Draw ``view``: as SVG, or laid out in the browser (painted DOT) when ``dot`` is missing."""
+        if self._in_browser:
+            layout_widget(self.picture).dot_source = view.painted_source
+            return
+        try:
+            self.picture.value = view.svg()
+        except GraphvizNotFoundError as error:
+            warn_once_no_dot(f"Graphviz's 'dot' is missing, so pictures are laid out in the browser. {error}")
+            self._in_browser = True
+            self.picture = browser_layout(view.painted_source)
+            self.widget.children = (*self.widget.children[:-1], self.picture)
 
     def _values(self) -> dict[str, Any]:
         return {name: control.value for name, control in self.controls.items()}
@@ -237,7 +264,7 @@ class Explorer:
     def _fail(self, values: dict[str, Any], message: str) -> ExplorerState:
         previous = self.state
         self.state = ExplorerState(values, "", None, None, None, None, error=message)
-        self.status.value = f'<div style="{_BAD};padding:4px">{html.escape(message)}</div>'
+        self.status.value = f'<div style="{_BAD};padding:4px">{html.escape(visible(message))}</div>'
         if previous is None:
             self.table.value = ""
         return self.state  # the table and picture keep the last good inputs' results
@@ -245,7 +272,7 @@ class Explorer:
     def _table_html(self) -> str:
         state = self.state
         assert state is not None
-        cells = [("eager", state.eager, True)]
+        cells: list[tuple[str, str, bool | None]] = [("eager", state.eager, True)]
         if state.traced is not None:
             cells.append(("traced", state.traced, state.traced_agrees))
         elif self.trace_error:
@@ -255,9 +282,9 @@ class Explorer:
         elif self.script_error:
             cells.append(("scripted", "scripting failed", True))
         cells += [(name, text, agrees) for name, (text, agrees) in state.others.items()]
-        head = "".join(f"<th>{name}</th>" for name, _, _ in cells)
+        head = "".join(f"<th>{html.escape(visible(name))}</th>" for name, _, _ in cells)
         body = "".join(
-            f'<td style="{"" if agrees else _BAD}">{html.escape(str(text))}{"" if agrees else " ✗ differs from eager"}</td>'
+            f'<td style="{"" if agrees else _BAD}">{html.escape(visible(str(text)))}{"" if agrees else " ✗ differs from eager"}</td>'
             for _, text, agrees in cells
         )
         return f"<table><tr>{head}</tr><tr>{body}</tr></table>"
@@ -267,17 +294,31 @@ class Explorer:
         if isinstance(bundle, tuple):
             bundle = bundle[0]
         bundle = dict(bundle)
-        bundle["text/plain"] = f"<jitviz explorer of {_fn_name(self._fn)}: {self.report()}>"
+        bundle["text/plain"] = visible(f"<jitviz explorer of {_fn_name(self._fn)}: {self.report()}>")
         return bundle
 
     def __repr__(self) -> str:
-        return f"<jitviz explorer of {_fn_name(self._fn)}>"
+        return visible(f"<jitviz explorer of {_fn_name(self._fn)}>")
 
 
 def _fn_name(fn: Any) -> str:
     if isinstance(fn, torch.jit.ScriptFunction):
-        return fn.name
+        return str(getattr(fn, "name"))
     return getattr(fn, "__name__", None) or getattr(fn, "original_name", None) or type(fn).__name__
+
+
+def _check_arguments(show: str, picture: Any, example: Any, controls: dict[str, Any]) -> None:
+    if show not in ("auto", "scripted", "traced"):
+        raise OptionsError(f"show must be 'auto', 'scripted' or 'traced', not {show!r}.")
+    if not controls:
+        raise OptionsError("explore needs at least one control, e.g. fill=(0.0, 3.0).")
+    if picture is not None and not isinstance(picture, GraphView):
+        raise OptionsError(f"picture must be a picture from jitviz.show(...), or None, not {type(picture).__name__}.")
+    if example is not None and not isinstance(example, (tuple, list)):
+        raise OptionsError(
+            f"example must be a tuple of fn's inputs, such as (torch.ones(2, 2),), not a {type(example).__name__}"
+            + ("; wrap it, (x,): a tensor would be taken row by row." if isinstance(example, torch.Tensor) else ".")
+        )
 
 
 def _widget(name: str, spec: Any) -> widgets.ValueWidget:
@@ -286,8 +327,15 @@ def _widget(name: str, spec: Any) -> widgets.ValueWidget:
     elif isinstance(spec, bool):
         widget = widgets.Checkbox(value=spec)
     elif isinstance(spec, list):
+        if not spec:
+            raise OptionsError(f"control {name}=[] has no choices: list at least one, e.g. {name}=[1, 2].")
         widget = widgets.Dropdown(options=spec, value=spec[0])
     elif isinstance(spec, tuple) and len(spec) in (2, 3) and all(isinstance(v, (int, float)) for v in spec):
+        if not spec[0] < spec[1] or (len(spec) == 3 and not spec[2] > 0):
+            raise OptionsError(
+                f"control {name}={spec!r} is not a slider: give (min, max) with min < max, or "
+                f"(min, max, step) with a step > 0, e.g. {name}=(0.0, 3.0, 0.5)."
+            )
         if any(isinstance(v, float) for v in spec):
             step = spec[2] if len(spec) == 3 else (spec[1] - spec[0]) / 20
             widget = widgets.FloatSlider(min=spec[0], max=spec[1], step=step, value=spec[0])
@@ -296,7 +344,7 @@ def _widget(name: str, spec: Any) -> widgets.ValueWidget:
             widget = widgets.IntSlider(min=spec[0], max=spec[1], step=step, value=spec[0])
         widget.continuous_update = False
     else:
-        raise ValueError(
+        raise OptionsError(
             f"control {name}={spec!r} is not understood: use (min, max[, step]), a list of choices, "
             "a bool, or an ipywidgets widget"
         )

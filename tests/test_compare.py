@@ -1,6 +1,8 @@
 """jitviz.compare: which probes a trace gets wrong, and what it froze, tied to source lines."""
 
+import base64
 import inspect
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -81,7 +83,9 @@ def test_a_probe_that_does_not_fit_is_reported_not_raised():
 def test_html_shows_table_and_both_pictures_and_escapes_text():
     c = jitviz.compare(pitfalls.branch, (torch.ones(2, 2),), [torch.full((2, 2), 3.0)])
     page = c._repr_html_()
-    assert page.count("<svg") == 2 and "✗" in page
+    # both pictures, as <img> of their SVG (an untrusted notebook drops inline <svg>)
+    pictures = [base64.b64decode(data).decode() for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)]
+    assert pictures == [c.traced.svg(), c.scripted.svg()] and "<svg" not in page and "✗" in page
     assert "<code>if x.mean() &gt; 1.0:</code>" in page  # the TracerWarning's line, escaped
     ET.fromstring(f"<root>{page.replace('<br>', '<br/>')}</root>")  # well-formed
 
@@ -109,3 +113,23 @@ def test_tracer_warnings_are_tied_to_their_line_and_its_trace_nodes():
     assert constant_warning.trace_nodes and all(
         drawn[n].source.line == constant_warning.where.line for n in constant_warning.trace_nodes)
     assert {drawn[n].kind for n in constant_warning.trace_nodes} >= {"aten::to", "aten::detach"}
+
+
+def test_tracer_warnings_from_another_file_name_that_file(tmp_path, monkeypatch):
+    (tmp_path / "library_helpers.py").write_text(
+        "def positive_part(x):\n"
+        "    if x.sum() > 0:\n"
+        "        return x\n"
+        "    return -x\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from library_helpers import positive_part
+
+    def uses_a_library(x):
+        return positive_part(x) * 2
+
+    c = jitviz.compare(uses_a_library, (torch.ones(2),), [-torch.ones(2)])
+    (warning,) = [w for w in c.tracer_warnings if w.where.file == "library_helpers.py"]
+    assert warning.where.line == 2
+    assert "line 2 of library_helpers.py" in repr(c) and "line 2 of library_helpers.py" in c._repr_html_()
+    assert f"line {line_of(uses_a_library, 'positive_part(x) * 2')} of" not in repr(c)  # its own lines stay short

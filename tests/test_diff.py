@@ -1,5 +1,8 @@
 """jitviz.diff: what freezing and optimize_for_inference change, marked on both pictures."""
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -40,6 +43,27 @@ def test_optimize_for_inference_adds_mkldnn_conversions():
     assert "+ added" in d.after.source
 
 
-def test_freezing_a_module_in_training_mode_is_refused_with_torchs_message():
-    with pytest.raises(RuntimeError, match="only implemented for modules in eval mode"):
-        torch.jit.freeze(torch.jit.script(ConvBN().train()))
+def test_a_pass_that_changes_nothing_marks_nothing():
+    scripted = torch.jit.script(ConvBN().eval())
+    d = jitviz.diff(scripted, torch.jit.script(ConvBN().eval()))
+    assert d.counts == {} and d.removed == {} and d.added == {}
+    assert "removed" not in d.before.source and "added" not in d.after.source
+    assert repr(d).splitlines()[1:] == []
+
+
+def test_labels_are_escaped_and_their_control_characters_shown():
+    scripted = torch.jit.script(ConvBN().eval())
+    d = jitviz.diff(scripted, torch.jit.freeze(scripted), labels=("scripted\x1b[2J", "<b>frozen</b>"))
+    assert "\x1b" not in repr(d) and "scripted\\x1b[2J -> <b>frozen</b>" in repr(d)
+    page = d._repr_html_()
+    assert "<b>frozen" not in page and "&lt;b&gt;frozen&lt;/b&gt;" in page and "\x1b" not in page
+
+
+def test_a_detector_shaped_model_diffs_with_both_pictures():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import zoo
+
+    scripted = torch.jit.script(zoo.DetectorStyle().eval())
+    d = jitviz.diff(scripted, torch.jit.freeze(scripted))
+    assert d.before is not None and d.after is not None and d.note == ""
+    assert d.removed["prim::GetAttr"] >= 1 and "aten::conv2d" not in d.counts  # weights became constants; the conv stays

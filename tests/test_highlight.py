@@ -1,6 +1,7 @@
 """Executed-path highlighting: the counts come from what TorchScript ran, for every shape of code."""
 
 import re
+from typing import Dict, List, Optional
 
 import pytest
 import torch
@@ -149,3 +150,90 @@ def test_svg_of_a_highlight_is_valid_xml_and_marks_states():
     svg = jitviz.show(seed.nested, torch.ones(2), highlight=True).svg()
     ET.fromstring(svg)
     assert "#2e7d32" in svg and "#c8c8c8" in svg
+
+
+class _Detector(torch.nn.Module):
+    """torchvision's detectors: an optional second argument the caller usually leaves out."""
+
+    def forward(self, images: torch.Tensor, targets: Optional[List[Dict[str, torch.Tensor]]] = None,
+                scale: float = 2.0) -> torch.Tensor:
+        if targets is None:
+            return images * scale
+        return images - 1
+
+
+def test_arguments_left_out_take_their_defaults_and_never_the_counter():
+    view = jitviz.show(_Detector(), torch.ones(2), highlight=True)
+    (if_node,) = view.model.find("prim::If")
+    assert runs(view) == [[1, 0]]  # targets is None: the counter did not take its place
+    outputs, _ = Highlighter(_Detector()).run(torch.ones(2))
+    assert torch.equal(outputs, torch.full((2,), 2.0))  # scale's default, 2.0
+    with pytest.raises(ExecutionError, match="it takes 3 inputs, 4 were given"):
+        Highlighter(_Detector()).run(torch.ones(2), None, 1.0, torch.ones(1))
+    with pytest.raises(ExecutionError, match="no value for x, which has no default"):
+        Highlighter(seed.double).run()
+
+
+class _Stack(torch.nn.Module):
+    """Four calls to a branching layer: inlined, each call site's branch is counted."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([_Gated() for _ in range(4)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class _Gated(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+
+    def forward(self, x):
+        if x.sum() > 0:
+            x = self.fc(x)
+        return torch.relu(x)
+
+
+def test_expand_calls_inlines_within_the_budget_and_falls_back_to_collapsed_calls_over_it():
+    inlined = jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, expand_calls=1)
+    assert len(inlined.model.find("prim::If")) == 4 and not inlined.model.find("prim::CallMethod")
+    budget = inlined.drawing.node_count - 1
+    collapsed = jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, expand_calls=1, max_nodes=budget)
+    calls = collapsed.model.find("prim::CallMethod")
+    assert len(calls) == 4 and not collapsed.model.find("prim::If")
+    assert "calls not inlined, not as asked" in collapsed.source and "raise max_nodes" in collapsed.source
+    assert collapsed.execution is not None  # still run and counted, with the calls collapsed
+
+
+def test_repeats_draws_identical_calls_once_when_highlighting():
+    plain = jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True)
+    repeated = jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, repeats=True)
+    assert "×4" in repeated.source and "×4" not in plain.source
+
+
+def test_highlighted_files_show_what_ran_in_every_format(tmp_path):
+    view = jitviz.show(seed.looping, torch.ones(2), 3, highlight=True)
+    dot = view.save(tmp_path / "g.dot").read_text()
+    assert "loop body · ran 3×" in dot and "ran ?×" not in dot
+    assert dot == view.painted_source and view.source != view.painted_source
+
+
+@pytest.mark.exe
+def test_a_highlighted_png_is_laid_out_from_the_painted_dot(tmp_path):
+    import graphviz
+
+    view = jitviz.show(seed.branchy_bool, torch.ones(2, 2), highlight=True)
+    png = view.save(tmp_path / "g.png").read_bytes()
+    assert png == graphviz.Source(view.painted_source).pipe(format="png")
+    assert png != graphviz.Source(view.source).pipe(format="png")  # not the "ran ?×" placeholders
+
+
+def test_expand_calls_naming_a_submodule_that_is_not_called_is_refused():
+    with pytest.raises(ValueError, match="'no.such.module'.*The submodules it calls are: layers.0"):
+        jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, expand_calls="no.such.module")
+    view = jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, expand_calls="layers.0")
+    assert len(view.model.find("prim::If")) == 4  # inlined, each call site counted

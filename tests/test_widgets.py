@@ -47,7 +47,13 @@ def test_decode_steps_control_follows_into_loop_counts():
     assert isinstance(explorer.controls["steps"], widgets.IntSlider)
     for steps in (0, 3, 6):
         explorer.set(steps=steps)
-        assert f"loop body×{steps}" in explorer.report() or steps == 0
+        # the `for` loop is the first block in program order; the report leaves out blocks that did not run
+        ran = explorer.report().split(" | ran: ")[1].split(", ")
+        if steps:
+            assert ran[0] == f"loop body×{steps}" and f"loop body · ran {steps}×" in explorer.picture.value
+        else:
+            assert ran[0].startswith("loop body×") and len(ran) == 1  # only the while loop ran
+            assert "loop body · not run" in explorer.picture.value
     assert explorer.state.scripted_agrees
 
 
@@ -116,3 +122,22 @@ def test_an_already_scripted_function_gets_no_traced_column():
     explorer = jitviz.explore(torch.jit.script(pitfalls.branch), inputs=filled, fill=(0.0, 3.0))
     assert explorer.state.traced is None and "traced" not in explorer.table.value
     assert explorer.set(fill=3.0).scripted == "tensor(1)"
+
+
+def test_names_and_messages_from_the_user_are_escaped_and_their_control_characters_shown():
+    evil = '<img src=x onerror="alert(1)">\x1b[2J\u202e'
+    explorer = jitviz.explore(seed.double, inputs=lambda v: (torch.full((2,), float(v)),), trace=False,
+                              versions={evil: seed.double}, v=(0, 3))
+    head = explorer.table.value.split("</tr>")[0]
+    assert "<img" not in explorer.table.value and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in head
+    assert "\x1b" not in explorer.table.value and "\\x1b[2J\\u202e" in head
+
+    def raises(x):
+        if float(x.sum()) > 1:
+            raise ValueError("\x1b[31m<b>bad</b>\u202e")
+        return x
+
+    explorer = jitviz.explore(raises, inputs=lambda v: (torch.full((2,), float(v)),), script=False, v=(0, 3))
+    explorer.set(v=2)
+    assert "\x1b" not in explorer.report() and "\\x1b[31m" in explorer.report()
+    assert "<b>" not in explorer.status.value and "\u202e" not in explorer.status.value

@@ -10,7 +10,7 @@ from .. import ir
 from ..errors import JitvizError
 from .torchscript import Source
 
-__all__ = ["ExecutionError", "CountedRun"]
+__all__ = ["ExecutionError", "CountedRun", "schema_of"]
 
 
 class ExecutionError(JitvizError):
@@ -22,8 +22,9 @@ class CountedRun:
 
     ``CountedRun(source, model)(inputs)`` returns ``(outputs, Execution)``.
 
-    How: the copy gets one extra tensor input, ``runs``, and at the start of every block the two
-    nodes ``runs[i].add_(1)``; it becomes a function (``torch._C._create_function_from_graph``)
+    How: the copy gets one extra tensor input, ``runs``, after every parameter, and at the start of
+    every block five nodes that do ``runs[i].add_(1)`` (three int constants, ``aten::select``,
+    ``aten::add_``); it becomes a function (``torch._C._create_function_from_graph``)
     that TorchScript's own interpreter runs on the real inputs. The counts are therefore what
     TorchScript executed, not a re-derivation of the conditions. ``model`` must have been converted
     from ``source`` without expanding calls, so that its blocks, in program order, are the graph's.
@@ -31,9 +32,13 @@ class CountedRun:
 
     Limits: the body of a collapsed call is not counted (the call node itself is: it ran as often
     as its block); inline the calls to count inside them, per call site.
+
+    ``schema`` (from :func:`schema_of`, of the graph before inlining) lets a caller leave out
+    arguments that have defaults: they are filled in from it, so that the counter, which comes
+    after every parameter, can never be taken for one of them.
     """
 
-    def __init__(self, source: Source, model: ir.Graph) -> None:
+    def __init__(self, source: Source, model: ir.Graph, schema: Any = None) -> None:
         graph = source.graph.copy()
         runs_input = graph.addInput("jitviz_runs")
         runs_input.setType(torch._C.TensorType.get())
@@ -47,16 +52,57 @@ class CountedRun:
                 "highlight what ran with expand_calls=False, or inline=True."
             )
         self._source = source
+        self._parameters = _parameters(schema, skip=1 if source.module is not None else 0, graph=source.graph)
         self._function = torch._C._create_function_from_graph("jitviz_counted", graph)
         self._self = [source.module._c] if source.module is not None else []
 
     def __call__(self, inputs: Sequence[Any]) -> tuple[Any, ir.Execution]:
         counts = torch.zeros(len(self._keys), dtype=torch.long)
+        arguments = self._bind(inputs)
         try:
-            outputs = self._function(*self._self, *inputs, counts)
+            outputs = self._function(*self._self, *arguments, counts)
         except Exception as error:
-            raise ExecutionError(_describe_failure(self._source, inputs, error)) from None
+            raise ExecutionError(_describe_failure(self._source, inputs, error)) from error
         return outputs, ir.Execution(dict(zip(self._keys, counts.tolist())))
+
+
+    def _bind(self, inputs: Sequence[Any]) -> tuple[Any, ...]:
+        """Every parameter's value: the inputs given, then the defaults of those left out."""
+        if self._parameters is None:
+            return tuple(inputs)
+        if len(inputs) > len(self._parameters):
+            raise ExecutionError(_describe_failure(
+                self._source, inputs, f"it takes {len(self._parameters)} inputs, {len(inputs)} were given"))
+        missing = self._parameters[len(inputs):]
+        without_default = [argument.name for argument in missing if not argument.has_default_value()]
+        if without_default:
+            raise ExecutionError(_describe_failure(
+                self._source, inputs, f"no value for {', '.join(without_default)}, which has no default"))
+        return (*inputs, *(argument.default_value for argument in missing))
+
+
+def schema_of(source: Source) -> Any:
+    """The schema of what ``source`` runs (its parameters and their defaults), or ``None``."""
+    runnable = source.runnable
+    try:
+        if isinstance(runnable, torch.jit.ScriptFunction):
+            return getattr(runnable, "schema")
+        if isinstance(runnable, torch.jit.ScriptModule):
+            return getattr(runnable, "forward").schema
+    except (AttributeError, RuntimeError):  # a module whose forward is overloaded has no single one
+        return None
+    return None
+
+
+def _parameters(schema: Any, *, skip: int, graph: torch._C.Graph) -> list[Any] | None:
+    """The schema's parameters after ``self``, if they are the graph's inputs (else ``None``)."""
+    if schema is None:
+        return None
+    parameters = list(schema.arguments)[skip:]
+    graph_inputs = len(list(graph.inputs())) - skip
+    if len(parameters) != graph_inputs or any(argument.kwarg_only for argument in parameters):
+        return None
+    return parameters
 
 
 def _block_keys(nodes: list[ir.Node]) -> Iterator[str]:
@@ -77,8 +123,8 @@ def _blocks(block: torch._C.Block) -> Iterator[torch._C.Block]:
 def _insert_counter(graph: torch._C.Graph, block: torch._C.Block, runs: torch._C.Value, index: int) -> None:
     anchor = next(iter(block.nodes()), None) or block.returnNode()
     zero, position, one = (_int_constant(graph, value) for value in (0, index, 1))
-    select = graph.create("aten::select", [runs, zero.output(), position.output()])
-    add = graph.create("aten::add_", [select.output(), one.output(), one.output()])
+    select = graph.create("aten::select", [runs, zero.output(), position.output()], 1)
+    add = graph.create("aten::add_", [select.output(), one.output(), one.output()], 1)
     for node in (select, add):
         node.output().setType(torch._C.TensorType.get())
     for node in (zero, position, one, select, add):
@@ -86,13 +132,13 @@ def _insert_counter(graph: torch._C.Graph, block: torch._C.Block, runs: torch._C
 
 
 def _int_constant(graph: torch._C.Graph, value: int) -> torch._C.Node:
-    node = graph.create("prim::Constant")
+    node = graph.create("prim::Constant", [], 1)
     node.i_("value", value)
     node.output().setType(torch._C.IntType.get())
     return node
 
 
-def _describe_failure(source: Source, inputs: Sequence[Any], error: Exception) -> str:
+def _describe_failure(source: Source, inputs: Sequence[Any], error: Exception | str) -> str:
     expected = [v for v in source.graph.inputs()][1 if source.module is not None else 0 :]
     signature = ", ".join(f"{v.debugName().split('.')[0]}: {v.type()}" for v in expected)
     given = ", ".join(_describe(value) for value in inputs)

@@ -1,0 +1,53 @@
+"""A committed notebook opened in a fresh JupyterLab, not run and not trusted, shows its pictures.
+
+A fresh profile has never trusted the committed notebooks, and JupyterLab does not draw an
+untrusted ``image/svg+xml`` output: it falls back to the text ``<jitviz graph: 2 nodes>``. jitviz
+therefore puts each picture in ``text/html`` too, as an ``<img>`` of the SVG, which the sanitizer
+keeps. This opens every notebook that draws, without running a cell, and counts loaded images.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+
+# Images drawn from an SVG data URI that the browser decoded (a broken one has no natural width).
+_SVG_IMAGES = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img')]
+  .filter(img => img.src.startsWith('data:image/svg+xml') && img.complete && img.naturalWidth > 0).length"""
+
+
+def _committed_pictures(name: str) -> int:
+    """How many outputs of the committed notebook are jitviz pictures (``jitviz.show`` and kin)."""
+    notebook = json.loads((ROOT / "notebooks" / name).read_text())
+    return sum(
+        "".join(output.get("data", {}).get("text/plain", [])).startswith("<jitviz graph:")
+        for cell in notebook["cells"] for output in cell.get("outputs", [])
+    )
+
+
+@pytest.mark.parametrize("name", [name for name in NOTEBOOKS if _committed_pictures(name)])
+def test_pictures_show_when_a_notebook_is_opened_unrun_and_untrusted(browser, lab, name):
+    expected = _committed_pictures(name)
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    try:
+        page.goto(lab.notebook_url(name))
+        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=90_000)
+        page.locator(".jp-NotebookPanel .jp-OutputArea-output").first.wait_for(timeout=30_000)
+        assert page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt", has_text="*").count() == 0
+        try:
+            page.wait_for_function(f"() => ({_SVG_IMAGES})() >= {expected}", timeout=30_000, polling=250)
+        except PlaywrightTimeout:
+            pass  # counted below, with a message that says what is shown instead
+        shown_as_text = page.locator(".jp-NotebookPanel .jp-RenderedText", has_text="<jitviz graph:").count()
+        assert shown_as_text == 0, f"{shown_as_text} of {expected} pictures show as text, not as pictures"
+        assert page.evaluate(_SVG_IMAGES) >= expected
+    finally:
+        page.close()

@@ -1,0 +1,124 @@
+"""Wrong arguments are refused at once, by an OptionsError that names the argument and what it accepts."""
+
+import functools
+
+import pytest
+import torch
+
+import jitviz
+
+from . import pitfalls
+from . import seed_functions as seed
+
+X = torch.ones(2, 2)
+
+
+def test_options_error_is_a_jitviz_error_and_a_value_and_type_error():
+    assert issubclass(jitviz.OptionsError, jitviz.JitvizError)
+    assert issubclass(jitviz.OptionsError, ValueError) and issubclass(jitviz.OptionsError, TypeError)
+    assert issubclass(jitviz.ExecutionError, jitviz.JitvizError)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"max_nodes": "x"}, "max_nodes must be a whole number of nodes >= 1"),
+    ({"max_nodes": None}, "max_nodes must be a whole number"),
+    ({"max_nodes": True}, "max_nodes must be a whole number"),
+    ({"max_nodes": 0}, "max_nodes must be a whole number"),
+    ({"mode": "bogus"}, "mode must be one of 'auto', 'trace', 'script', not 'bogus'"),
+    ({"expand_calls": -5}, "expand_calls must be True, False, a depth >= 0"),
+    ({"expand_calls": [1]}, "expand_calls must be"),
+    ({"rankdir": "XY"}, "rankdir must be one of 'TB', 'LR', 'BT', 'RL'"),
+    ({"constants": 1}, "constants must be one of 'fold', 'nodes', 'hide', not 1"),
+    ({"inline": "yes"}, "inline must be True or False"),
+    ({"highlight": "yes"}, "highlight must be True or False"),
+])
+def test_show_refuses_bad_options_before_any_work(options, message, monkeypatch):
+    monkeypatch.setattr("jitviz.extract.torchscript.obtain", lambda *a, **k: pytest.fail("ran with bad options"))
+    with pytest.raises(jitviz.OptionsError, match=message):
+        jitviz.show(seed.double, X, **options)
+
+
+def test_an_exported_program_refuses_torchscript_options_instead_of_ignoring_them():
+    program = torch.export.export(torch.nn.ReLU(), (X,))
+    with pytest.raises(jitviz.OptionsError, match="mode must be one of"):
+        jitviz.graph(program, mode="bogus", expand_calls=-5)
+    with pytest.raises(jitviz.OptionsError, match="mode='trace', expand_calls=2 cannot apply to an exported program"):
+        jitviz.graph(program, mode="trace", expand_calls=2)
+    assert jitviz.graph(program).find("aten::relu")
+
+
+def test_a_partial_is_traced_with_inputs_and_refused_clearly_without():
+    def scale(x, k: float = 1.0):
+        return x * k
+
+    half = functools.partial(scale, k=0.5)
+    view = jitviz.show(half, X)
+    assert view.model.find("aten::mul") and "partial_scale" in view.source
+    with pytest.raises(jitviz.ScriptingError, match=r"cannot be scripted.*jitviz.show\(p.func\)"):
+        jitviz.show(half)
+    with pytest.raises(jitviz.ScriptingError, match="cannot be scripted"):
+        jitviz.show(half, X, highlight=True)
+    explorer = jitviz.explore(half, inputs=lambda v: (torch.full((2,), float(v)),), v=(0, 4))
+    assert "cannot be scripted" in explorer.script_error and explorer.set(v=4).traced == "tensor([2, 2])"
+
+
+@pytest.mark.parametrize("example, probes, message", [
+    (None, [X], "example_inputs must be a tuple of fn's inputs.*not None"),
+    (X, [X], r"example_inputs must be a tuple.*Tensor of shape \(2, 2\): wrap it, \(x,\)"),
+    ((X,), None, "probe_inputs must be a list of probes.*not None"),
+    ((X,), X, "probe_inputs must be a list.*a tensor would be taken row by row"),
+])
+def test_compare_refuses_inputs_of_the_wrong_shape(example, probes, message):
+    with pytest.raises(jitviz.OptionsError, match=message):
+        jitviz.compare(pitfalls.branch, example, probes)
+
+
+def test_compare_keeps_the_reason_scripting_failed_in_its_text_form():
+    def with_try(x):
+        try:
+            y = x * 2
+        except Exception:
+            y = x
+        return y
+
+    c = jitviz.compare(with_try, (X,), [X])
+    (line,) = [line for line in repr(c).splitlines() if "scripting failed" in line and ":" in line.split("failed", 1)[1]]
+    assert "try blocks aren't supported" in line
+
+
+@pytest.mark.parametrize("labels", [("a",), (1, 2), "ab", None])
+def test_diff_labels_must_be_two_names(labels):
+    scripted = torch.jit.script(torch.nn.ReLU())
+    with pytest.raises(jitviz.OptionsError, match="labels must be two names"):
+        jitviz.diff(scripted, scripted, labels=labels)
+
+
+def test_diff_takes_max_nodes_and_counts_what_it_cannot_draw():
+    layers = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 1,
+                                         enable_nested_tensor=False).eval()
+    scripted = torch.jit.script(layers)
+    frozen = torch.jit.freeze(scripted)
+    d = jitviz.diff(scripted, frozen, max_nodes=300)
+    assert d.before is None and d.after is None  # both far over 300 nodes once inlined
+    assert "max_nodes=300" in d.note and "jitviz.diff(..., max_nodes=" in d.note and "expand_calls" not in d.note
+    assert d.removed["prim::GetAttr"] > 0 and "Not drawn" in repr(d)
+    assert jitviz.diff(scripted, frozen).after is not None  # the default budget draws both
+    with pytest.raises(jitviz.OptionsError, match="max_nodes must be"):
+        jitviz.diff(scripted, frozen, max_nodes="x")
+
+
+def test_explore_refuses_controls_and_arguments_it_cannot_use():
+    def fill(v):
+        return (torch.full((2, 2), float(v)),)
+
+    for controls, message in [({"v": []}, r"v=\[\] has no choices"), ({"v": (1, 0)}, r"v=\(1, 0\) is not a slider"),
+                              ({"v": (0.0, 1.0, -0.5)}, "is not a slider"), ({}, "at least one control")]:
+        with pytest.raises(jitviz.OptionsError, match=message):
+            jitviz.explore(seed.double, inputs=fill, **controls)
+    with pytest.raises(jitviz.OptionsError, match="picture must be a picture from jitviz.show"):
+        jitviz.explore(seed.double, inputs=fill, picture=5, v=(0, 3))
+    with pytest.raises(jitviz.OptionsError, match="example must be a tuple.*taken row by row"):
+        jitviz.explore(seed.double, inputs=fill, example=X, v=(0, 3))
+    with pytest.raises(jitviz.OptionsError, match="inputs= could not build the inputs.*ZeroDivisionError") as caught:
+        jitviz.explore(seed.double, inputs=lambda v: 1 / 0, v=(0, 3))
+    assert isinstance(caught.value.__cause__, ZeroDivisionError)
