@@ -42,9 +42,10 @@ def test_an_exported_program_refuses_torchscript_options_instead_of_ignoring_the
     program = torch.export.export(torch.nn.ReLU(), (X,))
     with pytest.raises(jitviz.OptionsError, match="mode must be one of"):
         jitviz.graph(program, mode="bogus", expand_calls=-5)
-    with pytest.raises(jitviz.OptionsError, match="mode='trace', expand_calls=2 cannot apply to an exported program"):
-        jitviz.graph(program, mode="trace", expand_calls=2)
+    with pytest.raises(jitviz.OptionsError, match="mode='trace', inline=True cannot apply to an exported program"):
+        jitviz.graph(program, mode="trace", inline=True, expand_calls=2)
     assert jitviz.graph(program).find("aten::relu")
+    assert jitviz.graph(program, expand_calls=2).find("aten::relu")  # its submodules open, as a module's do
 
 
 def test_a_partial_is_traced_with_inputs_and_refused_clearly_without():
