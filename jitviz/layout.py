@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from typing import Sequence
 
 from .errors import GraphvizNotFoundError, JitvizError
 
@@ -28,22 +29,25 @@ class LayoutTimeoutError(JitvizError):
     """Graphviz did not lay the picture out within the time budget."""
 
 
-def run_dot(source: str, fmt: str, *, timeout: float | None = LAYOUT_SECONDS,
-            fallback_timeout: float | None = FALLBACK_SECONDS) -> bytes:
+def run_dot(source: str, fmt: str, *, timeout: float | None = None, fallback_timeout: float | None = None,
+            extra: Sequence[str] = ()) -> bytes:
     """Lay ``source`` out and render it as ``fmt`` (``svg``, ``png``, ``pdf``), within ``timeout`` seconds.
 
     A picture that ``dot`` cannot lay out in time is laid out by ``sfdp`` instead (a force-directed
     layout: no ranks, but it takes well under a second at the node budget), and says so in its title.
+    The budgets default to ``LAYOUT_SECONDS`` and ``FALLBACK_SECONDS``.
     """
+    timeout = LAYOUT_SECONDS if timeout is None else timeout
+    fallback_timeout = FALLBACK_SECONDS if fallback_timeout is None else fallback_timeout
     try:
-        return _run(["dot", f"-T{fmt}"], source, fmt, timeout)
+        return _run(["dot", *extra, f"-T{fmt}"], source, fmt, timeout)
     except LayoutTimeoutError:
         pass
     title = _TITLE.search(source)
     note = f"laid out by sfdp: dot took over {timeout:g} s (draw less of it for the ordered picture)"
     label = f"{title.group(1)[1:-1] if title and title.group(1).startswith(chr(34)) else (title.group(1) if title else '')}"
     retitled = _TITLE.sub(lambda m: f'graph [label="{label}\\n{note}"]', source, count=1) if title else source
-    return _run(["dot", "-Ksfdp", "-Goverlap=prism", f"-T{fmt}"], retitled, fmt, fallback_timeout)
+    return _run(["dot", "-Ksfdp", "-Goverlap=prism", *extra, f"-T{fmt}"], retitled, fmt, fallback_timeout)
 
 
 _TITLE = re.compile(r'graph \[label=("(?:[^"\\]|\\.)*"|[^\s\]]+)\]')
