@@ -6,7 +6,7 @@
 #   ./dev.sh setup   set up only
 #   ./dev.sh notebooks     re-run every notebook and save its outputs (after changing one)
 #   ./dev.sh screenshots   re-take the README's pictures in docs/ (a real JupyterLab in Chromium)
-#   ./dev.sh lint          ruff over jitviz/, tests/, bench/ and mypy over jitviz/ (not yet part of `test`)
+#   ./dev.sh lint          ruff over jitviz/, tests/, bench/ and mypy over jitviz/ (`test` runs them first)
 #   ./dev.sh mutate [module ...]   mutation testing: the kill rate of each module's tests (bench/mutation.py)
 #
 # Setting up is idempotent: a second run finds .venv and its stamp and returns in about a second.
@@ -101,6 +101,14 @@ setup() {
     ensure_venv
 }
 
+# ruff (style and likely bugs) over the code and tests, mypy (types) over the package.
+lint() {
+    local status=0
+    "$VENV/bin/ruff" check jitviz tests bench || status=1
+    "$VENV/bin/mypy" || status=1
+    [ "$status" = 0 ] || die "lint failed: fix what ruff and mypy say above (./dev.sh lint runs them alone)"
+}
+
 # --- commands ----------------------------------------------------------------------------------
 
 case "${1:-}" in
@@ -118,6 +126,7 @@ case "${1:-}" in
         setup required
         ensure_chromium
         shift
+        lint  # ruff and mypy first: a few seconds, and a red lint fails the run like a red test
         exec "$PY" -m pytest tests notebooks jitviz --nbval --nbval-sanitize-with notebooks/sanitize.cfg "$@"
         ;;
     notebooks)
@@ -133,10 +142,7 @@ case "${1:-}" in
         ;;
     lint)
         setup
-        status=0
-        "$VENV/bin/ruff" check jitviz tests bench || status=1
-        "$VENV/bin/mypy" || status=1
-        exit "$status"
+        lint
         ;;
     mutate)
         setup

@@ -21,8 +21,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import jitviz  # noqa: E402
 from models import seed_branchy, seed_branchy_bool, seed_double  # noqa: E402
+
+import jitviz  # noqa: E402
 
 
 def filled(fill):

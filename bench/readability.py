@@ -29,8 +29,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import jitviz  # noqa: E402
 import zoo  # noqa: E402
+
+import jitviz  # noqa: E402
 
 
 def _median_seconds(make, repeat: int) -> float:
@@ -88,7 +89,7 @@ def main() -> None:
         for view, show in views:
             picture = show()
             svg = picture.svg()
-            seconds = _median_seconds(lambda: show().svg(), args.repeat)
+            seconds = _median_seconds(lambda show=show: show().svg(), args.repeat)
             other = _torchview(module, inputs) if view == "traced" else None
             theirs = _median_seconds(other, args.repeat) if other else None
             ratio = f"{seconds / theirs:6.2f}" if theirs else ""

@@ -20,9 +20,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from models import ResNet18Like, seed_branchy, seed_branchy_bool, seed_double, transformer_encoder  # noqa: E402
+
 import jitviz  # noqa: E402
 from jitviz.render import draw  # noqa: E402
-from models import ResNet18Like, seed_branchy, seed_branchy_bool, seed_double, transformer_encoder  # noqa: E402
 
 
 def cases():

@@ -13,11 +13,11 @@ is importable, and left out otherwise.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812  (torchvision's own spelling, mimicked here)
 from torch import Tensor, nn
 
 
@@ -43,7 +43,7 @@ class _Block(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(channels)
-        self.downsample: Optional[nn.Module] = None
+        self.downsample: nn.Module | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x
@@ -79,8 +79,8 @@ class ResNetStyle(nn.Module):
 
 
 class _Transform(nn.Module):
-    def forward(self, images: List[Tensor]) -> Tuple[Tensor, List[Tuple[int, int]]]:
-        sizes: List[Tuple[int, int]] = []
+    def forward(self, images: list[Tensor]) -> tuple[Tensor, list[tuple[int, int]]]:
+        sizes: list[tuple[int, int]] = []
         for image in images:
             if image.dim() != 3:
                 raise ValueError(f"images is expected to be a list of 3d tensors of shape [C, H, W], got {image.shape}")
@@ -94,7 +94,7 @@ class _Heads(nn.Module):
         self.cls = nn.Conv2d(channels, 3, 1)
         self.box = nn.Conv2d(channels, 4, 1)
 
-    def forward(self, features: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
         return self.cls(features), self.box(features)
 
 
@@ -108,8 +108,8 @@ class DetectorStyle(nn.Module):
         self.heads = _Heads(channels)
         self._has_warned = False
 
-    def forward(self, images: List[Tensor], targets: Optional[List[Dict[str, Tensor]]] = None
-                ) -> Tuple[Dict[str, Tensor], List[Dict[str, Tensor]]]:
+    def forward(self, images: list[Tensor], targets: list[dict[str, Tensor]] | None = None
+                ) -> tuple[dict[str, Tensor], list[dict[str, Tensor]]]:
         if self.training:
             if targets is None:
                 torch._assert(False, "targets should not be none when in training mode")
@@ -118,10 +118,11 @@ class DetectorStyle(nn.Module):
                     boxes = target["boxes"]
                     torch._assert(len(boxes.shape) == 2 and boxes.shape[-1] == 4,
                                   f"Expected target boxes to be a tensor of shape [N, 4], got {boxes.shape}.")
-        original_image_sizes: List[Tuple[int, int]] = []
+        original_image_sizes: list[tuple[int, int]] = []
         for img in images:
             val = img.shape[-2:]
-            torch._assert(len(val) == 2, f"expecting the last two dimensions of the Tensor to be H and W instead got {img.shape[-2:]}")
+            torch._assert(len(val) == 2,
+                          f"expecting the last two dimensions of the Tensor to be H and W instead got {img.shape[-2:]}")
             original_image_sizes.append((val[0], val[1]))
         batch, sizes = self.transform(images)
         if targets is not None:
@@ -130,20 +131,20 @@ class DetectorStyle(nn.Module):
                 degenerate_boxes = boxes[:, 2:] <= boxes[:, :2]
                 if degenerate_boxes.any():
                     bb_idx = torch.where(degenerate_boxes.any(dim=1))[0][0]
-                    degen_bb: List[float] = boxes[bb_idx].tolist()
+                    degen_bb: list[float] = boxes[bb_idx].tolist()
                     torch._assert(False, f"All bounding boxes should have positive height and width. "
                                          f"Found invalid box {degen_bb} for target at index {target_idx}.")
         features = self.backbone(batch)
         scores, deltas = self.heads(features)
-        losses: Dict[str, Tensor] = {}
-        detections: List[Dict[str, Tensor]] = []
+        losses: dict[str, Tensor] = {}
+        detections: list[dict[str, Tensor]] = []
         for index in range(len(sizes)):
             detections.append({"scores": scores[index].sigmoid().flatten(), "boxes": deltas[index].flatten()})
         if self.training:
             losses["objectness"] = scores.mean()
-        if torch.jit.is_scripting():
+        if torch.jit.is_scripting():  # noqa: SIM102  (torchvision's shape, kept: it is what is drawn)
             if not self._has_warned:
-                warnings.warn("RCNN always returns a (Losses, Detections) tuple in scripting")
+                warnings.warn("RCNN always returns a (Losses, Detections) tuple in scripting", stacklevel=2)
                 self._has_warned = True
         return losses, detections
 
@@ -157,7 +158,7 @@ class SegmentationStyle(nn.Module):
         self.classifier = nn.Sequential(nn.Conv2d(channels, channels, 3, 1, 1), nn.ReLU(),
                                         nn.Conv2d(channels, classes, 1))
 
-    def forward(self, x: Tensor) -> Dict[str, Tensor]:
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
         input_shape = x.shape[-2:]
         features = self.backbone(x)
         out = self.classifier(features)

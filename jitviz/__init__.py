@@ -11,9 +11,6 @@ from .api import graph, show
 from .archive import ArchiveReport, inspect_archive
 from .compare import Comparison, compare
 from .diff import GraphDiff, diff
-from .explain import Explanation, explain
-from .viewer import GraphExplorer, explore_graph
-from .widgets import Explorer, explore
 from .display import GraphView
 from .errors import (
     GraphTooLargeError,
@@ -24,8 +21,11 @@ from .errors import (
     TracingError,
     UnsupportedObjectError,
 )
+from .explain import Explanation, explain
 from .extract.execution import ExecutionError
 from .options import OptionsError
+from .viewer import GraphExplorer, explore_graph
+from .widgets import Explorer, explore
 
 __all__ = [
     "show",

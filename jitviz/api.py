@@ -11,7 +11,8 @@ from .display import GraphView
 from .errors import GraphTooLargeError, TracingError
 from .extract import export, torchscript
 from .highlight import Highlighter
-from .options import check as check_options, refuse_for_exported, traceable_partial
+from .options import check as check_options
+from .options import refuse_for_exported, traceable_partial
 from .render import DEFAULT_MAX_NODES, draw
 
 __all__ = ["graph", "show"]
@@ -54,6 +55,7 @@ def show(
     rankdir: str = "TB",
     highlight: bool = False,
     repeats: bool = False,
+    checks: str = "fold",
 ) -> GraphView:
     """Draw a TorchScript graph; in a notebook cell it shows as SVG: ``jitviz.show(f, torch.ones(2, 2))``.
 
@@ -69,25 +71,37 @@ def show(
             paths (``"layers.0"``, a list of them) to open just those. Default ``False``.
         inline: draw TorchScript's inlined graph (every call replaced by its body, no clusters).
         constants: ``"fold"`` into their users' labels (default), ``"nodes"`` or ``"hide"``.
-        max_nodes: refuse, with a :class:`~jitviz.GraphTooLargeError`, pictures larger than this
-            (default 3000), rather than have Graphviz run for minutes.
+        max_nodes: the node budget (default 3000). A picture over it with calls expanded is drawn
+            at the deepest expansion that fits, with a note in its title; one over it with
+            nothing left to collapse raises :class:`~jitviz.GraphTooLargeError` rather than have
+            Graphviz run for minutes. (A picture under it that ``dot`` cannot lay out in 4 s is
+            laid out by ``sfdp`` instead, and says so: :mod:`jitviz.layout`.)
         rankdir: Graphviz's direction, ``"TB"`` (default, top to bottom) or ``"LR"``.
         repeats: draw a chain of calls to identical submodules (the 6 layers of an encoder) once,
             marked ``×6``.
+        checks: ``"fold"`` (default): argument checks, warnings and their messages become one
+            ``check`` node naming their lines, a branch condition of more than two operations
+            is folded into its ``if``, and the ``if self.training:`` branch of a module in eval
+            mode becomes one node (:mod:`jitviz.fold`); ``"show"`` draws every node as it is.
         highlight: run ``obj`` on the inputs and show what ran: the taken branch of every
             ``prim::If`` in green, the other greyed out, each block's run count (a loop body's is
             its number of iterations). A plain function is then scripted, not traced; the inputs
             are for running it. How the counts are obtained: :class:`jitviz.highlight.Highlighter`.
     """
-    check_options(constants=constants, max_nodes=max_nodes, rankdir=rankdir, highlight=highlight, repeats=repeats)
+    check_options(constants=constants, max_nodes=max_nodes, rankdir=rankdir, highlight=highlight, repeats=repeats,
+                  checks=checks)
     if highlight:
         highlighter = Highlighter(obj, mode=mode, expand_calls=expand_calls, inline=inline,
                                   constants=constants, max_nodes=max_nodes, rankdir=rankdir, repeats=repeats)
         return highlighter.run(*example_inputs)[1]
     model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline)
-    options = {"constants": constants, "max_nodes": max_nodes, "rankdir": rankdir, "repeats": repeats}
+
+    def drawn(model: ir.Graph) -> GraphView:
+        return GraphView(model, draw(model, constants=constants, max_nodes=max_nodes, rankdir=rankdir,
+                                     repeats=repeats, checks=checks))
+
     try:
-        return GraphView(model, draw(model, **options))
+        return drawn(model)
     except GraphTooLargeError as too_large:
         if not model.call_depth():
             raise
@@ -100,7 +114,7 @@ def show(
                 "(expand one submodule with expand_calls='name', or raise max_nodes)"
             )
             try:
-                return GraphView(smaller, draw(smaller, **options))
+                return drawn(smaller)
             except GraphTooLargeError:
                 continue
         raise

@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import inspect
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 
@@ -230,8 +231,8 @@ def _findings(
                 findings.append(_frozen_branch(node, location, trace_at))
             elif node.kind == "prim::Loop":
                 findings.append(_unrolled_loop(node, location, trace_at))
-            elif node.kind in _READ_ONCE and not any(n.kind == node.kind for n in trace_at[where]):
-                if not any(f.kind == "constant" and f.where == location for f in findings):
+            elif (node.kind in _READ_ONCE and not any(n.kind == node.kind for n in trace_at[where])
+                  and not any(f.kind == "constant" and f.where == location for f in findings)):
                     findings.append(Finding(
                         "constant", location,
                         f"`{location.code}` read {_READ_ONCE[node.kind]} while tracing, and the "
@@ -386,7 +387,8 @@ def _head(comparison: Comparison) -> str:
     )
     return (
         f"<p><b>{e(comparison.name)}</b>: traced vs scripted vs eager</p>{table}"
-        + (f"<p>What the trace froze:</p><ul>{findings}</ul>" if findings else "<p>The trace froze nothing that jitviz can see.</p>")
+        + (f"<p>What the trace froze:</p><ul>{findings}</ul>" if findings
+           else "<p>The trace froze nothing that jitviz can see.</p>")
         + (f"<p>TracerWarnings while tracing:</p><ul>{warnings}</ul>" if warnings else "")
     )
 

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import graphviz
 import ipywidgets as widgets
 
 from . import ir
@@ -46,7 +45,7 @@ class GraphView:
         self._execution = execution
         self._layout: list[Painter] = []  # the laid-out SVG, once computed; shared by with_execution
 
-    def with_execution(self, execution: ir.Execution | None) -> "GraphView":
+    def with_execution(self, execution: ir.Execution | None) -> GraphView:
         """The same picture, same layout, painted with another execution (no new Graphviz run)."""
         view = GraphView(self._model, self._drawing, execution)
         view._layout = self._layout

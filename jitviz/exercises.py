@@ -307,7 +307,8 @@ def scripting_2(fn: Any, body_runs: Any = ...) -> Verdict:
     if problem:
         return problem
     if not _same(result, x):
-        return _wrong(f"f(torch.ones(2), 0) returns {result}: with n = 0 the loop must not run, so x comes back unchanged")
+        return _wrong(f"f(torch.ones(2), 0) returns {result}: with n = 0 the loop must not run, "
+                      "so x comes back unchanged")
     if body_runs != 0:
         return _wrong(f"{body_runs!r} is not what the highlight says for n = 0: look at the loop "
                       "body's label in jitviz.show(f, torch.ones(2), 0, highlight=True)")
@@ -579,7 +580,7 @@ def large_1(name: Any) -> Verdict:
         return _UNANSWERED
     attention = torch.jit.script(nn.MultiheadAttention(8, 2, batch_first=True).eval())
     callees = set()
-    for node in attention.graph.findAllNodes("prim::CallFunction"):  # type: ignore[attr-defined]
+    for node in attention.graph.findAllNodes("prim::CallFunction"):
         callees.add(str(node.inputsAt(0).type()).removeprefix("__torch__."))  # its qualified name
     worker = next((c for c in callees if c.endswith("multi_head_attention_forward")), None)
     if isinstance(name, str) and worker and name.split(".")[-1] == worker.split(".")[-1]:

@@ -136,7 +136,8 @@ class Explanation:
         self._by_line = _by_line(self._node_lines)
         self.sections = _sections(obj, self._node_lines)
         # A line that produced nodes and those nodes share a colour, jv-c0 .. jv-c7 in listing order.
-        linked = [(l.file, l.line) for section in self.sections for l in section.lines if (l.file, l.line) in self._by_line]
+        linked = [(line.file, line.line) for section in self.sections for line in section.lines
+                  if (line.file, line.line) in self._by_line]
         self._colours = {where: index % _COLOURS for index, where in enumerate(dict.fromkeys(linked))}
         self.reasons: dict[tuple[str, int], str] = {}
         self.warnings: dict[tuple[str, int], list[str]] = {}
@@ -535,7 +536,8 @@ def _silent_lines(
     return reasons, dict(by_line)
 
 
-def _branches_left_out(comparison: Comparison, line_nodes: Mapping[tuple[str, int], list[str]]) -> dict[tuple[str, int], str]:
+def _branches_left_out(comparison: Comparison,
+                       line_nodes: Mapping[tuple[str, int], list[str]]) -> dict[tuple[str, int], str]:
     """The lines of each branch a frozen ``if`` did not take while tracing (no line of it left a node)."""
     if comparison.scripted is None:
         return {}
@@ -571,7 +573,8 @@ def _statement_lines(section: Section) -> list[tuple[str, int]]:
     first, file = section.lines[0].line, section.lines[0].file
     found = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.stmt) or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)):
+        if not isinstance(node, ast.stmt) or isinstance(
+                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)):
             continue
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             continue  # a docstring

@@ -25,8 +25,8 @@ picture can still say which source lines it covers.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from . import ir
 
@@ -230,7 +230,7 @@ class _Folder:
             if node.kind == "prim::If" and node.callee is None and self._mode(node) == _DATA and node.inputs:
                 cones[node.id] = self._cone(node.inputs[0])
         drawn: set[str] = set()
-        for if_id, cone in cones.items():
+        for cone in cones.values():
             small = sum(1 for n in cone if not _makes_tensor(n) and n.kind not in _VALUE_LIKE) <= SMALL_CONDITION
             if small and not any(n.blocks for n in cone):
                 drawn.update(n.id for n in cone)
@@ -324,7 +324,8 @@ class _Folder:
         if not pending:
             return []
         # a cast or an if whose every output is drawn as what it passes on leaves nothing to show
-        pending = [n for n in pending if not (n.outputs and not n.blocks and all(v.id in self.aliases for v in n.outputs))]
+        pending = [n for n in pending
+                   if not (n.outputs and not n.blocks and all(v.id in self.aliases for v in n.outputs))]
         groups = _groups(pending, self.producer)
         units = []
         for group in groups:

@@ -114,7 +114,7 @@ class Node:
     arg_types: list[str] = field(default_factory=list)
     defaults: dict[str, object] = field(default_factory=dict)
     writes: tuple[int, ...] = ()
-    members: list["Node"] = field(default_factory=list)
+    members: list[Node] = field(default_factory=list)
 
     def __repr__(self) -> str:
         outs = ", ".join(f"%{v.name}" for v in self.outputs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from typing import Sequence
+from collections.abc import Sequence
 
 from .errors import GraphvizNotFoundError, JitvizError
 
@@ -45,7 +45,8 @@ def run_dot(source: str, fmt: str, *, timeout: float | None = None, fallback_tim
         pass
     title = _TITLE.search(source)
     note = f"laid out by sfdp: dot took over {timeout:g} s (draw less of it for the ordered picture)"
-    label = f"{title.group(1)[1:-1] if title and title.group(1).startswith(chr(34)) else (title.group(1) if title else '')}"
+    label = "" if title is None else title.group(1)
+    label = label[1:-1] if label.startswith('"') else label
     retitled = _TITLE.sub(lambda m: f'graph [label="{label}\\n{note}"]', source, count=1) if title else source
     return _run(["dot", "-Ksfdp", "-Goverlap=prism", *extra, f"-T{fmt}"], retitled, fmt, fallback_timeout)
 

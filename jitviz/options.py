@@ -9,11 +9,12 @@ from deep inside (or, worse, being ignored).
 from __future__ import annotations
 
 import functools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .errors import JitvizError, ScriptingError
 from .extract.torchscript import MODES
-from .render import CONSTANT_MODES
+from .render import CHECK_MODES, CONSTANT_MODES
 
 __all__ = ["OptionsError", "check", "refuse_for_exported", "traceable_partial", "RANKDIRS"]
 
@@ -118,6 +119,7 @@ def _short(value: Any, limit: int = 60) -> str:
 _CHECKS = {
     "mode": _choice(MODES),
     "constants": _choice(CONSTANT_MODES),
+    "checks": _choice(CHECK_MODES),
     "rankdir": _choice(RANKDIRS),
     "max_nodes": _max_nodes,
     "expand_calls": _expand_calls,

@@ -7,13 +7,12 @@ they are folded into the labels of the nodes that use them (``other=2``, ``weigh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping
-
-import graphviz
-
 import dataclasses
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import graphviz
 
 from . import ir
 from .errors import GraphTooLargeError
@@ -34,7 +33,7 @@ DEFAULT_MAX_NODES = 3000
 # scripted 6-layer encoder expanded one level (1,837 nodes): 47 s with full layout, 1.1 s without.
 _FAST_LAYOUT_NODES = 400
 _MAX_LABEL_LINE = 48
-_CONSTRUCTS = {"prim::ListConstruct": "[]", "prim::TupleConstruct": "()"}
+_CONSTRUCTS = {"prim::ListConstruct": ("[", "]"), "prim::TupleConstruct": ("(", ")")}
 #: Put in a block's label by ``draw(..., run_counts=True)``; replaced by the count when painted.
 RUNS_PLACEHOLDER = "ran ?×"
 
@@ -97,7 +96,8 @@ def draw(
     """Turn the model into DOT: ``draw(jitviz.graph(f, x)).dot.source``.
 
     With ``run_counts``, every block's label leaves room for how often it ran (filled in by
-    :class:`jitviz.paint.Painter`). ``marks`` maps node ids to a short note drawn on the node, styled by ``mark_style``: ``"warn"``
+    :class:`jitviz.paint.Painter`). ``marks`` maps node ids to a short note drawn on the node,
+    styled by ``mark_style``: ``"warn"``
     (red), ``"removed"`` (red, dashed) or ``"added"`` (green). With ``repeats``, a chain of calls
     to identical submodules (same code and parameter shapes, each feeding the next) is drawn
     once, marked ``×N``.
@@ -173,7 +173,7 @@ class _Builder:
     edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
     fast_layout: bool = False
 
-    def build(self) -> "Drawing":
+    def build(self) -> Drawing:
         self.names = _display_names(self.graph)
         if self.constants != "nodes":
             self._fold_values(self.graph.inputs, self.graph.nodes)
@@ -207,14 +207,15 @@ class _Builder:
             self._node(dot, node_id, _text(label), _text([f"%{value.name}"]), NODE_STYLE["output"], None)
             self._edge_from(value, node_id)
         # Data edges are resolved last: in a scoped picture a producer can be drawn after its user.
-        resolved = []
-        for tail, head, attributes in self.edges:
-            if isinstance(tail, ir.Value):
-                value, tail = tail, self.producer.get(tail.id)
+        resolved: list[tuple[str, str, dict[str, str]]] = []
+        for end, head, attributes in self.edges:
+            if isinstance(end, ir.Value):
+                tail = self.producer.get(end.id)
                 if tail is None:
                     continue
-                attributes = dict(EDGE_STYLE["data"], label=_text([value.type]))
-            resolved.append((tail, head, attributes))
+                resolved.append((tail, head, dict(EDGE_STYLE["data"], label=_text([end.type]))))
+            else:
+                resolved.append((end, head, attributes))
         for number, (tail, head, attributes) in enumerate(resolved):
             if self.fast_layout and "label" in attributes:
                 attributes["xlabel"] = attributes.pop("label")
@@ -428,7 +429,7 @@ class _Builder:
                 join = f"{node.id}_join"
                 word = {"if": "end if", "loop": "end loop"}.get(kind, "return")
                 self._node(cluster, join, _text([word]), _tooltip(node), NODE_STYLE["join"], key)
-                for index, block in enumerate(node.blocks):
+                for index in range(len(node.blocks)):
                     self.edges.append((f"{node.id}_r{index}", join, dict(EDGE_STYLE["control"])))
                 for value in node.outputs:
                     self.producer[value.id] = join
@@ -480,7 +481,7 @@ class _Builder:
 
     def _edge_from(self, value: ir.Value, head: str) -> None:
         if value.id not in self.folded and value.id not in self.hub_names:
-            self.edges.append((value, head, {}))  # type: ignore[arg-type]  # resolved in build()
+            self.edges.append((value, head, {}))  # its tail is resolved in build()
 
     def _name(self, value: ir.Value) -> str:
         return self.names.get(value.id, value.name)
@@ -490,7 +491,8 @@ class _Builder:
     def _node_label(self, node: ir.Node) -> str:
         if node.kind in (CHECK_KIND, FOLDED_KIND):
             lines = ["check"] if node.kind == CHECK_KIND else []
-            return _text(lines + [str(line) for line in node.attributes.get("lines", [])])
+            said = node.attributes.get("lines")
+            return _text(lines + [str(line) for line in (said if isinstance(said, list) else [])])
         lines = [node.kind]
         inputs = list(zip(node.inputs, node.arg_names or [""] * len(node.inputs),
                           node.arg_types or [""] * len(node.inputs)))

@@ -5,7 +5,8 @@ Every colour and shape in jitviz comes from here, so the README's legend and the
 
 from __future__ import annotations
 
-__all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLES", "CLUSTER_STYLE", "IF_KINDS", "EDGE_STYLE", "GRAPH_STYLE", "category"]
+__all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLES", "CLUSTER_STYLE", "IF_KINDS", "EDGE_STYLE", "GRAPH_STYLE",
+           "category"]
 
 #: Category name -> what it means, in the order of the README's legend.
 CATEGORIES = {

@@ -13,8 +13,9 @@ The graph is laid out once; a change of input only runs the code and repaints th
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import ipywidgets as widgets
 import torch
@@ -59,7 +60,7 @@ def explore(
     picture: GraphView | None = None,
     show: str = "auto",
     **controls: Any,
-) -> "Explorer":
+) -> Explorer:
     """An explorer of ``fn``: ``jitviz.explore(f, inputs=lambda fill: (torch.full((2, 2), fill),), fill=(0.0, 3.0))``.
 
     Args:
@@ -121,7 +122,7 @@ class Explorer:
         self.script_error: str | None = None
         try:
             if self._highlighter is not None:
-                self._highlighter.model  # scripts it now, so that a failure shows at once
+                _ = self._highlighter.model  # scripts it now, so that a failure shows at once
         except ScriptingError as error:
             self._highlighter = None
             self.script_error = str(error)
@@ -284,7 +285,8 @@ class Explorer:
         cells += [(name, text, agrees) for name, (text, agrees) in state.others.items()]
         head = "".join(f"<th>{html.escape(visible(name))}</th>" for name, _, _ in cells)
         body = "".join(
-            f'<td style="{"" if agrees else _BAD}">{html.escape(visible(str(text)))}{"" if agrees else " ✗ differs from eager"}</td>'
+            f'<td style="{"" if agrees else _BAD}">{html.escape(visible(str(text)))}'
+            f'{"" if agrees else " ✗ differs from eager"}</td>'
             for _, text, agrees in cells
         )
         return f"<table><tr>{head}</tr><tr>{body}</tr></table>"
@@ -303,7 +305,7 @@ class Explorer:
 
 def _fn_name(fn: Any) -> str:
     if isinstance(fn, torch.jit.ScriptFunction):
-        return str(getattr(fn, "name"))
+        return str(fn.name)
     return getattr(fn, "__name__", None) or getattr(fn, "original_name", None) or type(fn).__name__
 
 

@@ -1,7 +1,6 @@
 """The 2019 post's examples, and a few more shapes of graph, kept in one file so that the source
 lines recorded in the golden DOT files stay put when the tests change."""
 
-from typing import List
 
 import torch
 from torch import nn
@@ -46,7 +45,7 @@ def calls_helper(x):
     return helper(x, 3) * 2
 
 
-def strings(s: str) -> List[str]:
+def strings(s: str) -> list[str]:
     return [
         s + "<script>alert(1)</script>",
         s + 'a"b',
@@ -92,7 +91,7 @@ def nested(x):
 def early_return(x, n: int):
     if n < 0:
         return x
-    for i in range(n):
+    for _ in range(n):
         x = x + 1
     return x * 2
 

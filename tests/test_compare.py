@@ -84,7 +84,8 @@ def test_html_shows_table_and_both_pictures_and_escapes_text():
     c = jitviz.compare(pitfalls.branch, (torch.ones(2, 2),), [torch.full((2, 2), 3.0)])
     page = c._repr_html_()
     # both pictures, as <img> of their SVG (an untrusted notebook drops inline <svg>)
-    pictures = [base64.b64decode(data).decode() for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)]
+    found = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
+    pictures = [base64.b64decode(data).decode() for data in found]
     assert pictures == [c.traced.svg(), c.scripted.svg()] and "<svg" not in page and "✗" in page
     assert "<code>if x.mean() &gt; 1.0:</code>" in page  # the TracerWarning's line, escaped
     ET.fromstring(f"<root>{page.replace('<br>', '<br/>')}</root>")  # well-formed

@@ -11,7 +11,8 @@ import jitviz.cpp
 from . import pitfalls
 from . import seed_functions as seed
 
-pytestmark = pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not installed (./dev.sh test installs it)")
+pytestmark = pytest.mark.skipif(shutil.which("cmake") is None,
+                                reason="cmake is not installed (./dev.sh test installs it)")
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 from torch import nn
 
@@ -66,4 +65,5 @@ def test_a_detector_shaped_model_diffs_with_both_pictures():
     scripted = torch.jit.script(zoo.DetectorStyle().eval())
     d = jitviz.diff(scripted, torch.jit.freeze(scripted))
     assert d.before is not None and d.after is not None and d.note == ""
-    assert d.removed["prim::GetAttr"] >= 1 and "aten::conv2d" not in d.counts  # weights became constants; the conv stays
+    # weights became constants; the conv stays
+    assert d.removed["prim::GetAttr"] >= 1 and "aten::conv2d" not in d.counts

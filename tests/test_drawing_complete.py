@@ -26,7 +26,7 @@ import zoo  # noqa: E402
 CASES = {case.name: case for case in zoo.cases()}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model(name: str, view: str, expand: int) -> jitviz.ir.Graph:
     module, inputs = CASES[name].build()
     with warnings.catch_warnings():

@@ -1,7 +1,7 @@
 """jitviz.graph: TorchScript objects of every accepted kind become the plain graph model."""
 
-import torch
 import pytest
+import torch
 
 import jitviz
 from jitviz import ir

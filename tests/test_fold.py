@@ -6,7 +6,6 @@ import re
 import sys
 import warnings
 from pathlib import Path
-from typing import List, Optional
 
 import pytest
 import torch
@@ -35,8 +34,8 @@ def _long_condition(x: torch.Tensor, flag: bool) -> torch.Tensor:
     return x.sigmoid()
 
 
-def _filled_by_a_loop(xs: List[torch.Tensor]) -> List[int]:
-    sizes: List[int] = []
+def _filled_by_a_loop(xs: list[torch.Tensor]) -> list[int]:
+    sizes: list[int] = []
     for x in xs:
         sizes.append(x.size(0))
     return sizes
@@ -47,7 +46,7 @@ class _TrainingOnly(nn.Module):
         super().__init__()
         self.fc = nn.Linear(4, 4)
 
-    def forward(self, x: torch.Tensor, target: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
         out = self.fc(x)
         if self.training:
             assert target is not None

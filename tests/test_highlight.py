@@ -1,7 +1,6 @@
 """Executed-path highlighting: the counts come from what TorchScript ran, for every shape of code."""
 
 import re
-from typing import Dict, List, Optional
 
 import pytest
 import torch
@@ -127,7 +126,10 @@ def test_repainting_does_not_lay_out_again(monkeypatch):
     monkeypatch.setattr("graphviz.Digraph.pipe", lambda *a, **k: calls.append(a))
     second = highlighter.run(torch.full((2,), 3.0))[1].svg()
     assert calls == []
-    geometry = lambda svg: re.findall(r'\b(?:points|d|x|y|viewBox)="[^"]*"', svg)
+
+    def geometry(svg: str) -> list[str]:
+        return re.findall(r'\b(?:points|d|x|y|viewBox)="[^"]*"', svg)
+
     assert first != second and geometry(first) == geometry(second)  # same layout, other colours
 
 
@@ -155,7 +157,7 @@ def test_svg_of_a_highlight_is_valid_xml_and_marks_states():
 class _Detector(torch.nn.Module):
     """torchvision's detectors: an optional second argument the caller usually leaves out."""
 
-    def forward(self, images: torch.Tensor, targets: Optional[List[Dict[str, torch.Tensor]]] = None,
+    def forward(self, images: torch.Tensor, targets: list[dict[str, torch.Tensor]] | None = None,
                 scale: float = 2.0) -> torch.Tensor:
         if targets is None:
             return images * scale

@@ -83,7 +83,8 @@ def test_compare_keeps_the_reason_scripting_failed_in_its_text_form():
         return y
 
     c = jitviz.compare(with_try, (X,), [X])
-    (line,) = [line for line in repr(c).splitlines() if "scripting failed" in line and ":" in line.split("failed", 1)[1]]
+    (line,) = [line for line in repr(c).splitlines()
+               if "scripting failed" in line and ":" in line.split("failed", 1)[1]]
     assert "try blocks aren't supported" in line
 
 

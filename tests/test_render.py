@@ -195,7 +195,7 @@ def test_the_enum_numbers_are_the_ones_torch_uses():
         assert position in values, name
     for position, name in enumerate(_ENUMS["MemoryFormat"]):
         fmt = getattr(torch, name)
-        graph = torch.jit.trace(lambda x: x.contiguous(memory_format=fmt), torch.ones(1, 1, 1, 1, 1)[..., 0]
-                                if name != "channels_last_3d" else torch.ones(1, 1, 1, 1, 1)).graph  # noqa: B023
+        example = torch.ones(1, 1, 1, 1, 1) if name == "channels_last_3d" else torch.ones(1, 1, 1, 1)
+        graph = torch.jit.trace(lambda x, fmt=fmt: x.contiguous(memory_format=fmt), example).graph
         assert position in [n.i("value") for n in graph.nodes() if n.kind() == "prim::Constant"
                             and n.output().type().kind() == "IntType"], name

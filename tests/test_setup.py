@@ -1,8 +1,9 @@
 """The project's own files install everything: pins, the conda route and the pip route agree."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import torch
 
@@ -86,9 +87,9 @@ def schema_of(source: Source) -> Any:
     runnable = source.runnable
     try:
         if isinstance(runnable, torch.jit.ScriptFunction):
-            return getattr(runnable, "schema")
+            return runnable.schema
         if isinstance(runnable, torch.jit.ScriptModule):
-            return getattr(runnable, "forward").schema
+            return runnable.forward.schema
     except (AttributeError, RuntimeError):  # a module whose forward is overloaded has no single one
         return None
     return None

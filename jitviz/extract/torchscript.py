@@ -11,14 +11,14 @@ import os
 import re
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any
 
 import torch
 
 from .. import ir
-from ..scopes import collapse_scopes
 from ..archive import is_export_archive
 from ..errors import (
     NotTorchScriptFileError,
@@ -26,6 +26,7 @@ from ..errors import (
     TracingError,
     UnsupportedObjectError,
 )
+from ..scopes import collapse_scopes
 
 __all__ = ["Source", "obtain", "convert", "trace_collapsed", "MODES"]
 
@@ -367,7 +368,7 @@ def _short_repr(value: Any, limit: int = 40) -> str:
 # --- converting a graph ---------------------------------------------------------------------------
 
 
-ExpandCalls = Union[bool, int, str, Sequence[str]]
+ExpandCalls = bool | int | str | Sequence[str]
 
 
 def convert(source: Source, *, expand_calls: ExpandCalls = False, open_pass_through: bool = True) -> ir.Graph:
@@ -455,12 +456,12 @@ class _Converter:
         values[value.unique()] = converted
         return converted
 
-    def _nodes(self, nodes: Any, context: "_Context", *, body: bool = False) -> list[ir.Node]:
+    def _nodes(self, nodes: Any, context: _Context, *, body: bool = False) -> list[ir.Node]:
         nodes = list(nodes)
         opened = _pass_through_call(nodes) if body and self._open_pass_through else None
         return [self._node(node, context, opened=node is opened) for node in nodes]
 
-    def _node(self, node: torch._C.Node, context: "_Context", *, opened: bool = False) -> ir.Node:
+    def _node(self, node: torch._C.Node, context: _Context, *, opened: bool = False) -> ir.Node:
         kind = node.kind()
         converted = ir.Node(
             id=f"n{next(self._node_ids)}",
@@ -491,13 +492,13 @@ class _Converter:
             self._call(node, converted, context, opened=opened)
         return converted
 
-    def _block(self, block: torch._C.Block, label: str, context: "_Context") -> ir.Block:
+    def _block(self, block: torch._C.Block, label: str, context: _Context) -> ir.Block:
         params = [self._value(v, context.values) for v in block.inputs()]
         nodes = self._nodes(block.nodes(), context)
         returns = [context.values[v.unique()] for v in block.outputs()]
         return ir.Block(label, params, nodes, returns)
 
-    def _call(self, node: torch._C.Node, converted: ir.Node, context: "_Context", *, opened: bool = False) -> None:
+    def _call(self, node: torch._C.Node, converted: ir.Node, context: _Context, *, opened: bool = False) -> None:
         callee: torch._C.Graph | None = None
         callee_module: torch.jit.ScriptModule | None = None
         full_path = ""
