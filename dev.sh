@@ -7,6 +7,7 @@
 #   ./dev.sh notebooks     re-run every notebook and save its outputs (after changing one)
 #   ./dev.sh screenshots   re-take the README's pictures in docs/ (a real JupyterLab in Chromium)
 #   ./dev.sh lint          ruff over jitviz/, tests/, bench/ and mypy over jitviz/ (`test` runs them first)
+#   ./dev.sh bench         real library models: drawn nodes, picture size, time beside torchview
 #   ./dev.sh mutate [module ...]   mutation testing: the kill rate of each module's tests (bench/mutation.py)
 #
 # Setting up is idempotent: a second run finds .venv and its stamp and returns in about a second.
@@ -143,6 +144,13 @@ case "${1:-}" in
     lint)
         setup
         lint
+        ;;
+    bench)
+        setup
+        export PIP_CONSTRAINT="$PWD/constraints.txt" PIP_DISABLE_PIP_VERSION_CHECK=1
+        pip_install -e ".[bench]"
+        shift
+        exec "$PY" bench/readability.py "$@"
         ;;
     mutate)
         setup
