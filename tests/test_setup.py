@@ -15,8 +15,9 @@ CONDA_TO_PIP = {"pytorch": "torch", "python-graphviz": "graphviz", "python": Non
 def _pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     requirements = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        requirements += extra
+    for name, extra in project["optional-dependencies"].items():
+        if name != "bench":  # ./dev.sh bench installs it on demand; the conda route leaves it out
+            requirements += extra
     return dict(_split(r) for r in requirements)
 
 
