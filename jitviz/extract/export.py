@@ -12,6 +12,7 @@ import itertools
 import operator
 import os
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import torch.fx
 
 from .. import ir
 from ..errors import NotTorchScriptFileError
+from . import zipcheck
 from .torchscript import short_file
 
 __all__ = ["accepts", "convert", "COND_KIND"]
@@ -37,10 +39,27 @@ _FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*(.*)')
 
 
 def accepts(obj: Any) -> bool:
-    """Whether ``obj`` is an FX graph, an exported program, or the path of a ``.pt2`` file."""
+    """Whether ``obj`` is an FX graph, an exported program, or the path of a saved exported program.
+
+    A path is judged by its content, whatever its suffix (``prog.pt`` as well as ``prog.pt2``):
+    only the zip's directory is read, within :mod:`.zipcheck`'s bounds.
+    """
     if isinstance(obj, (torch.fx.GraphModule, torch.export.ExportedProgram)):
         return True
-    return isinstance(obj, (str, os.PathLike)) and str(obj).endswith(".pt2")
+    if not isinstance(obj, (str, os.PathLike)):
+        return False
+    path = Path(obj)
+    return path.suffix == ".pt2" or _is_export_file(path)
+
+
+def _is_export_file(path: Path) -> bool:
+    try:
+        if not path.is_file() or not zipfile.is_zipfile(path):
+            return False
+        with zipcheck.SafeZip(path) as archive:
+            return zipcheck.is_export_layout([name for name in map(archive.local, archive.infos) if name])
+    except (NotTorchScriptFileError, OSError):
+        return False  # not readable as an export archive: the TorchScript loader says what is wrong
 
 
 def convert(obj: Any) -> ir.Graph:
@@ -50,15 +69,7 @@ def convert(obj: Any) -> ir.Graph:
     node came from as its scope.
     """
     if isinstance(obj, (str, os.PathLike)):
-        path = Path(obj)
-        if not path.is_file():
-            raise NotTorchScriptFileError(f"No file at {str(path)!r}.")
-        try:
-            obj = torch.export.load(str(path))
-        except Exception as error:
-            raise NotTorchScriptFileError(
-                f"torch.export.load could not read {path.name!r}: {str(error).splitlines()[0]}"
-            ) from None
+        obj = _load(Path(obj))
         origin = "loaded .pt2"
     else:
         origin = "exported" if isinstance(obj, torch.export.ExportedProgram) else "fx"
@@ -71,6 +82,18 @@ def convert(obj: Any) -> ir.Graph:
         module = obj
         name = type(obj).__name__
     return _Converter().graph(module, name, origin, roles)
+
+
+def _load(path: Path) -> torch.export.ExportedProgram:
+    """``torch.export.load`` with a clear error; read from an open file, so any suffix will do."""
+    if not path.is_file():
+        raise NotTorchScriptFileError(f"No file at {str(path)!r}.")
+    try:
+        with open(path, "rb") as file:
+            return torch.export.load(file)
+    except Exception as error:
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        raise NotTorchScriptFileError(f"torch.export.load could not read {path.name!r}: {first}") from error
 
 
 def _program_name(program: torch.export.ExportedProgram) -> str | None:

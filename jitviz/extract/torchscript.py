@@ -16,7 +16,7 @@ from typing import Any, Sequence, Union
 import torch
 
 from .. import ir
-from ..archive import is_export_archive
+from . import zipcheck
 from ..errors import (
     NotTorchScriptFileError,
     ScriptingError,
@@ -175,7 +175,12 @@ def _script(obj: Any) -> Source:
 
 
 def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModule:
-    """``torch.jit.load`` with a clear error for a missing file or one that is not TorchScript."""
+    """``torch.jit.load`` of a file vetted first: ``load_torchscript_file("model.pt")``.
+
+    The file is read with the bounded reader of :mod:`.zipcheck` before torch sees it, so a
+    damaged or ambiguous zip, or a pickle nested deep enough to crash torch, ends in a
+    :class:`NotTorchScriptFileError`, as does any error of torch's own (chained as its cause).
+    """
     path = Path(path)
     if not path.exists():
         raise NotTorchScriptFileError(
@@ -189,12 +194,11 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
             f"{str(path)!r} is not a TorchScript file (it is not a zip archive). "
             "Files written by torch.jit.save are zip archives with a code/ folder."
         )
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-    if not any("/code/" in name for name in names):
+    names = zipcheck.vet_torchscript(path)
+    if not any(name.startswith("code/") for name in names):
         kind = (
-            "a torch.export program (.pt2): not supported by jitviz yet"
-            if is_export_archive(names)
+            "a torch.export program: draw it with jitviz.show(path)"
+            if zipcheck.is_export_layout(names)
             else "probably written by torch.save (tensors or a state dict): open it with torch.load"
         )
         raise NotTorchScriptFileError(
@@ -205,7 +209,7 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
     except Exception as error:
         raise NotTorchScriptFileError(
             f"torch.jit.load could not read {str(path)!r}: {_first_lines(error)}"
-        ) from None
+        ) from error
 
 
 def _first_lines(error: BaseException, limit: int = 6) -> str:

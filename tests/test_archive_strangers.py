@@ -1,0 +1,283 @@
+"""Files from strangers: every odd archive ends in a truthful report or a NotTorchScriptFileError,
+within seconds, and nothing torch would choke on (or read differently) is handed to torch.jit.load.
+
+Every file is generated here, with :mod:`tests.zipforge`.
+"""
+
+import html
+import pickle
+import re
+import struct
+import time
+import zipfile
+
+import pytest
+import torch
+
+import jitviz
+from jitviz.extract import zipcheck
+
+from . import zipforge
+from .zipforge import PROTO2, STOP, Member, tensor_pickle, unicode
+
+
+class AddOne(torch.nn.Module):
+    def forward(self, x):
+        return x + 1
+
+
+class Frozen(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+
+    def forward(self, x):
+        return torch.nn.functional.gelu(self.linear(x))
+
+
+@pytest.fixture
+def add_one(tmp_path):
+    """The entries of a saved ``x + 1`` module (folder ``m``) and the code that says it."""
+    members = zipforge.saved_module(tmp_path / "m.pt", AddOne())
+    return members
+
+
+@pytest.fixture
+def no_torch_load(monkeypatch):
+    """torch.jit.load fails the test if called: what is refused must be refused before torch sees it."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("this file reached torch.jit.load")
+
+    monkeypatch.setattr(torch.jit, "load", refuse)
+
+
+def _code(members):
+    """The entry holding AddOne's code (``m/code/__torch__/tests/test_archive_strangers.py``)."""
+    return next(m for m in members if str(m.name).endswith(".py") and b"torch.add(x, 1)" in m.data)
+
+
+def _local(members):
+    return str(_code(members).name).split("/", 1)[1]
+
+
+def _times_1000(members):
+    member = _code(members)
+    evil = member.data.replace(b"torch.add(x, 1)", b"torch.add(x, 1000)")
+    assert evil != member.data
+    return Member(member.name, evil, member.method)
+
+
+# --- what torch reads ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["after", "before", "case"])
+def test_two_entries_of_one_name_are_ambiguous_and_not_loaded(tmp_path, add_one, no_torch_load, where):
+    evil = _times_1000(add_one)
+    if where == "case":  # miniz compares names with case ignored: this IS code/__torch__.py to torch
+        evil = Member(str(evil.name).replace("code", "CODE"), evil.data, evil.method)
+    index = add_one.index(_code(add_one)) + (where != "before")
+    path = zipforge.write(tmp_path / "dup.pt", add_one[:index] + [evil] + add_one[index:])
+    report = jitviz.inspect_archive(path)
+    assert _local(add_one) not in report.code  # neither copy is shown as what torch runs
+    assert any("used by more than one entry" in note and "ambiguous" in note for note in report.notes)
+    assert "ambiguous" in report._repr_html_()
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="ambiguous"):
+        jitviz.show(path)
+
+
+def test_of_two_top_level_folders_the_first_entrys_is_shown_as_torch_reads_it(tmp_path, add_one, no_torch_load):
+    evil = [Member("n/" + str(m.name).split("/", 1)[1], m.data, m.method) for m in add_one]
+    evil[add_one.index(_code(add_one))] = Member("n/" + _local(add_one), _times_1000(add_one).data)
+    for order, expected in (("evil first", b"1000"), ("evil last", b"x, 1)")):
+        members = evil + add_one if order == "evil first" else add_one + evil
+        path = zipforge.write(tmp_path / "two.pt", members)
+        report = jitviz.inspect_archive(path)
+        assert expected.decode() in report.code[_local(add_one)], order
+        assert any("other top-level name" in note and "torch ignores" in note for note in report.notes)
+        with pytest.raises(jitviz.NotTorchScriptFileError, match="other top-level name"):
+            jitviz.show(path)
+
+
+def test_a_folder_in_other_case_is_read_as_torch_reads_it(tmp_path, add_one):
+    members = list(add_one)
+    members[add_one.index(_code(add_one))] = Member(str(_code(add_one).name).upper(), _times_1000(add_one).data)
+    path = zipforge.write(tmp_path / "case.pt", members)
+    report = jitviz.inspect_archive(path)
+    assert "torch.add(x, 1000)" in report.code[_local(add_one)]  # torch runs this one (measured)
+    assert any("read by torch.jit.load as part of the folder 'm'" in note for note in report.notes)
+
+
+# --- pickles that cost more than their bytes ----------------------------------------------------
+
+
+def test_a_billion_laughs_storage_key_is_refused_in_seconds(tmp_path, add_one, no_torch_load):
+    laughs = unicode("ha") + b"2\x86" * 40  # DUP, TUPLE2: a key of 2**40 strings in 82 bytes
+    data = tensor_pickle(laughs, b"(K\x01t")
+    start = time.perf_counter()
+    path = zipforge.write(tmp_path / "laughs.pt", zipforge.replaced(add_one, "data.pkl", data)
+                          + [Member("m/data/0", b"\0" * 4)])
+    report = jitviz.inspect_archive(path)
+    assert any(f"more than {zipcheck.MAX_PICKLE_ITEMS} items" in note for note in report.notes)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="items"):
+        jitviz.show(path)
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("kind, depth", [("list", 400_000), ("tuple", 900_000), ("dict", 5_000)])
+def test_deep_nesting_is_refused_before_torch_sees_it(tmp_path, add_one, no_torch_load, kind, depth):
+    body = {"list": b"]" * depth + b"a" * (depth - 1),  # torch.jit.load segfaults on this one
+            "tuple": b"(" * depth + b"t" * depth,
+            "dict": b"}" + (unicode("k") + b"}") * depth + b"s" * depth}[kind]
+    path = zipforge.write(tmp_path / "deep.pt", zipforge.replaced(add_one, "data.pkl", PROTO2 + body + STOP))
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=f"nests deeper than {zipcheck.MAX_PICKLE_DEPTH}"):
+        jitviz.show(path)
+    report = jitviz.inspect_archive(path)  # a report, with what it could not read said
+    assert "torch.add(x, 1)" in report.code[_local(add_one)]
+
+
+def test_a_container_changed_after_nesting_cannot_hide_its_depth(tmp_path, add_one, no_torch_load):
+    # L0 = []; then L(i) is appended to L(i-1) *before* L(i) gets its own child: depth grows unseen
+    chain = b"]" + b"".join(b"]r" + struct.pack("<I", i) + b"aj" + struct.pack("<I", i) for i in range(1, 5000))
+    path = zipforge.write(tmp_path / "chain.pt", zipforge.replaced(add_one, "data.pkl", PROTO2 + chain + b"0" + STOP))
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="changes a container after placing it in another"):
+        jitviz.show(path)
+
+
+def test_a_container_holding_itself_is_refused(tmp_path, add_one, no_torch_load):
+    path = zipforge.write(tmp_path / "self.pt", zipforge.replaced(add_one, "data.pkl", PROTO2 + b"]2a" + STOP))
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="holds itself"):
+        jitviz.show(path)
+
+
+@pytest.mark.parametrize("debug, says", [
+    (b"\x80\x02\xff\xfe", "malformed pickle"),
+    (zipforge.debug_pickle(200), "pointing past its string table"),  # torch.jit.load segfaults on it
+    (zipforge.debug_pickle(-1), "pointing past its string table"),
+    (pickle.dumps((1, 2), 2), "is debug info in which a source range record is not a tuple"),
+    (pickle.dumps(("FORMAT_WITH_STRING_TABLE",), 2), "with a string table but not 3 parts"),
+])
+def test_a_tampered_debug_pkl_is_refused_before_torch_sees_it(tmp_path, add_one, no_torch_load, debug, says):
+    path = zipforge.write(tmp_path / "debug.pt", zipforge.replaced(add_one, ".debug_pkl", debug))
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=f"debug_pkl' .*{re.escape(says)}"):
+        jitviz.show(path)
+
+
+def test_a_well_formed_debug_pkl_is_accepted(tmp_path, add_one):
+    path = zipforge.write(tmp_path / "debug.pt", zipforge.replaced(add_one, ".debug_pkl", zipforge.debug_pickle(1)))
+    assert "aten::add" in [node.kind for node in jitviz.graph(path).nodes]
+
+
+def test_torchs_own_errors_are_a_clear_error_with_torchs_cause(tmp_path, add_one):
+    broken = Member(_code(add_one).name, _code(add_one).data.replace(b"torch.add(x, 1)", b"torch.add(x, 1"))
+    path = zipforge.write(tmp_path / "syntax.pt", [broken if m is _code(add_one) else m for m in add_one])
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.jit.load could not read") as caught:
+        jitviz.show(path)
+    assert isinstance(caught.value.__cause__, RuntimeError)
+
+
+# --- broken zips --------------------------------------------------------------------------------
+
+
+def _broken(tmp_path, add_one, case):
+    member = _code(add_one)
+    if case == "utf8 flag on a cp437 name":
+        odd = Member("m/code/caf\xe9.py".encode("latin-1"), b"x", flags=0x800)
+        return zipforge.write(tmp_path / "utf8.pt", add_one + [odd])
+    if case == "zip64 offset 2**64-1":
+        extra = struct.pack("<HHQ", 1, 8, 2**64 - 1)
+        odd = Member(member.name, member.data, central_extra=extra, header_offset=0xFFFFFFFF)
+        return zipforge.write(tmp_path / "zip64.pt", [odd if m is member else m for m in add_one])
+    swap = {
+        "lzma": Member(member.name, member.data, method=14),
+        "unknown method 99": Member(member.name, member.data, method=99),
+        "bad deflate": Member(member.name, b"\xff" * 40, zipfile.ZIP_DEFLATED, compress=False),
+        "version 25.5": Member(member.name, member.data, zipfile.ZIP_DEFLATED, version_needed=255),
+        "offset past the end": Member(member.name, member.data, header_offset=10**9),
+    }[case]
+    return zipforge.write(tmp_path / "bad.pt", [swap if m is member else m for m in add_one])
+
+
+CASES = ["utf8 flag on a cp437 name", "zip64 offset 2**64-1", "lzma", "unknown method 99", "bad deflate",
+         "version 25.5", "offset past the end"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_broken_zip_ends_in_a_report_or_a_clear_error(tmp_path, add_one, no_torch_load, case):
+    path = _broken(tmp_path, add_one, case)
+    try:
+        report = jitviz.inspect_archive(path)
+    except jitviz.NotTorchScriptFileError as error:
+        assert case in ("utf8 flag on a cp437 name", "version 25.5"), error
+        assert "damaged zip archive" in str(error) and error.__cause__ is not None
+    else:
+        repr(report), report._repr_html_()
+        assert _local(add_one) not in report.code
+        assert any(f"{_local(add_one)}'" in note for note in report.notes)
+    with pytest.raises(jitviz.NotTorchScriptFileError):
+        jitviz.show(path)
+
+
+# --- what the report says of tensors ------------------------------------------------------------
+
+
+def test_a_frozen_models_weights_and_data_version_are_reported(tmp_path):
+    path = tmp_path / "frozen.pt"
+    torch.jit.save(torch.jit.freeze(torch.jit.script(Frozen()).eval()), str(path))
+    with zipfile.ZipFile(path) as archive:
+        written = archive.read("frozen/.data/version").decode().strip() if "frozen/.data/version" in \
+            archive.namelist() else archive.read("frozen/version").decode().strip()
+    report = jitviz.inspect_archive(path)
+    assert sorted((t.folder, t.dtype, t.shape) for t in report.tensors) == [
+        ("constants", "float32", (2,)), ("constants", "float32", (2, 3))]
+    assert report.tensor_bytes == 4 * (6 + 2)
+    assert report.version == written
+    assert "constants/" in repr(report) and "2x3" in repr(report)
+
+
+def test_the_data_version_record_is_read_first_as_torch_does(tmp_path, add_one):
+    members = [m for m in add_one if not str(m.name).endswith("version")]
+    members += [Member("m/version", b"3\n"), Member("m/.data/version", b"10\n")]
+    report = jitviz.inspect_archive(zipforge.write(tmp_path / "v.pt", members))
+    assert report.version == "10"
+
+
+@pytest.mark.parametrize("shape, says", [
+    (b"(J@B\x0f\x00J@B\x0f\x00t", "needs 4000000000000 bytes, but its storage holds 12"),  # 10**6 x 10**6
+    (b"(J\xff\xff\xff\xfft", "a size of -1"),
+    (b"(\x88t", "a size of True (a bool)"),
+    (b"(\x8b" + struct.pack("<I", 2076) + b"\x00" * 2074 + b"\x80\x00t", "a size of <16600-bit integer>"),
+])
+def test_absurd_shapes_are_noted_and_never_break_the_report(tmp_path, add_one, shape, says):
+    data = tensor_pickle(unicode("0"), shape, stride=b"(J@B\x0f\x00K\x01t")
+    members = zipforge.replaced(add_one, "data.pkl", data) + [Member("m/data/0", b"\0" * 12)]
+    report = jitviz.inspect_archive(zipforge.write(tmp_path / "shape.pt", members))
+    assert any(says in note for note in report.notes), report.notes
+    assert says in repr(report) and html.escape(says) in report._repr_html_()
+
+
+def test_a_small_file_cannot_make_a_huge_html_report(tmp_path, add_one):
+    code = [Member(f"m/code/__torch__/f{i}.py", b"<" * 900_000, zipfile.ZIP_DEFLATED) for i in range(17)]
+    path = zipforge.write(tmp_path / "wide.pt", add_one + code + [Member(f"m/extra/{i}", b"") for i in range(3000)])
+    assert path.stat().st_size < 400_000
+    report = jitviz.inspect_archive(path)
+    page = report._repr_html_()
+    assert len(page) < 2_000_000, len(page)
+    assert "Not shown, to keep this report small" in page and "characters of code/__torch__/f" in page
+    assert re.search(r"Not shown[^<]* \d+ entries", page)
+    assert len(repr(report)) < 100_000
+
+
+# --- a torch.export program whatever its suffix ---------------------------------------------------
+
+
+def test_an_exported_program_saved_as_pt_is_drawn(tmp_path):
+    program = torch.export.export(AddOne(), (torch.ones(2),))
+    path = tmp_path / "prog.pt"
+    torch.export.save(program, str(path.with_suffix(".pt2")))
+    path.write_bytes(path.with_suffix(".pt2").read_bytes())
+    drawn = jitviz.graph(path)
+    assert drawn.origin == "loaded .pt2"
+    assert [node.kind for node in drawn.nodes] == ["aten::add.Tensor"]
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.export program"):
+        jitviz.inspect_archive(path)
