@@ -28,7 +28,14 @@ from typing import Any
 from .errors import NotTorchScriptFileError
 from .extract import zipcheck
 from .extract.zipcheck import (
-    MAX_ENTRIES, MAX_MEMBER_BYTES, MAX_TOTAL_BYTES, BigInt, SafeZip, TensorSpec, Unreadable, unsafe_name,
+    MAX_ENTRIES,
+    MAX_MEMBER_BYTES,
+    MAX_TOTAL_BYTES,
+    BigInt,
+    SafeZip,
+    TensorSpec,
+    Unreadable,
+    unsafe_name,
 )
 
 __all__ = ["inspect_archive", "is_export_archive", "ArchiveReport", "Entry", "StoredTensor",

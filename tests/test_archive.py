@@ -110,7 +110,7 @@ def test_an_entry_that_expands_past_what_it_claims_is_cut_off(tmp_path, saved, m
 
 
 def test_an_entry_whose_size_or_crc_lies_is_not_shown_cut_short(tmp_path, saved):
-    real = "class Lies(Module):\n  pass\n".encode()
+    real = b"class Lies(Module):\n  pass\n"
     members = zipforge.members_of(saved) + [
         zipforge.Member("tiny/code/__torch__/short.py", real, zipfile.ZIP_DEFLATED, claimed_size=10),
         zipforge.Member("tiny/code/__torch__/long.py", real, zipfile.ZIP_STORED, claimed_size=len(real) + 5),

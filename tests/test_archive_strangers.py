@@ -112,7 +112,7 @@ def test_a_folder_in_other_case_is_read_as_torch_reads_it(tmp_path, add_one):
 
 
 def test_a_billion_laughs_storage_key_is_refused_in_seconds(tmp_path, add_one, no_torch_load):
-    laughs = unicode("ha") + b"2\x86" * 40  # DUP, TUPLE2: a key of 2**40 strings in 82 bytes
+    laughs = unicode("ha") + b"q\x00h\x00\x86" * 40  # remember t, recall it, (t, t): 2**40 strings
     data = tensor_pickle(laughs, b"(K\x01t")
     start = time.perf_counter()
     path = zipforge.write(tmp_path / "laughs.pt", zipforge.replaced(add_one, "data.pkl", data)
@@ -126,7 +126,7 @@ def test_a_billion_laughs_storage_key_is_refused_in_seconds(tmp_path, add_one, n
 
 @pytest.mark.parametrize("kind, depth", [("list", 400_000), ("tuple", 900_000), ("dict", 5_000)])
 def test_deep_nesting_is_refused_before_torch_sees_it(tmp_path, add_one, no_torch_load, kind, depth):
-    body = {"list": b"]" * depth + b"a" * (depth - 1),  # torch.jit.load segfaults on this one
+    body = {"list": b"(" * depth + b"l" * depth,  # torch.jit.load segfaults on this one
             "tuple": b"(" * depth + b"t" * depth,
             "dict": b"}" + (unicode("k") + b"}") * depth + b"s" * depth}[kind]
     path = zipforge.write(tmp_path / "deep.pt", zipforge.replaced(add_one, "data.pkl", PROTO2 + body + STOP))
@@ -138,15 +138,26 @@ def test_deep_nesting_is_refused_before_torch_sees_it(tmp_path, add_one, no_torc
 
 def test_a_container_changed_after_nesting_cannot_hide_its_depth(tmp_path, add_one, no_torch_load):
     # L0 = []; then L(i) is appended to L(i-1) *before* L(i) gets its own child: depth grows unseen
-    chain = b"]" + b"".join(b"]r" + struct.pack("<I", i) + b"aj" + struct.pack("<I", i) for i in range(1, 5000))
-    path = zipforge.write(tmp_path / "chain.pt", zipforge.replaced(add_one, "data.pkl", PROTO2 + chain + b"0" + STOP))
+    chain = b"]" + b"".join(b"(]r" + struct.pack("<I", i) + b"ej" + struct.pack("<I", i) for i in range(1, 5000))
+    path = zipforge.write(tmp_path / "chain.pt", zipforge.replaced(add_one, "data.pkl", PROTO2 + chain + b"\x86" + STOP))
     with pytest.raises(jitviz.NotTorchScriptFileError, match="changes a container after placing it in another"):
         jitviz.show(path)
 
 
 def test_a_container_holding_itself_is_refused(tmp_path, add_one, no_torch_load):
-    path = zipforge.write(tmp_path / "self.pt", zipforge.replaced(add_one, "data.pkl", PROTO2 + b"]2a" + STOP))
+    path = zipforge.write(tmp_path / "self.pt", zipforge.replaced(add_one, "data.pkl", PROTO2 + b"]q\x00(h\x00e" + STOP))
     with pytest.raises(jitviz.NotTorchScriptFileError, match="holds itself"):
+        jitviz.show(path)
+
+
+@pytest.mark.parametrize("body, says", [
+    (b"N1", "opcode POP_MARK, which torch.jit.load cannot read"),  # Python reads it; torch does not
+    (b"Nr\xff\xff\xff\xff", "memo slot 4294967295"),  # torch would allocate 4 billion slots
+    (b"(NNNd", "a key without a value"),  # torch would read one past its stack
+])
+def test_what_torchs_unpickler_cannot_read_safely_is_refused(tmp_path, add_one, no_torch_load, body, says):
+    path = zipforge.write(tmp_path / "odd.pt", zipforge.replaced(add_one, "data.pkl", PROTO2 + body + STOP))
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=re.escape(says)):
         jitviz.show(path)
 
 
@@ -281,3 +292,27 @@ def test_an_exported_program_saved_as_pt_is_drawn(tmp_path):
     assert [node.kind for node in drawn.nodes] == ["aten::add.Tensor"]
     with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.export program"):
         jitviz.inspect_archive(path)
+
+
+# --- a short fuzz run (the longer one, through torch too: bench/fuzz_archive.py) ----------------------
+
+
+def test_mutated_copies_of_a_real_file_end_in_a_report_or_a_clear_error(tmp_path, add_one):
+    import random
+
+    original = zipforge.write(tmp_path / "m.pt", add_one).read_bytes()
+    rng = random.Random(0)
+    outcomes = {"report": 0, "refused": 0}
+    for case in range(200):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        path = tmp_path / f"case{case}.pt"
+        path.write_bytes(bytes(data))
+        try:
+            report = jitviz.inspect_archive(path)
+            repr(report), report._repr_html_()
+            outcomes["report"] += 1
+        except jitviz.JitvizError:
+            outcomes["refused"] += 1
+    assert outcomes["report"] > 10 and outcomes["refused"] > 10, outcomes  # both kinds were reached

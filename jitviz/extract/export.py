@@ -12,7 +12,6 @@ import itertools
 import operator
 import os
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +53,7 @@ def accepts(obj: Any) -> bool:
 
 def _is_export_file(path: Path) -> bool:
     try:
-        if not path.is_file() or not zipfile.is_zipfile(path):
+        if not path.is_file() or not zipcheck.is_zip(path):
             return False
         with zipcheck.SafeZip(path) as archive:
             return zipcheck.is_export_layout([name for name in map(archive.local, archive.infos) if name])

@@ -8,7 +8,6 @@ import linecache
 import os
 import re
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence, Union
@@ -189,7 +188,7 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
         )
     if not path.is_file():
         raise NotTorchScriptFileError(f"{str(path)!r} is a directory, not a saved TorchScript file.")
-    if not zipfile.is_zipfile(path):
+    if not zipcheck.is_zip(path):
         raise NotTorchScriptFileError(
             f"{str(path)!r} is not a TorchScript file (it is not a zip archive). "
             "Files written by torch.jit.save are zip archives with a code/ folder."

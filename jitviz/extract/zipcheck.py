@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 from ..errors import NotTorchScriptFileError
 
 __all__ = [
-    "SafeZip", "Unreadable", "walk_pickle", "check_debug_pickle", "vet_torchscript", "is_export_layout", "TensorSpec",
+    "SafeZip", "Unreadable", "is_zip", "walk_pickle", "check_debug_pickle", "vet_torchscript", "is_export_layout", "TensorSpec",
     "BigInt", "MAX_ENTRIES", "MAX_DIRECTORY_BYTES", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES",
     "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_INT_BITS", "VET_MEMBER_BYTES", "VET_TOTAL_BYTES",
 ]
@@ -213,6 +213,14 @@ class SafeZip:
         return bytes(out)
 
 
+def is_zip(path: Path) -> bool:
+    """:func:`zipfile.is_zipfile` that says False, rather than raising, for a damaged end record."""
+    try:
+        return zipfile.is_zipfile(path)
+    except (zipfile.BadZipFile, ValueError, OverflowError, struct.error):  # "span multiple disks", ...
+        return True  # it has an end record: SafeZip will say what is wrong with it
+
+
 def _list(path: Path, file: BinaryIO) -> list[zipfile.ZipInfo]:
     _check_end_record(path, file)
     try:
@@ -330,12 +338,21 @@ _PUSH_ARG = {
 }
 _PUSH_CONST = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
 _EMPTY = {"EMPTY_LIST": "list", "EMPTY_DICT": "dict", "EMPTY_SET": "set"}
+# What torch's own unpickler (torch/csrc/jit/serialization/unpickler.cpp) reads; any other opcode
+# is an error there, raised lazily for a .debug_pkl (when a node's source range is first asked for).
+_TORCH_OPCODES = {
+    "PROTO", "STOP", "MARK", "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_DICT", "BINPUT", "LONG_BINPUT",
+    "BINGET", "LONG_BINGET", "NEWTRUE", "NEWFALSE", "NONE", "BININT1", "BININT2", "BININT", "LONG1",
+    "BINUNICODE", "BINFLOAT", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "APPENDS", "LIST", "DICT",
+    "SETITEMS", "SETITEM", "GLOBAL", "NEWOBJ", "BUILD", "REDUCE", "BINPERSID",
+}
 
 
 class _Walker:
     """A pickle machine that builds only the shape of things: what they are, how deep, how large."""
 
-    def __init__(self) -> None:
+    def __init__(self, torch_only: bool = False) -> None:
+        self.torch_only = torch_only
         self.stack: list[Any] = []
         self.marks: list[int] = []
         self.memo: dict[Any, Any] = {}
@@ -354,6 +371,8 @@ class _Walker:
 
     def _step(self, name: str, arg: Any) -> None:
         stack = self.stack
+        if self.torch_only and name not in _TORCH_OPCODES:
+            raise Unreadable(f"it uses the pickle opcode {name}, which torch.jit.load cannot read")
         if name in ("PROTO", "FRAME", "STOP"):
             return
         if name in _PUSH_ARG:
@@ -379,11 +398,15 @@ class _Walker:
             stack.append(_Node(_EMPTY[name], payload=[] if name == "EMPTY_LIST" else None))
         elif name in ("LIST", "DICT"):
             items = self._take(self.marks.pop())
+            if name == "DICT" and len(items) % 2:
+                raise Unreadable("malformed pickle: a key without a value (torch would read past its stack)")
             stack.append(self._grow(_Node(name.lower(), payload=[] if name == "LIST" else None), items))
         elif name in ("APPEND", "SETITEM", "APPENDS", "SETITEMS", "ADDITEMS"):
             start = self.marks.pop() if name in ("APPENDS", "SETITEMS", "ADDITEMS") else len(stack) - (
                 1 if name == "APPEND" else 2)
             items = self._take(start)
+            if name in ("SETITEMS", "SETITEM") and len(items) % 2:
+                raise Unreadable("malformed pickle: a key without a value (torch would read past its stack)")
             self._grow(stack[-1], items)
         elif name == "POP_MARK":
             self._take(self.marks.pop())
@@ -392,6 +415,8 @@ class _Walker:
         elif name == "DUP":
             stack.append(stack[-1])
         elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
+            if not isinstance(arg, int) or not 0 <= arg <= MAX_PICKLE_ITEMS:
+                raise Unreadable(f"it stores a value at memo slot {arg} (torch would allocate every slot below it)")
             self.memo[arg] = stack[-1]
         elif name == "MEMOIZE":
             self.memo[len(self.memo)] = stack[-1]
@@ -469,13 +494,14 @@ def _plain(value: Any) -> Any:
     return value.payload if isinstance(value, _Node) and value.kind == "tuple" else value
 
 
-def walk_pickle(data: bytes) -> dict[str, TensorSpec]:
+def walk_pickle(data: bytes, torch_only: bool = False) -> dict[str, TensorSpec]:
     """Storage key -> what ``data.pkl`` says of that tensor, read by walking the pickle's opcodes.
 
     ``walk_pickle(data)["0"].shape == (8, 4)``. Raises :class:`Unreadable` for a malformed pickle
-    or one past a bound (depth, items built, an opcode TorchScript never writes).
+    or one past a bound (depth, items built, memo slots); with ``torch_only``, also for an opcode
+    torch's unpickler does not read.
     """
-    return _Walker().run(data)
+    return _Walker(torch_only).run(data)
 
 
 def check_debug_pickle(data: bytes) -> None:
@@ -484,7 +510,7 @@ def check_debug_pickle(data: bytes) -> None:
 
     ``check_debug_pickle(archive.read(info))`` returns None or raises :class:`Unreadable`.
     """
-    walker = _Walker()
+    walker = _Walker(torch_only=True)
     walker.run(data)
     root = _items(walker.result, "the debug info")
     table: tuple[Any, ...] | None = None
@@ -582,7 +608,7 @@ def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str) -> None:
             if local.endswith(".debug_pkl"):
                 check_debug_pickle(data)
             elif local.endswith(".pkl"):
-                walk_pickle(data)
+                walk_pickle(data, torch_only=True)
     except Unreadable as reason:
         raise NotTorchScriptFileError(
             f"{archive.path.name!r} is not handed to torch.jit.load: {info.filename!r} {reason}. "
