@@ -9,6 +9,7 @@ import pickle
 import re
 import struct
 import time
+import xml.etree.ElementTree
 import zipfile
 
 import pytest
@@ -106,6 +107,16 @@ def test_a_folder_in_other_case_is_read_as_torch_reads_it(tmp_path, add_one):
     report = jitviz.inspect_archive(path)
     assert "torch.add(x, 1000)" in report.code[_local(add_one)]  # torch runs this one (measured)
     assert any("read by torch.jit.load as part of the folder 'm'" in note for note in report.notes)
+
+
+def test_a_name_with_a_nul_is_not_taken_for_the_name_before_it(tmp_path, add_one):
+    # zipfile cuts names at a NUL; torch (miniz) compares them whole and reads the real entry
+    decoy = Member(str(_code(add_one).name) + "\x00", _times_1000(add_one).data)
+    path = zipforge.write(tmp_path / "nul.pt", [decoy, *add_one])
+    report = jitviz.inspect_archive(path)
+    assert "torch.add(x, 1)" in report.code[_local(add_one)]
+    assert "1000" not in "".join(report.code.values())
+    assert torch.jit.load(str(path))(torch.zeros(1)).item() == 1  # what torch runs, measured
 
 
 # --- pickles that cost more than their bytes ----------------------------------------------------
@@ -275,8 +286,23 @@ def test_a_small_file_cannot_make_a_huge_html_report(tmp_path, add_one):
     page = report._repr_html_()
     assert len(page) < 2_000_000, len(page)
     assert "Not shown, to keep this report small" in page and "characters of code/__torch__/f" in page
-    assert re.search(r"Not shown[^<]* \d+ entries", page)
+    listed_but_not_drawn = report.entry_count - jitviz.archive.MAX_HTML_ROWS
+    assert f"{listed_but_not_drawn} entries" in page
+    assert page.count("<tr>") <= 2 * (jitviz.archive.MAX_HTML_ROWS + 1)
     assert len(repr(report)) < 100_000
+
+
+def test_control_characters_from_the_file_are_shown_as_text(tmp_path, add_one):
+    sneaky = "\x1b[31mred\x00\u202eevil"
+    code = _code(add_one)
+    members = [Member(code.name, code.data + f"# {sneaky}\n".encode()) if m is code else m for m in add_one]
+    members += [Member(f"m/extra/{sneaky}", b""), Member(f"../{sneaky}", b"")]
+    report = jitviz.inspect_archive(zipforge.write(tmp_path / "ctl.pt", members))
+    page = report._repr_html_()
+    for text in (repr(report), page):
+        assert not re.search("[\x00-\x08\x0b-\x1f\u202e]", text)
+        assert "\\x1b[31mred\\x00\\u202eevil" in text
+    xml.etree.ElementTree.fromstring(f"<root>{page}</root>")  # well-formed: safe inside SVG/XHTML too
 
 
 # --- a torch.export program whatever its suffix ---------------------------------------------------

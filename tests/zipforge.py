@@ -33,6 +33,7 @@ def write(path: Path, members: list[Member]) -> Path:
     out, central = bytearray(), bytearray()
     for member in members:
         name = member.name.encode() if isinstance(member.name, str) else member.name
+        flags = member.flags | (0x800 if isinstance(member.name, str) and not member.name.isascii() else 0)
         payload = member.data
         if member.method == zipfile.ZIP_DEFLATED and member.compress:
             packer = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -40,9 +41,9 @@ def write(path: Path, members: list[Member]) -> Path:
         crc = zlib.crc32(member.data) if member.crc is None else member.crc
         size = len(member.data) if member.claimed_size is None else member.claimed_size
         offset = len(out) if member.header_offset is None else member.header_offset
-        out += struct.pack("<4s5H3L2H", b"PK\x03\x04", member.version_needed, member.flags, member.method,
+        out += struct.pack("<4s5H3L2H", b"PK\x03\x04", member.version_needed, flags, member.method,
                            0, 0x21, crc, len(payload), size, len(name), 0) + name + payload
-        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, member.version_needed, member.flags,
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, member.version_needed, flags,
                                member.method, 0, 0x21, crc, len(payload), size, len(name),
                                len(member.central_extra), 0, 0, 0, 0, offset) + name + member.central_extra
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(out), 0)

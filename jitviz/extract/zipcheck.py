@@ -238,6 +238,9 @@ def _list(path: Path, file: BinaryIO) -> list[zipfile.ZipInfo]:
         ) from error
     if len(infos) > MAX_ENTRIES:
         raise _too_many(path, len(infos))
+    for info in infos:
+        # zipfile cuts a name at a NUL; miniz does not, so torch would look up the whole name
+        info.filename = info.orig_filename
     return infos
 
 
