@@ -147,6 +147,20 @@ def test_deep_nesting_is_refused_before_torch_sees_it(tmp_path, add_one, no_torc
     assert "torch.add(x, 1)" in report.code[_local(add_one)]
 
 
+@pytest.mark.parametrize("expression, says", [
+    ("(" * 100_000 + "x" + ")" * 100_000, "too many nested parentheses"),  # each of these three
+    ("-" * 100_000 + "x", "is not code torch.jit.save writes"),  # segfaults torch.jit.load (measured)
+    ("[" * 100_000 + "x" + "]" * 100_000, "too many nested parentheses"),
+    ("x" + " if x.dim() else x" * 600, "nests code deeper than 500 levels"),
+])
+def test_deeply_nested_code_is_refused_before_torch_sees_it(tmp_path, add_one, no_torch_load, expression, says):
+    code = _code(add_one)
+    deep = Member(code.name, code.data.replace(b"torch.add(x, 1)", f"torch.add({expression}, 1)".encode()))
+    path = zipforge.write(tmp_path / "deep.pt", [deep if m is code else m for m in add_one])
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=re.escape(says)):
+        jitviz.show(path)
+
+
 def test_a_container_changed_after_nesting_cannot_hide_its_depth(tmp_path, add_one, no_torch_load):
     # L0 = []; then L(i) is appended to L(i-1) *before* L(i) gets its own child: depth grows unseen
     chain = b"]" + b"".join(b"(]r" + struct.pack("<I", i) + b"ej" + struct.pack("<I", i) for i in range(1, 5000))
@@ -191,7 +205,7 @@ def test_a_well_formed_debug_pkl_is_accepted(tmp_path, add_one):
 
 
 def test_torchs_own_errors_are_a_clear_error_with_torchs_cause(tmp_path, add_one):
-    broken = Member(_code(add_one).name, _code(add_one).data.replace(b"torch.add(x, 1)", b"torch.add(x, 1"))
+    broken = Member(_code(add_one).name, _code(add_one).data.replace(b"torch.add(x, 1)", b"torch.no_such_op(x, 1)"))
     path = zipforge.write(tmp_path / "syntax.pt", [broken if m is _code(add_one) else m for m in add_one])
     with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.jit.load could not read") as caught:
         jitviz.show(path)

@@ -27,6 +27,7 @@ early) and on integer width.
 
 from __future__ import annotations
 
+import ast
 import pickletools
 import struct
 import zipfile
@@ -38,9 +39,9 @@ from typing import Any, BinaryIO
 from ..errors import NotTorchScriptFileError
 
 __all__ = [
-    "SafeZip", "Unreadable", "is_zip", "walk_pickle", "check_debug_pickle", "vet_torchscript", "is_export_layout", "TensorSpec",
+    "SafeZip", "Unreadable", "is_zip", "walk_pickle", "check_debug_pickle", "check_code", "vet_torchscript", "is_export_layout", "TensorSpec",
     "BigInt", "MAX_ENTRIES", "MAX_DIRECTORY_BYTES", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES",
-    "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_INT_BITS", "VET_MEMBER_BYTES", "VET_TOTAL_BYTES",
+    "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_CODE_DEPTH", "MAX_INT_BITS", "VET_MEMBER_BYTES", "VET_TOTAL_BYTES",
 ]
 
 MAX_ENTRIES = 50_000
@@ -53,6 +54,9 @@ VET_TOTAL_BYTES = 256 << 20
 # tens; torch.jit.load segfaults somewhere below 400,000 (a list nested that deep killed the kernel).
 MAX_PICKLE_DEPTH = 1_000
 MAX_PICKLE_ITEMS = 10_000_000  # items built, a shared one counted at every place it is used
+# Syntax-tree depth of a code file: real ones reach about 20; torch's recursive parser crashed
+# the process on 100,000 nested parentheses (or unary minuses, or brackets), and read 5,000.
+MAX_CODE_DEPTH = 500
 MAX_INT_BITS = 64  # torch's unpickler reads 64-bit integers; wider ones are not a tensor's size
 
 _STORED, _DEFLATED = zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED
@@ -577,6 +581,27 @@ def _is_int(value: Any) -> bool:
     return type(value) is int
 
 
+def check_code(data: bytes) -> None:
+    """Refuse code torch's recursive parser could crash on: ``check_code(b"def f(x): return x")``.
+
+    The code torch.jit.save writes is Python syntax, so Python's parser (which stops safely at
+    200 nested brackets or a too complex expression) reads it first; the tree's depth is then
+    bounded by ``MAX_CODE_DEPTH``. Raises :class:`Unreadable`.
+    """
+    try:
+        tree = ast.parse(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise Unreadable("is not UTF-8 text, so not code torch.jit.save wrote") from error
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
+        raise Unreadable(f"is not code torch.jit.save writes ({type(error).__name__}: {error})") from error
+    pending = [(tree, 1)]
+    while pending:  # iterative: the tree may be deep
+        node, depth = pending.pop()
+        if depth > MAX_CODE_DEPTH:
+            raise Unreadable(f"nests code deeper than {MAX_CODE_DEPTH} levels (torch.jit.load would crash)")
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
 # --- vetting a file before torch.jit.load -------------------------------------------------------------
 
 
@@ -608,7 +633,9 @@ def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str) -> None:
             _check_method(info)  # tensor data can be gigabytes: torch reads it, checked by CRC
         elif local.endswith((".pkl", "_pkl", ".py")) or local in _VETTED_SMALL:
             data = archive.read(info)
-            if local.endswith(".debug_pkl"):
+            if local.endswith(".py"):
+                check_code(data)
+            elif local.endswith(".debug_pkl"):
                 check_debug_pickle(data)
             elif local.endswith(".pkl"):
                 walk_pickle(data, torch_only=True)
