@@ -159,7 +159,11 @@ def _rows(cells: list[tuple[str, ...]], what: str, cut: list[str], hidden: int =
     more = len(cells) - len(shown) + hidden
     if more > 0:
         cut.append(f"{more} {what}")
-    return "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in shown)
+    return "".join("<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in shown)
+
+
+def _cell(text: str) -> str:
+    return f"<td style='text-align:right'>{text}</td>" if text.isdigit() else f"<td>{text}</td>"
 
 
 def _code_html(code: dict[str, str]) -> tuple[str, list[str]]:
@@ -217,7 +221,7 @@ class _Reader:
         if not any(local.startswith("code/") for _, local in mine):
             raise NotTorchScriptFileError(
                 f"{self.path.name!r} is a zip archive without a code/ folder, so it is not TorchScript"
-                + (": it is a torch.export program (.pt2); draw it with jitviz.show(path)."
+                + (": it looks like a torch.export .pt2, which inspect_archive does not read yet."
                    if zipcheck.is_export_layout([local for _, local in mine])
                    else " (a torch.save file is opened with torch.load).")
             )

@@ -330,7 +330,7 @@ def test_an_exported_program_saved_as_pt_is_drawn(tmp_path):
     drawn = jitviz.graph(path)
     assert drawn.origin == "loaded .pt2"
     assert [node.kind for node in drawn.nodes] == ["aten::add.Tensor"]
-    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.export program"):
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="looks like a torch.export .pt2"):
         jitviz.inspect_archive(path)
 
 
