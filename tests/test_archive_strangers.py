@@ -195,7 +195,7 @@ def test_what_torchs_unpickler_cannot_read_safely_is_refused(tmp_path, add_one, 
 ])
 def test_a_tampered_debug_pkl_is_refused_before_torch_sees_it(tmp_path, add_one, no_torch_load, debug, says):
     path = zipforge.write(tmp_path / "debug.pt", zipforge.replaced(add_one, ".debug_pkl", debug))
-    with pytest.raises(jitviz.NotTorchScriptFileError, match=f"debug_pkl' .*{re.escape(says)}"):
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=f"debug_pkl': .*{re.escape(says)}"):
         jitviz.show(path)
 
 

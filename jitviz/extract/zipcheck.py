@@ -641,7 +641,7 @@ def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str) -> None:
                 walk_pickle(data, torch_only=True)
     except Unreadable as reason:
         raise NotTorchScriptFileError(
-            f"{archive.path.name!r} is not handed to torch.jit.load: {info.filename!r} {reason}. "
+            f"{archive.path.name!r} is not handed to torch.jit.load: {info.filename!r}: {reason}. "
             "jitviz.inspect_archive(path) shows what is inside."
         ) from reason
 
