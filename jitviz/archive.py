@@ -46,6 +46,7 @@ MAX_LISTED = 500
 MAX_HTML_ROWS = 200  # rows of each table in the HTML report
 MAX_CODE_CHARS = 200_000  # characters of code in the HTML report, all files together
 MAX_NOTES = 50
+_MAX_DIMS = 64  # more is no real tensor, and multiplying thousands of sizes would take long
 
 _ITEM_BYTES = {"float64": 8, "int64": 8, "complex128": 16, "complex64": 8, "float32": 4, "int32": 4,
                "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
@@ -307,6 +308,9 @@ class _Reader:
         """The shape if it is one torch could build over ``size`` bytes; otherwise None and a note."""
         shape = spec.shape
         if shape is None:
+            return None
+        if len(shape) > _MAX_DIMS:
+            self._note(f"{where} has an impossible shape: {len(shape)} dimensions; shown as '?'.")
             return None
         if not all(type(s) is int and s >= 0 for s in shape):
             odd = next(s for s in shape if not (type(s) is int and s >= 0))

@@ -168,3 +168,16 @@ def test_unreadable_data_pkl_is_said_not_guessed(tmp_path, saved):
     report = jitviz.inspect_archive(odd)
     assert all(t.shape is None and t.dtype is None for t in report.tensors)
     assert len(report.tensors) == 4
+
+
+def test_what_is_not_a_path_to_a_file_is_refused_plainly(tmp_path):
+    import os
+
+    for wrong in (None, b"tiny.pt", 3):
+        with pytest.raises(TypeError, match="inspect_archive\\(path\\): path must be a str or os.PathLike"):
+            jitviz.inspect_archive(wrong)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="No file at .* \\(a folder\\)"):
+        jitviz.inspect_archive(tmp_path)
+    os.mkfifo(tmp_path / "fifo")  # opening a FIFO to read it would block forever
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="not a regular file"):
+        jitviz.inspect_archive(tmp_path / "fifo")

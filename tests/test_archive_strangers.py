@@ -282,6 +282,7 @@ def test_the_data_version_record_is_read_first_as_torch_does(tmp_path, add_one):
     (b"(J@B\x0f\x00J@B\x0f\x00t", "needs 4000000000000 bytes, but its storage holds 12"),  # 10**6 x 10**6
     (b"(J\xff\xff\xff\xfft", "a size of -1"),
     (b"(\x88t", "a size of True (a bool)"),
+    (b"(" + b"K\x01" * 5000 + b"t", "an impossible shape: 5000 dimensions"),
     (b"(\x8b" + struct.pack("<I", 2076) + b"\x00" * 2074 + b"\x80\x00t", "a size of <16600-bit integer>"),
 ])
 def test_absurd_shapes_are_noted_and_never_break_the_report(tmp_path, add_one, shape, says):
@@ -332,6 +333,11 @@ def test_an_exported_program_saved_as_pt_is_drawn(tmp_path):
     assert [node.kind for node in drawn.nodes] == ["aten::add.Tensor"]
     with pytest.raises(jitviz.NotTorchScriptFileError, match="looks like a torch.export .pt2"):
         jitviz.inspect_archive(path)
+    with zipfile.ZipFile(path) as archive:  # torch's reader ignores case: an ambiguous copy
+        members = [Member(info.filename, archive.read(info)) for info in archive.infolist()]
+    twice = zipforge.write(tmp_path / "twice.pt2", members + [Member(members[-1].name.upper(), b"x")])
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="not handed to torch.export.load: .*ambiguous"):
+        jitviz.graph(twice)
 
 
 # --- a short fuzz run (the longer one, through torch too: bench/fuzz_archive.py) ----------------------

@@ -87,6 +87,10 @@ def _load(path: Path) -> torch.export.ExportedProgram:
     """``torch.export.load`` with a clear error; read from an open file, so any suffix will do."""
     if not path.is_file():
         raise NotTorchScriptFileError(f"No file at {str(path)!r}.")
+    with zipcheck.SafeZip(path) as archive:  # torch.export.load reads it with torch's zip reader
+        problems = archive.ambiguities()
+    if problems:
+        raise NotTorchScriptFileError(f"{path.name!r} is not handed to torch.export.load: {'; '.join(problems)}.")
     try:
         with open(path, "rb") as file:
             return torch.export.load(file)
