@@ -90,7 +90,7 @@ def _child(folder: Path, first: int, last: int) -> None:
             except jitviz.JitvizError as error:
                 by = "torch" if str(error).startswith("torch.jit.load could not read") else "jitviz"
                 outcome[name] = f"refused by {by}:{type(error).__name__}"
-            except Exception as error:  # a finding
+            except Exception as error:  # noqa: BLE001 - any other exception is a finding
                 outcome[name] = f"RAW:{type(error).__name__}:{str(error)[:80]}"
         print(json.dumps({"case": case, **outcome}), flush=True)
 

@@ -93,7 +93,7 @@ class SafeZip:
         self.path = path
         self.member_bytes = MAX_MEMBER_BYTES if member_bytes is None else member_bytes
         self.budget = MAX_TOTAL_BYTES if total_bytes is None else total_bytes
-        self._file: BinaryIO = open(path, "rb")
+        self._file: BinaryIO = open(path, "rb")  # noqa: SIM115 - held until close(), as ZipFile does
         try:
             self.infos = _list(path, self._file)
         except BaseException:
@@ -325,7 +325,7 @@ class _Name:
 class _Node:
     """Anything mutable or built from parts: a list, dict, set, object, call or tuple."""
 
-    __slots__ = ("kind", "depth", "size", "nested", "payload")
+    __slots__ = ("depth", "kind", "nested", "payload", "size")
 
     def __init__(self, kind: str, depth: int = 1, size: int = 1, payload: Any = None) -> None:
         self.kind, self.depth, self.size, self.nested, self.payload = kind, depth, size, False, payload
@@ -594,7 +594,7 @@ def check_code(data: bytes) -> None:
         raise Unreadable("is not UTF-8 text, so not code torch.jit.save wrote") from error
     except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
         raise Unreadable(f"is not code torch.jit.save writes ({type(error).__name__}: {error})") from error
-    pending = [(tree, 1)]
+    pending: list[tuple[ast.AST, int]] = [(tree, 1)]
     while pending:  # iterative: the tree may be deep
         node, depth = pending.pop()
         if depth > MAX_CODE_DEPTH:
