@@ -119,6 +119,16 @@ def test_a_name_with_a_nul_is_not_taken_for_the_name_before_it(tmp_path, add_one
     assert torch.jit.load(str(path))(torch.zeros(1)).item() == 1  # what torch runs, measured
 
 
+def test_data_put_before_the_archive_makes_it_ambiguous(tmp_path, add_one, no_torch_load):
+    # zipfile shifts every entry by the 100 bytes; torch (miniz) reads where the directory says
+    path = tmp_path / "shifted.pt"
+    path.write_bytes(b"#" * 100 + zipforge.write(tmp_path / "m.pt", add_one).read_bytes())
+    report = jitviz.inspect_archive(path)
+    assert any("100 bytes away from where the archive's directory says" in note for note in report.notes)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="100 bytes away"):
+        jitviz.show(path)
+
+
 # --- pickles that cost more than their bytes ----------------------------------------------------
 
 

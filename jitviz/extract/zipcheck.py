@@ -95,7 +95,7 @@ class SafeZip:
         self.budget = MAX_TOTAL_BYTES if total_bytes is None else total_bytes
         self._file: BinaryIO = open(path, "rb")  # noqa: SIM115 - held until close(), as ZipFile does
         try:
-            self.infos = _list(path, self._file)
+            self.infos, self.shift = _list(path, self._file)
         except BaseException:
             self._file.close()
             raise
@@ -140,6 +140,12 @@ class SafeZip:
     def ambiguities(self) -> list[str]:
         """Plain sentences on what makes this archive read differently by different readers."""
         notes = []
+        if self.shift:
+            notes.append(
+                f"the entries are {self.shift} bytes away from where the archive's directory says "
+                "(something was put before or inside the archive): zip tools read them where they are, "
+                "torch.jit.load where the directory says, so the file is ambiguous"
+            )
         duplicates = self.duplicates()
         if duplicates:
             notes.append(
@@ -225,8 +231,8 @@ def is_zip(path: Path) -> bool:
         return True  # it has an end record: SafeZip will say what is wrong with it
 
 
-def _list(path: Path, file: BinaryIO) -> list[zipfile.ZipInfo]:
-    _check_end_record(path, file)
+def _list(path: Path, file: BinaryIO) -> tuple[list[zipfile.ZipInfo], int]:
+    shift = _check_end_record(path, file)
     try:
         with zipfile.ZipFile(file) as archive:
             infos = archive.infolist()
@@ -245,27 +251,35 @@ def _list(path: Path, file: BinaryIO) -> list[zipfile.ZipInfo]:
     for info in infos:
         # zipfile cuts a name at a NUL; miniz does not, so torch would look up the whole name
         info.filename = info.orig_filename
-    return infos
+    return infos, shift
 
 
-def _check_end_record(path: Path, file: BinaryIO) -> None:
-    """Refuse a directory too large to parse, from the end record's counts, before zipfile reads it."""
+def _check_end_record(path: Path, file: BinaryIO) -> int:
+    """Refuse a directory too large to parse, from the end record's counts, before zipfile reads it.
+
+    Returns how many bytes the directory lies after where the end record says it starts: zipfile
+    shifts every entry by that much (to read archives with data put before them), torch does not.
+    """
     size = file.seek(0, 2)
     tail_start = max(0, size - (22 + 0xFFFF))
     file.seek(tail_start)
     tail = file.read()
     at = tail.rfind(_END)
     if at < 0 or len(tail) - at < 22:
-        return  # not a zip: zipfile says so
-    count, directory_bytes = struct.unpack("<HL", tail[at + 10:at + 16])  # entries, directory size
+        return 0  # not a zip: zipfile says so
+    count, directory_bytes, directory_at = struct.unpack("<HLL", tail[at + 10:at + 20])
+    directory_end = tail_start + at
     locator = tail[at - 20:at] if at >= 20 else b""
+    moved = 0
     if locator[:4] == _END64_LOCATOR:
         (offset,) = struct.unpack("<Q", locator[8:16])
-        if offset + 56 <= size:
-            file.seek(offset)
-            record = file.read(56)
-            if record[:4] == _END64:
-                count, directory_bytes = struct.unpack("<QQ", record[32:48])
+        record_at = directory_end - 20 - 56  # where zipfile reads the zip64 record; torch reads `offset`
+        file.seek(max(record_at, 0))
+        record = file.read(56)
+        if record[:4] == _END64:
+            count, directory_bytes, directory_at = struct.unpack("<QQQ", record[32:56])
+            directory_end = record_at
+            moved = offset != record_at
     if count > MAX_ENTRIES:
         raise _too_many(path, count)
     if directory_bytes > MAX_DIRECTORY_BYTES:
@@ -273,6 +287,7 @@ def _check_end_record(path: Path, file: BinaryIO) -> None:
             f"{path.name!r} has a {directory_bytes}-byte list of entries, more than the "
             f"{MAX_DIRECTORY_BYTES} jitviz reads; a TorchScript file's is a few kilobytes."
         )
+    return (directory_end - directory_bytes - directory_at) or int(moved)
 
 
 def _too_many(path: Path, count: int) -> NotTorchScriptFileError:
