@@ -2,27 +2,33 @@
 
     with SafeZip(Path("model.pt")) as archive:        # refuses malformed zips before parsing them
         data = archive.read(archive.find("data.pkl"))
-    specs = walk_pickle(data)                          # {"0": ("float32", (8, 4))}, nothing unpickled
+    walk_pickle(data)["0"].shape                       # (8, 4), and nothing unpickled
 
-Used by ``jitviz.inspect_archive`` (the report) and by ``load_torchscript_file`` (which vets a file
-with :func:`vet_torchscript` before ``torch.jit.load`` sees it). How torch reads a ``.pt``
+Used by ``jitviz.inspect_archive`` (the report) and by ``load_torchscript_file``, which calls
+:func:`vet_torchscript` before ``torch.jit.load`` sees a file. How torch reads a ``.pt``
 (``caffe2/serialize`` ``PyTorchStreamReader`` over miniz), and so how this module reads it:
 
 * the archive's folder is the top-level folder of the *first* entry; every record is looked up as
   ``folder/name``, entries in other folders are never read;
-* names are compared with ASCII case ignored (miniz's sorted lookup), so ``M/CODE/__TORCH__.PY``
-  *is* ``m/code/__torch__.py`` to torch;
+* names are compared whole (zipfile cuts them at a NUL) with ASCII case ignored (miniz's sorted
+  lookup), so ``M/CODE/__TORCH__.PY`` *is* ``m/code/__torch__.py`` to torch;
 * when two entries share a name (case ignored), which one torch reads depends on miniz's unstable
-  sort: measured on torch 2.13 it is sometimes the first, sometimes the later one. Such a file
-  is ambiguous, and this module says so rather than guess;
+  sort: measured on torch 2.13 it is sometimes the first, sometimes the later one;
+* entries are read where the central directory says; zipfile shifts them when data was put
+  before the archive, torch does not;
 * a member is stored or deflated; its sizes and CRC must match the central directory.
+
+A file that zip tools and torch would read differently is *ambiguous*: :meth:`SafeZip.ambiguities`
+says how, the report notes it, and :func:`vet_torchscript` refuses it.
 
 Every bound is a module constant, read at call time: entries and central-directory bytes are
 checked from the end-of-central-directory record *before* :class:`zipfile.ZipFile` parses the
 directory; members are inflated here, up to a per-member and a total byte budget, whatever their
 headers claim; pickles are walked opcode by opcode with limits on nesting depth, on the size of
 anything built (shared references counted each time, so a "billion laughs" tuple is caught
-early) and on integer width.
+early), on memo slots and on integer width; vetting also refuses the opcodes torch's unpickler
+does not read, a ``.debug_pkl`` pointing outside its string table, and code nested deeper than
+torch's recursive parser survives.
 """
 
 from __future__ import annotations
@@ -39,9 +45,10 @@ from typing import Any, BinaryIO
 from ..errors import NotTorchScriptFileError
 
 __all__ = [
-    "SafeZip", "Unreadable", "is_zip", "walk_pickle", "check_debug_pickle", "check_code", "vet_torchscript", "is_export_layout", "TensorSpec",
-    "BigInt", "MAX_ENTRIES", "MAX_DIRECTORY_BYTES", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES",
-    "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_CODE_DEPTH", "MAX_INT_BITS", "VET_MEMBER_BYTES", "VET_TOTAL_BYTES",
+    "SafeZip", "Unreadable", "is_zip", "walk_pickle", "check_debug_pickle", "check_code",
+    "vet_torchscript", "is_export_layout", "unsafe_name", "TensorSpec", "BigInt",
+    "MAX_ENTRIES", "MAX_DIRECTORY_BYTES", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "VET_MEMBER_BYTES",
+    "VET_TOTAL_BYTES", "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_CODE_DEPTH", "MAX_INT_BITS",
 ]
 
 MAX_ENTRIES = 50_000
