@@ -171,6 +171,15 @@ def test_deeply_nested_code_is_refused_before_torch_sees_it(tmp_path, add_one, n
         jitviz.show(path)
 
 
+def test_a_storage_larger_than_its_record_is_refused(tmp_path, add_one, no_torch_load):
+    # torch sizes the storage by the pickle: 2**28 floats over 16 bytes load, and crash when read
+    data = tensor_pickle(unicode("0"), b"(K\x04t", elements=b"J\x00\x00\x00\x10")
+    path = zipforge.write(tmp_path / "over.pt", zipforge.replaced(add_one, "data.pkl", data)
+                          + [Member("m/data/0", b"\0" * 16)])
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="claims 268435456 elements .* holds 16 bytes"):
+        jitviz.show(path)
+
+
 def test_a_container_changed_after_nesting_cannot_hide_its_depth(tmp_path, add_one, no_torch_load):
     # L0 = []; then L(i) is appended to L(i-1) *before* L(i) gets its own child: depth grows unseen
     chain = b"]" + b"".join(b"(]r" + struct.pack("<I", i) + b"ej" + struct.pack("<I", i) for i in range(1, 5000))

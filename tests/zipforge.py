@@ -82,10 +82,10 @@ def unicode(text: str) -> bytes:
 
 
 def tensor_pickle(key: bytes, shape: bytes, stride: bytes = b"(K\x01t", offset: bytes = b"K\x00",
-                  storage: str = "FloatStorage") -> bytes:
+                  storage: str = "FloatStorage", elements: bytes = b"K\x01") -> bytes:
     """A pickle of one ``_rebuild_tensor_v2`` call, with the storage key, shape and stride given as
     opcodes that each push one value (``unicode("0")``, ``b"(K\\x02K\\x03t"`` for ``(2, 3)``)."""
-    persistent = b"(" + unicode("storage") + f"ctorch\n{storage}\n".encode() + key + unicode("cpu") + b"K\x01tQ"
+    persistent = b"(" + unicode("storage") + f"ctorch\n{storage}\n".encode() + key + unicode("cpu") + elements + b"tQ"
     return (PROTO2 + b"ctorch._utils\n_rebuild_tensor_v2\n(" + persistent + offset + shape + stride
             + b"\x89ccollections\nOrderedDict\n)Rt" + b"R" + STOP)
 

@@ -359,6 +359,11 @@ _STORAGE_DTYPES = {
     "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
     "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
 }
+_STORAGE_BYTES = {  # bytes an element; a type not listed counts 1, the smallest there is
+    "DoubleStorage": 8, "LongStorage": 8, "ComplexDoubleStorage": 16, "ComplexFloatStorage": 8,
+    "FloatStorage": 4, "IntStorage": 4, "QInt32Storage": 4, "HalfStorage": 2, "BFloat16Storage": 2,
+    "ShortStorage": 2, "ComplexHalfStorage": 4, "UInt16Storage": 2, "UInt32Storage": 4, "UInt64Storage": 8,
+}
 _TENSOR_REBUILDERS = {"torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor"}
 _PUSH_ARG = {
     "BINUNICODE", "SHORT_BINUNICODE", "UNICODE", "BINUNICODE8", "STRING", "BINSTRING",
@@ -387,6 +392,7 @@ class _Walker:
         self.memo: dict[Any, Any] = {}
         self.tensors: dict[str, TensorSpec] = {}
         self.result: Any = None
+        self.storages: dict[str, tuple[str, Any]] = {}  # key -> (storage type, elements)
 
     def run(self, data: bytes) -> dict[str, TensorSpec]:
         try:
@@ -454,6 +460,7 @@ class _Walker:
         elif name == "BINPERSID":
             node = self._grow(_Node("persistent", payload=stack[-1]), self._take(len(stack) - 1))
             node.nested = True  # immutable from here on
+            self._record_storage(_plain(node.payload))
             stack.append(node)
         elif name in ("REDUCE", "NEWOBJ", "NEWOBJ_EX"):
             parts = self._take(len(stack) - (3 if name == "NEWOBJ_EX" else 2))
@@ -500,6 +507,12 @@ class _Walker:
         if node.size > MAX_PICKLE_ITEMS:
             raise Unreadable(f"it builds more than {MAX_PICKLE_ITEMS} items (shared ones counted at each use)")
         return node
+
+    def _record_storage(self, pid: Any) -> None:
+        """``("storage", torch.FloatStorage, key, device, elements)``, as torch's pickler writes it."""
+        if isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage" and isinstance(pid[2], str):
+            kind = pid[1].dotted.rsplit(".", 1)[-1] if isinstance(pid[1], _Name) else "?"
+            self.storages[pid[2]] = (kind, pid[4])
 
     def _record_tensor(self, call: _Node) -> None:
         target, args = call.payload[0], call.payload[1]
@@ -633,39 +646,64 @@ _VETTED_SMALL = ("version", ".data/version", "byteorder")
 def vet_torchscript(path: Path) -> list[str]:
     """Refuse a file that is not safe to hand to ``torch.jit.load``; the local names of its entries.
 
-    Raises :class:`NotTorchScriptFileError` for a damaged or ambiguous zip, or a pickle past a
-    bound (a 900,000-deep ``data.pkl`` would crash torch). Tensor data is not read.
+    Raises :class:`NotTorchScriptFileError` for a damaged or ambiguous zip, a pickle past a bound
+    (a 900,000-deep ``data.pkl`` would crash torch), or a storage claiming more elements than its
+    record holds (torch would read past the record). Tensor data itself is not read.
     """
     with SafeZip(path, VET_MEMBER_BYTES, VET_TOTAL_BYTES) as archive:
         problems = archive.ambiguities()
         if problems:
-            raise NotTorchScriptFileError(
-                f"{path.name!r} is not handed to torch.jit.load: {'; '.join(problems)}. "
-                "jitviz.inspect_archive(path) shows what is inside."
-            )
+            raise _refused(archive, "; ".join(problems))
         locals_ = [name for name in map(archive.local, archive.infos) if name is not None]
         for info in archive.infos:
-            _vet_member(archive, info, archive.local(info) or "")
+            local = archive.local(info) or ""
+            try:
+                storages = _vet_member(archive, info, local)
+                if local in ("data.pkl", "constants.pkl"):
+                    _check_storages(archive, local.removesuffix(".pkl"), storages)
+            except Unreadable as reason:
+                raise _refused(archive, f"{info.filename!r}: {reason}") from reason
     return locals_
 
 
-def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str) -> None:
-    try:
-        if local.startswith(("data/", "constants/")) or info.is_dir():
-            _check_method(info)  # tensor data can be gigabytes: torch reads it, checked by CRC
-        elif local.endswith((".pkl", "_pkl", ".py")) or local in _VETTED_SMALL:
-            data = archive.read(info)
-            if local.endswith(".py"):
-                check_code(data)
-            elif local.endswith(".debug_pkl"):
-                check_debug_pickle(data)
-            elif local.endswith(".pkl"):
-                walk_pickle(data, torch_only=True)
-    except Unreadable as reason:
-        raise NotTorchScriptFileError(
-            f"{archive.path.name!r} is not handed to torch.jit.load: {info.filename!r}: {reason}. "
-            "jitviz.inspect_archive(path) shows what is inside."
-        ) from reason
+def _refused(archive: SafeZip, why: str) -> NotTorchScriptFileError:
+    return NotTorchScriptFileError(
+        f"{archive.path.name!r} is not handed to torch.jit.load: {why}. "
+        "jitviz.inspect_archive(path) shows what is inside."
+    )
+
+
+def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str) -> dict[str, tuple[str, Any]]:
+    """Check one entry as torch will read it; a pickle's storages (key -> storage type, elements)."""
+    if local.startswith(("data/", "constants/")) or info.is_dir():
+        _check_method(info)  # tensor data can be gigabytes: torch reads it, checked by CRC
+    elif local.endswith((".pkl", "_pkl", ".py")) or local in _VETTED_SMALL:
+        data = archive.read(info)
+        if local.endswith(".py"):
+            check_code(data)
+        elif local.endswith(".debug_pkl"):
+            check_debug_pickle(data)
+        elif local.endswith(".pkl"):
+            walker = _Walker(torch_only=True)
+            walker.run(data)
+            return walker.storages
+    return {}
+
+
+def _check_storages(archive: SafeZip, folder: str, storages: dict[str, tuple[str, Any]]) -> None:
+    """Each storage's elements must fit its record: torch sizes the storage by the pickle and reads
+    the record's bytes, so 2**28 floats over a 16-byte record load, then crash when read (measured)."""
+    for key, (storage_type, elements) in storages.items():
+        if type(elements) is not int or elements < 0:
+            raise Unreadable(f"storage {key!r} has {elements} elements")
+        needed = elements * _STORAGE_BYTES.get(storage_type, 1)
+        record = archive.find(f"{folder}/{key}")
+        held = record.file_size if record is not None else 0
+        if needed > held:
+            raise Unreadable(
+                f"storage {key!r} claims {elements} elements ({needed} bytes) but its record "
+                f"{folder}/{key} holds {held} bytes (torch would read past it)"
+            )
 
 
 def _check_method(info: zipfile.ZipInfo) -> None:
