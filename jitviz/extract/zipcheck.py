@@ -393,6 +393,7 @@ class _Walker:
         self.tensors: dict[str, TensorSpec] = {}
         self.result: Any = None
         self.storages: dict[str, tuple[str, Any]] = {}  # key -> (storage type, elements)
+        self.opcodes = 0
 
     def run(self, data: bytes) -> dict[str, TensorSpec]:
         try:
@@ -408,6 +409,9 @@ class _Walker:
         stack = self.stack
         if self.torch_only and name not in _TORCH_OPCODES:
             raise Unreadable(f"it uses the pickle opcode {name}, which torch.jit.load cannot read")
+        if self.torch_only and ((self.opcodes == 0) != (name == "PROTO") or name == "PROTO" and arg != 2):
+            raise Unreadable("it does not start with pickle protocol 2 (and only there), as torch.jit.load needs")
+        self.opcodes += 1
         if name in ("PROTO", "FRAME", "STOP"):
             return
         if name in _PUSH_ARG:
