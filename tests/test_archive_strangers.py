@@ -224,6 +224,15 @@ def test_a_well_formed_debug_pkl_is_accepted(tmp_path, add_one):
     assert "aten::add" in [node.kind for node in jitviz.graph(path).nodes]
 
 
+def test_a_module_without_forward_is_a_clear_error_at_load(tmp_path, add_one):
+    code = _code(add_one)
+    renamed = Member(code.name, code.data.replace(b"def forward(", b"def backward("))
+    path = zipforge.write(tmp_path / "noforward.pt", [renamed if m is code else m for m in add_one])
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.jit.load could not read .*forward") as caught:
+        jitviz.show(path)
+    assert isinstance(caught.value.__cause__, RuntimeError)
+
+
 def test_torchs_own_errors_are_a_clear_error_with_torchs_cause(tmp_path, add_one):
     broken = Member(_code(add_one).name, _code(add_one).data.replace(b"torch.add(x, 1)", b"torch.no_such_op(x, 1)"))
     path = zipforge.write(tmp_path / "syntax.pt", [broken if m is _code(add_one) else m for m in add_one])

@@ -204,7 +204,9 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
             f"{str(path)!r} is a zip archive without TorchScript code, so it is {kind}."
         )
     try:
-        return torch.jit.load(str(path), map_location="cpu")
+        module = torch.jit.load(str(path), map_location="cpu")
+        module.graph  # noqa: B018 - a module without forward fails here, not in the middle of drawing
+        return module
     except Exception as error:
         raise NotTorchScriptFileError(
             f"torch.jit.load could not read {str(path)!r}: {_first_lines(error)}"
