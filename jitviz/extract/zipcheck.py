@@ -702,7 +702,9 @@ def _check_storages(archive: SafeZip, folder: str, storages: dict[str, tuple[str
             raise Unreadable(f"storage {key!r} has {elements} elements")
         needed = elements * _STORAGE_BYTES.get(storage_type, 1)
         record = archive.find(f"{folder}/{key}")
-        held = record.file_size if record is not None else 0
+        if record is None:
+            continue  # torch says plainly that the record is missing
+        held = record.file_size
         if needed > held:
             raise Unreadable(
                 f"storage {key!r} claims {elements} elements ({needed} bytes) but its record "
