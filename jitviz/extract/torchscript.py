@@ -187,7 +187,8 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
             "or check the path."
         )
     if not path.is_file():
-        raise NotTorchScriptFileError(f"{str(path)!r} is a directory, not a saved TorchScript file.")
+        what = "is a directory" if path.is_dir() else "is not a regular file (a FIFO or a device)"
+        raise NotTorchScriptFileError(f"{str(path)!r} {what}, not a saved TorchScript file.")
     if not zipcheck.is_zip(path):
         raise NotTorchScriptFileError(
             f"{str(path)!r} is not a TorchScript file (it is not a zip archive). "
