@@ -4,39 +4,54 @@
     report.tensors[0].shape                        # (8, 4), read from data.pkl without unpickling
 
 Safe on files from strangers: nothing is extracted to disk, nothing is executed, and memory stays
-bounded. The bounds: at most ``MAX_ENTRIES`` entries are accepted (more raises), at most
-``MAX_LISTED`` are listed one by one (the rest are counted), a member is read only up to
-``MAX_MEMBER_BYTES`` however large it claims or turns out to be, and at most ``MAX_TOTAL_BYTES``
-are read from the whole archive. ``data.pkl`` is not unpickled: its opcodes are walked by
-:mod:`pickletools` and only tuples, strings, numbers and names are followed, which is enough to
-read the shape and dtype of each stored tensor.
+bounded. The archive is read as ``torch.jit.load`` reads it (the first entry's folder, names
+compared with case ignored); a file that different readers would read differently (two entries
+of one name, several top-level folders) is said to be ambiguous in a note. The bounds live in
+:mod:`jitviz.extract.zipcheck`: at most ``MAX_ENTRIES`` entries, checked before the directory is
+parsed; each member read up to ``MAX_MEMBER_BYTES`` however large it claims or turns out to be,
+at most ``MAX_TOTAL_BYTES`` in all; ``data.pkl`` and ``constants.pkl`` walked opcode by opcode,
+not unpickled, with limits on depth and on the size of anything built. At most ``MAX_LISTED``
+entries are listed and the HTML report is capped (``MAX_HTML_ROWS`` rows a table,
+``MAX_CODE_CHARS`` of code), saying what was cut.
 """
 
 from __future__ import annotations
 
 import html
-import pickletools
+import math
+import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from .errors import JitvizError, NotTorchScriptFileError
+from .errors import NotTorchScriptFileError
+from .extract import zipcheck
+from .extract.zipcheck import (
+    MAX_ENTRIES,
+    MAX_MEMBER_BYTES,
+    MAX_TOTAL_BYTES,
+    BigInt,
+    SafeZip,
+    TensorSpec,
+    UnreadableError,
+    unsafe_name,
+)
 
 __all__ = ["inspect_archive", "is_export_archive", "ArchiveReport", "Entry", "StoredTensor",
-           "MAX_ENTRIES", "MAX_LISTED", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES"]
+           "MAX_ENTRIES", "MAX_LISTED", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "MAX_HTML_ROWS",
+           "MAX_CODE_CHARS"]
 
-MAX_ENTRIES = 50_000
 MAX_LISTED = 500
-MAX_MEMBER_BYTES = 1 << 20  # 1 MiB
-MAX_TOTAL_BYTES = 16 << 20  # 16 MiB
+MAX_HTML_ROWS = 200  # rows of each table in the HTML report
+MAX_CODE_CHARS = 200_000  # characters of code in the HTML report, all files together
+MAX_NOTES = 50
+_MAX_DIMS = 64  # more is no real tensor, and multiplying thousands of sizes would take long
 
-_STORAGE_DTYPES = {
-    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
-    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
-    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
-}
-_TENSOR_REBUILDERS = {"torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor"}
+_ITEM_BYTES = {"float64": 8, "int64": 8, "complex128": 16, "complex64": 8, "float32": 4, "int32": 4,
+               "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
+# C0/C1 controls (tab and newline kept) and bidi overrides/marks: shown as \x.. text, never raw
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -51,12 +66,14 @@ class Entry:
 
 @dataclass(frozen=True)
 class StoredTensor:
-    """A tensor's storage under ``data/``, with its dtype and shape when ``data.pkl`` says them."""
+    """A tensor's storage under ``data/`` (or ``constants/`` in a frozen model), with its dtype and
+    shape when the pickle says them (``shape`` is None when it is absent or absurd: see the notes)."""
 
     key: str
     bytes: int
     dtype: str | None = None
     shape: tuple[int, ...] | None = None
+    folder: str = "data"
 
 
 @dataclass
@@ -80,299 +97,255 @@ class ArchiveReport:
 
     def __repr__(self) -> str:
         lines = [
-            f"<jitviz archive {Path(self.path).name}: {self.entry_count} entries, format version "
-            f"{self.version}, {len(self.code)} code files, {len(self.tensors)} tensors "
+            f"<jitviz archive {_visible(Path(self.path).name)}: {self.entry_count} entries, format version "
+            f"{_visible(str(self.version))}, {len(self.code)} code files, {len(self.tensors)} tensors "
             f"({self.tensor_bytes} bytes)>"
         ]
-        for tensor in self.tensors:
-            shape = "?" if tensor.shape is None else "x".join(map(str, tensor.shape)) or "scalar"
-            lines.append(f"  data/{tensor.key}: {tensor.dtype or '?'} {shape}, {tensor.bytes} bytes")
-        lines += [f"  extra/{name}: {size} bytes" for name, size in self.extra.items()]
-        lines += [f"  note: {note}" for note in self.notes]
+        for tensor in self.tensors[:MAX_HTML_ROWS]:
+            lines.append(f"  {tensor.folder}/{_visible(tensor.key)}: {tensor.dtype or '?'} "
+                         f"{_shape_text(tensor.shape, 'x')}, {tensor.bytes} bytes")
+        if len(self.tensors) > MAX_HTML_ROWS:
+            lines.append(f"  ... and {len(self.tensors) - MAX_HTML_ROWS} more tensors")
+        lines += [f"  extra/{_visible(name)}: {size} bytes" for name, size in list(self.extra.items())[:MAX_HTML_ROWS]]
+        lines += [f"  note: {_visible(note)}" for note in self.notes]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        e = html.escape
-        rows = "".join(
-            f"<tr><td><code>{e(entry.name)}</code></td><td>{entry.kind}</td>"
-            f"<td style='text-align:right'>{entry.size}</td></tr>"
-            for entry in self.entries
+        cut: list[str] = []
+        rows = _rows(
+            [(f"<code>{_e(entry.name)}</code>", _e(entry.kind), str(entry.size)) for entry in self.entries],
+            "entries", cut, hidden=self.entry_count - len(self.entries),
         )
-        more = self.entry_count - len(self.entries)
-        tensors = "".join(
-            f"<tr><td>data/{e(t.key)}</td><td>{e(t.dtype or '?')}</td>"
-            f"<td>{e('?' if t.shape is None else str(tuple(t.shape)))}</td>"
-            f"<td style='text-align:right'>{t.bytes}</td></tr>"
-            for t in self.tensors
+        tensors = _rows(
+            [(f"{t.folder}/{_e(t.key)}", _e(t.dtype or "?"), _e(_shape_text(t.shape, ", ")), str(t.bytes))
+             for t in self.tensors],
+            "tensors", cut,
         )
-        code = "".join(
-            f"<details><summary><code>{e(name)}</code></summary><pre>{e(text)}</pre></details>"
-            for name, text in self.code.items()
-        )
-        notes = "".join(f"<li>{e(note)}</li>" for note in self.notes)
+        code, code_cut = _code_html(self.code)
+        cut += code_cut
+        notes = "".join(f"<li>{_e(note)}</li>" for note in self.notes)
+        cut_note = (f"<p><i>Not shown, to keep this report small: {_e('; '.join(cut))}. "
+                    "The fields of this report hold everything read.</i></p>") if cut else ""
         return (
-            f"<div><p><b>{e(Path(self.path).name)}</b>: format version {e(str(self.version))}, "
-            f"byte order {e(str(self.byteorder))}, {self.entry_count} entries</p>"
+            f"<div><p><b>{_e(Path(self.path).name)}</b>: format version {_e(str(self.version))}, "
+            f"byte order {_e(str(self.byteorder))}, {self.entry_count} entries</p>"
             f"<table><tr><th>entry</th><th>kind</th><th>bytes</th></tr>{rows}</table>"
-            + (f"<p>and {more} more entries, not listed</p>" if more > 0 else "")
-            + f"<p>Tensors ({self.tensor_bytes} bytes):</p>"
+            f"<p>Tensors ({self.tensor_bytes} bytes):</p>"
             f"<table><tr><th>storage</th><th>dtype</th><th>shape</th><th>bytes</th></tr>{tensors}</table>"
             f"<p>TorchScript code:</p>{code}"
             + (f"<ul>{notes}</ul>" if notes else "")
+            + cut_note
             + "</div>"
         )
 
 
+def _e(text: str) -> str:
+    return html.escape(_visible(text))
+
+
+def _visible(text: str) -> str:
+    """Control and direction characters as ``\\x1b`` text, so nothing in a name acts on the screen."""
+    return _INVISIBLE.sub(lambda match: f"\\x{ord(match.group()):02x}" if ord(match.group()) < 0x100
+                          else f"\\u{ord(match.group()):04x}", text)
+
+
+def _shape_text(shape: tuple[int, ...] | None, joiner: str) -> str:
+    if shape is None:
+        return "?"
+    return joiner.join(map(str, shape)) or "scalar"
+
+
+def _rows(cells: list[tuple[str, ...]], what: str, cut: list[str], hidden: int = 0) -> str:
+    shown = cells[:MAX_HTML_ROWS]
+    more = len(cells) - len(shown) + hidden
+    if more > 0:
+        cut.append(f"{more} {what}")
+    return "".join("<tr>" + "".join(_cell(cell) for cell in row) + "</tr>" for row in shown)
+
+
+def _cell(text: str) -> str:
+    return f"<td style='text-align:right'>{text}</td>" if text.isdigit() else f"<td>{text}</td>"
+
+
+def _code_html(code: dict[str, str]) -> tuple[str, list[str]]:
+    parts, cut, left = [], [], MAX_CODE_CHARS
+    for index, (name, text) in enumerate(code.items()):
+        if index >= MAX_HTML_ROWS or left <= 0:
+            cut.append(f"{len(code) - index} code files")
+            break
+        shown = text[:left]
+        if len(shown) < len(text):
+            cut.append(f"the last {len(text) - len(shown)} characters of {name}")
+        left -= len(shown)
+        parts.append(f"<details><summary><code>{_e(name)}</code></summary><pre>{_e(shown)}</pre></details>")
+    return "".join(parts), cut
+
+
 def inspect_archive(path: str | Path) -> ArchiveReport:
     """What is inside a saved TorchScript file, read without running it: ``inspect_archive("m.pt")``."""
+    if isinstance(path, bytes) or not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
+        raise TypeError(f"inspect_archive(path): path must be a str or os.PathLike, not {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
-        raise NotTorchScriptFileError(f"No file at {str(path)!r}.")
-    try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise NotTorchScriptFileError(
-            f"{path.name!r} is not a zip archive (or is truncated), so it is not a TorchScript file."
-        ) from None
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_ENTRIES:
-            raise JitvizError(
-                f"{path.name!r} has {len(infos)} entries, more than the {MAX_ENTRIES} jitviz inspects; "
-                "a TorchScript file has a few per module and tensor, so this is not one."
-            )
-        return _Reader(path, archive, infos).report()
+        what = "a folder" if path.is_dir() else "not a regular file" if path.exists() else "no such file"
+        raise NotTorchScriptFileError(f"No file at {str(path)!r} ({what}).")
+    with SafeZip(path) as archive:
+        return _Reader(path, archive).report()
 
 
 class _Reader:
-    def __init__(self, path: Path, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    def __init__(self, path: Path, archive: SafeZip) -> None:
         self.path = path
         self.archive = archive
-        self.infos = infos
-        self.budget = MAX_TOTAL_BYTES
-        self.notes: list[str] = []
-        # torch.jit.save puts everything under one folder named after the file: where data.pkl is
-        anchor = next((i.filename for i in infos if i.filename.endswith("/data.pkl")
-                       and not _unsafe(i.filename)), "")
-        self.prefix = anchor.rpartition("/")[0] + "/" if anchor else ""
+        self.notes: list[str] = archive.ambiguities()
+        if archive.duplicates():
+            self.notes.append("entries of a repeated name are not shown: none of them is surely what torch reads")
+        if archive.other_folders():
+            self.notes.append("entries outside the folder torch reads are listed but not shown")
+
+    def _note(self, text: str) -> None:
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(text[:500])
+        elif len(self.notes) == MAX_NOTES:
+            self.notes.append("further notes are left out")
 
     def report(self) -> ArchiveReport:
-        unsafe = [info.filename for info in self.infos if _unsafe(info.filename)]
+        infos = self.archive.infos
+        unsafe = [info.filename for info in infos if unsafe_name(info.filename)]
         if unsafe:
-            self.notes.append(
+            self._note(
                 f"{len(unsafe)} entr{'y has' if len(unsafe) == 1 else 'ies have'} a name that would "
                 f"escape a folder if extracted (for example {unsafe[0]!r}); nothing is extracted here, "
                 "but do not unzip this file."
             )
-        if not any(self._local(info).startswith("code/") for info in self.infos):
-            is_export = is_export_archive([i.filename for i in self.infos])
+        mine = [(info, local) for info in infos if (local := self.archive.local(info)) is not None]
+        if not any(local.startswith("code/") for _, local in mine):
             raise NotTorchScriptFileError(
                 f"{self.path.name!r} is a zip archive without a code/ folder, so it is not TorchScript"
                 + (": it looks like a torch.export .pt2, which inspect_archive does not read yet."
-                   if is_export else " (a torch.save file is opened with torch.load).")
+                   if zipcheck.is_export_layout([local for _, local in mine])
+                   else " (a torch.save file is opened with torch.load).")
             )
         entries = [Entry(info.filename, info.file_size, info.compress_size, self._kind(info))
-                   for info in self.infos[:MAX_LISTED]]
-        if len(self.infos) > MAX_LISTED:
-            self.notes.append(f"{len(self.infos) - MAX_LISTED} more entries are counted but not listed.")
-        code = {}
-        for info in self.infos:
-            local = self._local(info)
-            if local.startswith("code/") and local.endswith(".py"):
-                text = self._read_text(info)
-                if text is not None:
-                    code[local] = text
-        specs = self._tensor_specs()
-        tensors = []
-        for info in self.infos:
-            local = self._local(info)
-            if local.startswith("data/") and not info.is_dir():
-                key = local.removeprefix("data/")
-                dtype, shape = specs.get(key, (None, None))
-                tensors.append(StoredTensor(key, info.file_size, dtype, shape))
-        constants = next((i.file_size for i in self.infos if self._local(i) == "constants.pkl"), None)
-        extra = {self._local(i).removeprefix("extra/"): i.file_size
-                 for i in self.infos if self._local(i).startswith("extra/")}
+                   for info in infos[:MAX_LISTED]]
+        if len(infos) > MAX_LISTED:
+            self._note(f"{len(infos) - MAX_LISTED} more entries are counted but not listed.")
+        code = {local: text for info, local in mine
+                if local.startswith("code/") and local.endswith(".py")
+                and (text := self._text(info, local)) is not None}
+        tensors = self._tensors(mine, "data") + self._tensors(mine, "constants")
+        constants = self.archive.find("constants.pkl")
+        extra = {local.removeprefix("extra/"): info.file_size for info, local in mine if local.startswith("extra/")}
+        version = self._small(".data/version") or self._small("version")  # torch's order
         return ArchiveReport(
-            str(self.path), len(self.infos), entries, self._small("version"), self._small("byteorder"),
-            code, tensors, constants, extra, self.notes,
+            str(self.path), len(infos), entries, version, self._small("byteorder"), code, tensors,
+            constants.file_size if constants is not None else None, extra, self.notes,
         )
 
-    def _local(self, info: zipfile.ZipInfo) -> str:
-        return info.filename.removeprefix(self.prefix)
-
     def _kind(self, info: zipfile.ZipInfo) -> str:
-        local = self._local(info)
-        if _unsafe(info.filename):
+        local = self.archive.local(info)
+        if unsafe_name(info.filename):
             return "unsafe name"
+        if local is None:
+            return "outside the folder torch reads"
         if local.startswith("code/"):
             return "debug info" if local.endswith(".debug_pkl") else "code"
         if local.startswith("data/"):
             return "tensor data"
+        if local.startswith("constants/"):
+            return "constant tensor data"
         if local.startswith("extra/"):
             return "extra file"
         if local.endswith(".pkl"):
             return "pickle"
         return "metadata"
 
-    def _read(self, info: zipfile.ZipInfo) -> bytes | None:
-        """At most MAX_MEMBER_BYTES of a member, whatever its header claims; None if over a bound."""
-        limit = min(MAX_MEMBER_BYTES, self.budget)
-        if info.file_size > limit:
-            self.notes.append(f"{info.filename!r} claims {info.file_size} bytes; not read (limit {limit}).")
-            return None
+    def _read(self, info: zipfile.ZipInfo, local: str) -> bytes | None:
+        if self.archive.find(local) is not info:
+            return None  # one of several entries of this name: the ambiguity note says so
         try:
-            with self.archive.open(info) as member:
-                data = member.read(limit + 1)
-        except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as error:
-            self.notes.append(f"{info.filename!r} could not be read: {error}")
+            return self.archive.read(info)
+        except UnreadableError as reason:
+            self._note(f"{info.filename!r} {reason}.")
             return None
-        if len(data) > limit:
-            self.notes.append(f"{info.filename!r} expands past {limit} bytes (more than it claims); not read.")
-            return None
-        self.budget -= len(data)
-        return data
 
-    def _read_text(self, info: zipfile.ZipInfo) -> str | None:
-        data = self._read(info)
+    def _text(self, info: zipfile.ZipInfo, local: str) -> str | None:
+        data = self._read(info, local)
         return None if data is None else data.decode("utf-8", errors="replace")
 
     def _small(self, local: str) -> str | None:
-        info = next((i for i in self.infos if self._local(i) == local), None)
-        text = self._read_text(info) if info is not None else None
-        return text.strip() if text is not None else None
+        info = self.archive.find(local)
+        text = self._text(info, local) if info is not None else None
+        return text.strip()[:100] if text is not None else None
 
-    def _tensor_specs(self) -> dict[str, tuple[str | None, tuple[int, ...] | None]]:
-        info = next((i for i in self.infos if self._local(i) == "data.pkl"), None)
-        data = self._read(info) if info is not None else None
+    def _tensors(self, mine: list[tuple[zipfile.ZipInfo, str]], folder: str) -> list[StoredTensor]:
+        stored = [(info, local.removeprefix(f"{folder}/")) for info, local in mine
+                  if local.startswith(f"{folder}/") and not info.is_dir()]
+        if not stored:
+            return []
+        specs = self._specs(f"{folder}.pkl")
+        return [self._tensor(key, info.file_size, specs.get(key), folder) for info, key in stored]
+
+    def _specs(self, local: str) -> dict[str, TensorSpec]:
+        info = self.archive.find(local)
+        data = self._read(info, local) if info is not None else None
         if data is None:
-            self.notes.append("data.pkl is missing or too large: tensor shapes and dtypes are unknown.")
+            self._note(f"{local} is missing or unreadable: tensor shapes and dtypes are unknown.")
             return {}
         try:
-            return _walk_pickle(data)
-        except _Unreadable as reason:
-            self.notes.append(f"tensor shapes and dtypes cannot be read without unpickling ({reason}).")
+            return zipcheck.walk_pickle(data)
+        except UnreadableError as reason:
+            self._note(f"tensor shapes and dtypes in {local} cannot be read without unpickling ({reason}).")
             return {}
+
+    def _tensor(self, key: str, size: int, spec: TensorSpec | None, folder: str) -> StoredTensor:
+        if spec is None:
+            return StoredTensor(key, size, folder=folder)
+        shape = self._checked_shape(f"{folder}/{key}", spec, size)
+        return StoredTensor(key, size, spec.dtype, shape, folder)
+
+    def _checked_shape(self, where: str, spec: TensorSpec, size: int) -> tuple[int, ...] | None:
+        """The shape if it is one torch could build over ``size`` bytes; otherwise None and a note."""
+        shape = spec.shape
+        if shape is None:
+            return None
+        if len(shape) > _MAX_DIMS:
+            self._note(f"{where} has an impossible shape: {len(shape)} dimensions; shown as '?'.")
+            return None
+        if not all(type(s) is int and s >= 0 for s in shape):
+            odd = next(s for s in shape if not (type(s) is int and s >= 0))
+            self._note(f"{where} has an impossible shape: a size of {_describe(odd)}; shown as '?'.")
+            return None
+        needed = _bytes_needed(spec, shape)
+        if needed is not None and needed > size:
+            self._note(f"{where} claims shape {_shape_text(shape, 'x')}, which needs {needed} bytes, "
+                       f"but its storage holds {size}: torch.jit.load would refuse it.")
+        return shape
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{value} (a bool)"
+    if isinstance(value, BigInt):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"a {type(value).__name__}"
+
+
+def _bytes_needed(spec: TensorSpec, shape: tuple[int, ...]) -> int | None:
+    """Bytes the storage must hold for this view (offset and strides counted), None if not known."""
+    item = _ITEM_BYTES.get(spec.dtype or "")
+    stride = spec.stride
+    if item is None or not isinstance(spec.offset, int) or isinstance(spec.offset, bool):
+        return None
+    if 0 in shape:
+        return 0
+    if stride is None or len(stride) != len(shape) or not all(type(s) is int and s >= 0 for s in stride):
+        return (spec.offset + math.prod(shape)) * item
+    return (spec.offset + sum((n - 1) * s for n, s in zip(shape, stride)) + 1) * item
 
 
 def is_export_archive(names: list[str]) -> bool:
     """Whether zip member names look like a ``torch.export`` ``.pt2`` (its graph is JSON under models/)."""
-    return any("/models/" in f"/{name}" or name.endswith("serialized_exported_program.json") for name in names)
-
-
-def _unsafe(name: str) -> bool:
-    pure = PurePosixPath(name.replace("\\", "/"))
-    return pure.is_absolute() or ".." in pure.parts or (len(name) > 1 and name[1] == ":")
-
-
-# --- reading data.pkl without unpickling it ------------------------------------------------------
-
-
-class _Unreadable(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class _Name:
-    dotted: str
-
-
-@dataclass(frozen=True)
-class _Persistent:
-    pid: Any
-
-
-@dataclass(frozen=True)
-class _Call:
-    target: Any
-    args: Any
-
-
-_PUSH_ARG = {
-    "BINUNICODE", "SHORT_BINUNICODE", "UNICODE", "BINUNICODE8", "STRING", "BINSTRING",
-    "SHORT_BINSTRING", "BININT", "BININT1", "BININT2", "LONG1", "LONG4", "INT", "LONG", "BINFLOAT",
-    "FLOAT", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8",
-}
-_PUSH_CONST = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False, "EMPTY_TUPLE": ()}
-
-
-def _walk_pickle(data: bytes) -> dict[str, tuple[str | None, tuple[int, ...] | None]]:
-    """Storage key -> (dtype, shape), for every tensor rebuilt in a pickle, by walking its opcodes."""
-    stack: list[Any] = []
-    marks: list[int] = []
-    memo: dict[Any, Any] = {}
-    found: dict[str, tuple[str | None, tuple[int, ...] | None]] = {}
-    try:
-        for op, arg, _ in pickletools.genops(data):
-            name = op.name
-            if name in ("PROTO", "FRAME", "STOP"):
-                continue
-            if name in _PUSH_ARG:
-                stack.append(arg)
-            elif name in _PUSH_CONST:
-                stack.append(_PUSH_CONST[name])
-            elif name == "MARK":
-                marks.append(len(stack))
-            elif name == "GLOBAL":
-                stack.append(_Name(str(arg).replace(" ", ".")))
-            elif name == "STACK_GLOBAL":
-                attribute, module = stack.pop(), stack.pop()
-                stack.append(_Name(f"{module}.{attribute}"))
-            elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
-                count = int(name[-1])
-                items = tuple(stack[-count:])
-                del stack[-count:]
-                stack.append(items)
-            elif name == "TUPLE":
-                start = marks.pop()
-                items = tuple(stack[start:])
-                del stack[start:]
-                stack.append(items)
-            elif name in ("EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET"):
-                stack.append([])  # contents are not needed, only kept off the stack
-            elif name in ("APPEND", "SETITEM"):
-                del stack[-1 if name == "APPEND" else -2:]
-            elif name in ("APPENDS", "SETITEMS", "ADDITEMS", "POP_MARK"):
-                del stack[marks.pop():]
-            elif name == "POP":
-                stack.pop()
-            elif name == "DUP":
-                stack.append(stack[-1])
-            elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
-                memo[arg] = stack[-1]
-            elif name == "MEMOIZE":
-                memo[len(memo)] = stack[-1]
-            elif name in ("BINGET", "LONG_BINGET", "GET"):
-                stack.append(memo[arg])
-            elif name == "BINPERSID":
-                stack.append(_Persistent(stack.pop()))
-            elif name in ("REDUCE", "NEWOBJ"):
-                args = stack.pop()
-                target = stack.pop()
-                call = _Call(target, args)
-                _record_tensor(call, found)
-                stack.append(call)
-            elif name == "BUILD":
-                stack.pop()
-            else:
-                raise _Unreadable(f"opcode {name}")
-    except (IndexError, KeyError, ValueError) as error:
-        raise _Unreadable(f"malformed pickle: {error}") from None
-    return found
-
-
-def _record_tensor(call: _Call, found: dict[str, tuple[str | None, tuple[int, ...] | None]]) -> None:
-    if not (isinstance(call.target, _Name) and call.target.dotted in _TENSOR_REBUILDERS):
-        return
-    args = call.args if isinstance(call.args, tuple) else ()
-    storage = args[0] if args else None
-    if not (isinstance(storage, _Persistent) and isinstance(storage.pid, tuple) and len(storage.pid) >= 3):
-        return
-    storage_type, key = storage.pid[1], storage.pid[2]
-    dtype = None
-    if isinstance(storage_type, _Name):
-        dtype = _STORAGE_DTYPES.get(storage_type.dotted.rsplit(".", 1)[-1])
-    shape = args[2] if len(args) > 2 and isinstance(args[2], tuple) else None
-    if shape is not None and not all(isinstance(s, int) for s in shape):
-        shape = None
-    found[str(key)] = (dtype, shape)
+    return zipcheck.is_export_layout([name.split("/", 1)[-1] for name in names])

@@ -1,14 +1,16 @@
 """inspect_archive: what is inside a .pt, read without running it, and safe on files from strangers."""
 
 import zipfile
+import zlib
 
 import pytest
 import torch
 
 import jitviz
-from jitviz import archive as archive_module
+from jitviz.extract import zipcheck
 
 from . import seed_functions as seed
+from . import zipforge
 
 
 @pytest.fixture
@@ -89,7 +91,7 @@ def test_names_that_would_escape_a_folder_are_flagged_and_nothing_is_extracted(t
 
 
 def test_an_entry_that_claims_to_be_huge_is_not_read(tmp_path, saved, monkeypatch):
-    monkeypatch.setattr(archive_module, "MAX_MEMBER_BYTES", 1000)
+    monkeypatch.setattr(zipcheck, "MAX_MEMBER_BYTES", 1000)
     big = _copy_with(saved, tmp_path / "big.pt", [("tiny/code/__torch__/big.py", b"# " + b"x" * 5000)])
     report = jitviz.inspect_archive(big)
     assert "code/__torch__/big.py" not in report.code
@@ -97,20 +99,38 @@ def test_an_entry_that_claims_to_be_huge_is_not_read(tmp_path, saved, monkeypatc
 
 
 def test_an_entry_that_expands_past_what_it_claims_is_cut_off(tmp_path, saved, monkeypatch):
-    monkeypatch.setattr(archive_module, "MAX_MEMBER_BYTES", 1000)
-    bomb = _copy_with(saved, tmp_path / "bomb.pt", [("tiny/code/__torch__/bomb.py", b"0" * 200_000)])
-    # rewrite the central directory so the member claims to be tiny while it inflates to 200 kB
-    data = bytearray(bomb.read_bytes())
-    with zipfile.ZipFile(bomb) as z:
-        info = z.getinfo("tiny/code/__torch__/bomb.py")
-    central = data.rfind(b"PK\x01\x02", 0, data.rfind(b"tiny/code/__torch__/bomb.py") + 1)
-    data[central + 24:central + 28] = (10).to_bytes(4, "little")  # uncompressed size: 10
-    bomb.write_bytes(bytes(data))
+    monkeypatch.setattr(zipcheck, "MAX_MEMBER_BYTES", 1000)
+    members = zipforge.members_of(saved) + [
+        zipforge.Member("tiny/code/__torch__/bomb.py", b"0" * 200_000, zipfile.ZIP_DEFLATED, claimed_size=10)]
+    bomb = zipforge.write(tmp_path / "bomb.pt", members)
+    assert bomb.stat().st_size < 5000  # 200 kB inflated from a few hundred bytes
     report = jitviz.inspect_archive(bomb)
-    assert info.compress_size < 1000
     assert "code/__torch__/bomb.py" not in report.code
-    assert any("bomb.py" in note and ("expands past" in note or "could not be read" in note)
-               for note in report.notes)
+    assert any("bomb.py' expands past 1000 bytes (it claims 10)" in note for note in report.notes)
+
+
+def test_an_entry_whose_size_or_crc_lies_is_not_shown_cut_short(tmp_path, saved):
+    real = b"class Lies(Module):\n  pass\n"
+    members = zipforge.members_of(saved) + [
+        zipforge.Member("tiny/code/__torch__/short.py", real, zipfile.ZIP_DEFLATED, claimed_size=10),
+        zipforge.Member("tiny/code/__torch__/long.py", real, zipfile.ZIP_STORED, claimed_size=len(real) + 5),
+        zipforge.Member("tiny/code/__torch__/edited.py", real, zipfile.ZIP_DEFLATED, crc=zlib.crc32(b"other")),
+    ]
+    report = jitviz.inspect_archive(zipforge.write(tmp_path / "lies.pt", members))
+    assert not {"code/__torch__/short.py", "code/__torch__/long.py", "code/__torch__/edited.py"} & set(report.code)
+    notes = " ".join(report.notes)
+    assert f"short.py' holds {len(real)} bytes but claims 10" in notes
+    assert f"long.py' holds {len(real)} bytes but claims {len(real) + 5}" in notes
+    assert "edited.py' fails its CRC check" in notes
+
+
+def test_the_total_budget_is_spent_across_members(tmp_path, saved, monkeypatch):
+    monkeypatch.setattr(zipcheck, "MAX_TOTAL_BYTES", 2500)
+    members = [zipforge.Member(f"tiny/code/__torch__/f{i}.py", b"#" * 1000) for i in range(5)]
+    archive = zipforge.write(tmp_path / "five.pt", zipforge.members_of(saved)[:1] + members)
+    report = jitviz.inspect_archive(archive)
+    assert sorted(report.code) == ["code/__torch__/f0.py", "code/__torch__/f1.py"]
+    assert any("f2.py' claims 1000 bytes; not read (limit 500)" in note for note in report.notes)
 
 
 def test_thousands_of_entries_give_a_bounded_truthful_report(tmp_path, saved):
@@ -121,16 +141,45 @@ def test_thousands_of_entries_give_a_bounded_truthful_report(tmp_path, saved):
     assert any(f"{report.entry_count - jitviz.archive.MAX_LISTED} more entries" in n for n in report.notes)
 
 
-def test_too_many_entries_is_an_error(tmp_path, saved, monkeypatch):
-    monkeypatch.setattr(archive_module, "MAX_ENTRIES", 100)
+def test_too_many_entries_is_refused_before_the_directory_is_parsed(tmp_path, saved, monkeypatch):
     many = _copy_with(saved, tmp_path / "many.pt", [(f"tiny/extra/f{i}", b"") for i in range(200)])
-    with pytest.raises(jitviz.JitvizError, match="more than the 100 jitviz inspects"):
+    monkeypatch.setattr(zipcheck, "MAX_ENTRIES", 100)
+
+    def parse(*args, **kwargs):
+        raise AssertionError("the central directory was parsed before its entry count was checked")
+
+    monkeypatch.setattr(zipcheck.zipfile, "ZipFile", parse)
+    for read in (jitviz.inspect_archive, jitviz.show):
+        with pytest.raises(jitviz.NotTorchScriptFileError, match="has 2.. entries, more than the 100 jitviz"):
+            read(many)
+
+
+def test_a_huge_central_directory_is_refused_before_it_is_parsed(tmp_path, saved, monkeypatch):
+    many = _copy_with(saved, tmp_path / "many.pt", [(f"tiny/extra/f{i}", b"") for i in range(200)])
+    monkeypatch.setattr(zipcheck, "MAX_DIRECTORY_BYTES", 4000)
+    monkeypatch.setattr(zipcheck.zipfile, "ZipFile", None)  # calling it would fail with a TypeError
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="-byte list of entries, more than the 4000"):
         jitviz.inspect_archive(many)
 
 
 def test_unreadable_data_pkl_is_said_not_guessed(tmp_path, saved):
-    odd = _copy_with(saved, tmp_path / "odd.pt", [("tiny/data.pkl", b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85q\x02Rq\x03.")],
+    payload = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85q\x02Rq\x03."
+    odd = _copy_with(saved, tmp_path / "odd.pt", [("tiny/data.pkl", payload)],
                      skip=["data.pkl"])
     report = jitviz.inspect_archive(odd)
     assert all(t.shape is None and t.dtype is None for t in report.tensors)
     assert len(report.tensors) == 4
+
+
+def test_what_is_not_a_path_to_a_file_is_refused_plainly(tmp_path):
+    import os
+
+    for wrong in (None, b"tiny.pt", 3):
+        with pytest.raises(TypeError, match="inspect_archive\\(path\\): path must be a str or os.PathLike"):
+            jitviz.inspect_archive(wrong)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="No file at .* \\(a folder\\)"):
+        jitviz.inspect_archive(tmp_path)
+    os.mkfifo(tmp_path / "fifo")  # opening a FIFO to read it would block forever
+    for read in (jitviz.inspect_archive, jitviz.show):
+        with pytest.raises(jitviz.NotTorchScriptFileError, match="not a regular file"):
+            read(tmp_path / "fifo")

@@ -21,6 +21,7 @@ import torch.fx
 from .. import ir
 from ..errors import NotTorchScriptFileError
 from ..scopes import collapse_scopes
+from . import zipcheck
 from .torchscript import ExpandCalls, _expansion, short_file
 
 __all__ = ["accepts", "convert", "COND_KIND", "CALL_MODULE"]
@@ -40,10 +41,27 @@ _FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*(.*)')
 
 
 def accepts(obj: Any) -> bool:
-    """Whether ``obj`` is an FX graph, an exported program, or the path of a ``.pt2`` file."""
+    """Whether ``obj`` is an FX graph, an exported program, or the path of a saved exported program.
+
+    A path is judged by its content, whatever its suffix (``prog.pt`` as well as ``prog.pt2``):
+    only the zip's directory is read, within :mod:`.zipcheck`'s bounds.
+    """
     if isinstance(obj, (torch.fx.GraphModule, torch.export.ExportedProgram)):
         return True
-    return isinstance(obj, (str, os.PathLike)) and str(obj).endswith(".pt2")
+    if not isinstance(obj, (str, os.PathLike)):
+        return False
+    path = Path(obj)
+    return path.suffix == ".pt2" or _is_export_file(path)
+
+
+def _is_export_file(path: Path) -> bool:
+    try:
+        if not path.is_file() or not zipcheck.is_zip(path):
+            return False
+        with zipcheck.SafeZip(path) as archive:
+            return zipcheck.is_export_layout([name for name in map(archive.local, archive.infos) if name])
+    except (NotTorchScriptFileError, OSError):
+        return False  # not readable as an export archive: the TorchScript loader says what is wrong
 
 
 def convert(obj: Any, *, expand_calls: ExpandCalls = False) -> ir.Graph:
@@ -56,15 +74,7 @@ def convert(obj: Any, *, expand_calls: ExpandCalls = False) -> ir.Graph:
     grouped in frames by the module they came from).
     """
     if isinstance(obj, (str, os.PathLike)):
-        path = Path(obj)
-        if not path.is_file():
-            raise NotTorchScriptFileError(f"No file at {str(path)!r}.")
-        try:
-            obj = torch.export.load(str(path))
-        except Exception as error:
-            raise NotTorchScriptFileError(
-                f"torch.export.load could not read {path.name!r}: {str(error).splitlines()[0]}"
-            ) from None
+        obj = _load(Path(obj))
         origin = "loaded .pt2"
     else:
         origin = "exported" if isinstance(obj, torch.export.ExportedProgram) else "fx"
@@ -82,6 +92,22 @@ def convert(obj: Any, *, expand_calls: ExpandCalls = False) -> ir.Graph:
         return graph  # an FX graph already calls its submodules (call_module nodes)
     depth, paths = _expansion(expand_calls)
     return collapse_scopes(graph, converter.chains, depth, paths, CALL_MODULE)
+
+
+def _load(path: Path) -> torch.export.ExportedProgram:
+    """``torch.export.load`` with a clear error; read from an open file, so any suffix will do."""
+    if not path.is_file():
+        raise NotTorchScriptFileError(f"No file at {str(path)!r}.")
+    with zipcheck.SafeZip(path) as archive:  # torch.export.load reads it with torch's zip reader
+        problems = archive.ambiguities()
+    if problems:
+        raise NotTorchScriptFileError(f"{path.name!r} is not handed to torch.export.load: {'; '.join(problems)}.")
+    try:
+        with open(path, "rb") as file:
+            return torch.export.load(file)
+    except Exception as error:
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        raise NotTorchScriptFileError(f"torch.export.load could not read {path.name!r}: {first}") from error
 
 
 def _program_name(program: torch.export.ExportedProgram) -> str | None:

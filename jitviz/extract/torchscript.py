@@ -10,7 +10,6 @@ import linecache
 import os
 import re
 import warnings
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 import torch
 
 from .. import ir
-from ..archive import is_export_archive
 from ..errors import (
     NotTorchScriptFileError,
     ScriptingError,
@@ -27,6 +25,7 @@ from ..errors import (
     UnsupportedObjectError,
 )
 from ..scopes import collapse_scopes
+from . import zipcheck
 
 __all__ = ["Source", "obtain", "convert", "trace_collapsed", "MODES"]
 
@@ -127,7 +126,7 @@ def _origin_of(obj: Any) -> str:
     if isinstance(obj, torch.jit.ScriptModule):
         return "scripted"
     for node in obj.graph.nodes():  # a ScriptFunction
-        text = node.sourceRange()
+        text = _source_range(node)
         if _SCRIPT_RANGE.search(text):
             return "scripted"
         if _TRACE_FRAME.search(text):
@@ -311,7 +310,12 @@ def _script(obj: Any) -> Source:
 
 
 def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModule:
-    """``torch.jit.load`` with a clear error for a missing file or one that is not TorchScript."""
+    """``torch.jit.load`` of a file vetted first: ``load_torchscript_file("model.pt")``.
+
+    The file is read with the bounded reader of :mod:`.zipcheck` before torch sees it, so a
+    damaged or ambiguous zip, or a pickle nested deep enough to crash torch, ends in a
+    :class:`NotTorchScriptFileError`, as does any error of torch's own (chained as its cause).
+    """
     path = Path(path)
     if not path.exists():
         raise NotTorchScriptFileError(
@@ -319,29 +323,31 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
             "or check the path."
         )
     if not path.is_file():
-        raise NotTorchScriptFileError(f"{str(path)!r} is a directory, not a saved TorchScript file.")
-    if not zipfile.is_zipfile(path):
+        what = "is a directory" if path.is_dir() else "is not a regular file (a FIFO or a device)"
+        raise NotTorchScriptFileError(f"{str(path)!r} {what}, not a saved TorchScript file.")
+    if not zipcheck.is_zip(path):
         raise NotTorchScriptFileError(
             f"{str(path)!r} is not a TorchScript file (it is not a zip archive). "
             "Files written by torch.jit.save are zip archives with a code/ folder."
         )
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
-    if not any("/code/" in name for name in names):
+    names = zipcheck.vet_torchscript(path)
+    if not any(name.startswith("code/") for name in names):
         kind = (
-            "a torch.export program (.pt2): not supported by jitviz yet"
-            if is_export_archive(names)
+            "a torch.export program: draw it with jitviz.show(path)"
+            if zipcheck.is_export_layout(names)
             else "probably written by torch.save (tensors or a state dict): open it with torch.load"
         )
         raise NotTorchScriptFileError(
             f"{str(path)!r} is a zip archive without TorchScript code, so it is {kind}."
         )
     try:
-        return torch.jit.load(str(path), map_location="cpu")
+        module = torch.jit.load(str(path), map_location="cpu")
+        module.graph  # noqa: B018 - a module without forward fails here, not in the middle of drawing
+        return module
     except Exception as error:
         raise NotTorchScriptFileError(
             f"torch.jit.load could not read {str(path)!r}: {_first_lines(error)}"
-        ) from None
+        ) from error
 
 
 _TENSOR_REPR = re.compile(r"tensor\(\[[^()]*?\](?:, [^()]*)?\)", re.DOTALL)
@@ -743,6 +749,15 @@ _TRACE_FRAME = re.compile(r"^(.*)\((\d+)\): \S+$", re.MULTILINE)
 _HIGHLIGHT = re.compile(r"^\s*~+")
 
 
+def _source_range(node: torch._C.Node) -> str:
+    """The node's source range as TorchScript prints it, or ``""`` where it cannot: a tampered
+    ``.debug_pkl`` loads, then fails torch's own assert when a range is asked for."""
+    try:
+        return node.sourceRange()
+    except RuntimeError:
+        return ""
+
+
 def source_location(node: torch._C.Node) -> ir.SourceLocation | None:
     """The Python file, line and code a node was built from, as TorchScript recorded them.
 
@@ -750,7 +765,7 @@ def source_location(node: torch._C.Node) -> ir.SourceLocation | None:
     the Python stack at the time of the call, innermost frame first, and the line is read back
     with :mod:`linecache` (which also knows notebook cells).
     """
-    text = node.sourceRange()
+    text = _source_range(node)
     scripted = _SCRIPT_RANGE.search(text)
     if scripted is not None:
         lines = text[scripted.end() :].splitlines()[1:]
