@@ -18,6 +18,7 @@ from . import ir
 from .errors import GraphTooLargeError
 from .fold import CHECK_KIND, FOLDED_KIND, fold
 from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, IF_KINDS, LOOP_KINDS, MARK_STYLES, NODE_STYLE, category
+from .text import visible
 
 __all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
 
@@ -618,8 +619,9 @@ def _shorten(line: str, limit: int | None) -> str:
 
 
 def _text(lines: list[str], limit: int | None = _MAX_LABEL_LINE) -> str:
-    """One label or tooltip: lines cut to ``limit``, escaped for DOT, joined by DOT's line breaks."""
-    return graphviz.nohtml("\\n".join(graphviz.escape(_shorten(line, limit)) for line in lines))
+    """One label or tooltip: control characters made visible (a NUL or an escape in a source line
+    would make the SVG invalid XML), lines cut to ``limit``, escaped for DOT, joined by DOT's breaks."""
+    return graphviz.nohtml("\\n".join(graphviz.escape(_shorten(visible(line), limit)) for line in lines))
 
 
 def _tooltip(node: ir.Node) -> str:

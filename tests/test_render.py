@@ -199,3 +199,19 @@ def test_the_enum_numbers_are_the_ones_torch_uses():
         graph = torch.jit.trace(lambda x, fmt=fmt: x.contiguous(memory_format=fmt), example).graph
         assert position in [n.i("value") for n in graph.nodes() if n.kind() == "prim::Constant"
                             and n.output().type().kind() == "IntType"], name
+
+
+@pytest.mark.exe
+def test_control_characters_in_source_lines_and_constants_keep_the_svg_well_formed(tmp_path, monkeypatch):
+    import importlib
+    import xml.dom.minidom
+
+    (tmp_path / "odd_source.py").write_bytes(
+        b"def f(x):\n    y = x * 2  # a \x01 and an \x1b[2J escape\n    return y\n\n"
+        b"def g(s: str) -> str:\n    return s + 'a\\x1bb\\x00c\\u202e'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    odd = importlib.import_module("odd_source")
+    for view in (jitviz.show(odd.f, torch.ones(2)), jitviz.show(torch.jit.script(odd.f)), jitviz.show(odd.g)):
+        svg = view.svg()
+        xml.dom.minidom.parseString(svg)  # raises on a control character
+        assert "\\x1b" in svg  # shown, as its escape
