@@ -236,7 +236,10 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
         ) from error
     finally:
         torch.jit._trace._trace_module_map = previous
-    model = _Converter(0, (), open_pass_through=False).graph(Source(graph, name, "traced"))
+    converter = _Converter(0, (), open_pass_through=False)
+    # inside a submodule (the module's own nodes are drawn, with their labels), constants aside
+    converter.light = lambda node: bool(_module_scope(node.scopeName())) and node.kind() != "prim::Constant"
+    model = converter.graph(Source(graph, name, "traced"))
     state = list(torch.jit._trace._unique_state_dict(module, keep_vars=True).items())
     for value, (key, tensor) in zip(model.inputs[len(model.inputs) - len(state):], state):
         value.name, value.role = key, "parameter" if isinstance(tensor, torch.nn.Parameter) else "buffer"
@@ -438,6 +441,9 @@ class _Converter:
         self._node_ids = itertools.count()
         self._value_ids = itertools.count()
         self.called_paths: set[str] = set()  # every submodule path a call was seen to (expanded or not)
+        # Nodes that will be folded into a call whatever happens (a trace's submodule bodies) are
+        # converted without their attributes and schema: half the time of a trace's default view.
+        self.light: Any = None
 
     def graph(self, source: Source) -> ir.Graph:
         values: dict[int, ir.Value] = {}
@@ -469,6 +475,11 @@ class _Converter:
 
     def _node(self, node: torch._C.Node, context: _Context, *, opened: bool = False) -> ir.Node:
         kind = node.kind()
+        if self.light is not None and self.light(node) and not list(node.blocks()):
+            return ir.Node(id=f"n{next(self._node_ids)}", kind=kind,
+                           inputs=[context.values[v.unique()] for v in node.inputs()],
+                           outputs=[self._value(v, context.values) for v in node.outputs()],
+                           source=source_location(node), scope=_module_scope(node.scopeName()))
         converted = ir.Node(
             id=f"n{next(self._node_ids)}",
             kind=kind,
