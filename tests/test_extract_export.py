@@ -105,3 +105,16 @@ def test_saved_pt2_and_fx_graph_modules(tmp_path):
         jitviz.graph(tmp_path / "missing.pt2")
     with pytest.raises(jitviz.TracingError, match="drawn as it is"):
         jitviz.graph(fx, torch.ones(1, 4))
+
+
+def test_a_symbolic_size_says_which_input_dimension_it_is_and_its_range():
+    class Double(nn.Module):
+        def forward(self, x):
+            return x * 2
+
+    batch = torch.export.Dim("batch", min=1, max=64)
+    program = export(Double(), (torch.ones(4, 3),), dynamic_shapes={"x": {0: batch}})
+    graph = jitviz.graph(program)
+    (symbol,) = {v.type.split("(")[1].split(",")[0] for v in graph.inputs}
+    assert f"{symbol} = x.size(0), 1..64" in graph.notes
+    assert f"{symbol} = x.size(0), 1..64" in jitviz.show(program).source  # under the title

@@ -88,10 +88,39 @@ def convert(obj: Any, *, expand_calls: ExpandCalls = False) -> ir.Graph:
         name = type(obj).__name__
     converter = _Converter()
     graph = converter.graph(module, name, origin, roles)
+    if isinstance(obj, torch.export.ExportedProgram):
+        graph.notes.extend(_symbol_notes(obj))
     if not isinstance(obj, torch.export.ExportedProgram) or expand_calls is True:
         return graph  # an FX graph already calls its submodules (call_module nodes)
     depth, paths = _expansion(expand_calls)
     return collapse_scopes(graph, converter.chains, depth, paths, CALL_MODULE)
+
+
+def _symbol_notes(program: torch.export.ExportedProgram) -> list[str]:
+    """What each symbolic size stands for: ``s77 = x.size(0), 1..64``.
+
+    The program keeps each symbol's range, and its shape environment where the symbol was read
+    from; the name given to ``Dim("batch")`` is not kept, so the input and dimension stand for it.
+    """
+    sources: dict[str, str] = {}
+    for node in program.graph.nodes:
+        value = node.meta.get("val")
+        env = getattr(getattr(value, "fake_mode", None), "shape_env", None)
+        if env is not None:
+            for symbol, found in getattr(env, "var_to_sources", {}).items():
+                if found:
+                    name = found[0].name() if callable(found[0].name) else str(found[0].name)
+                    sources[str(symbol)] = _SOURCE.sub(r"\1.size(\2)", name)
+            break
+    notes = []
+    for symbol, bounds in sorted(program.range_constraints.items(), key=lambda item: str(item[0])):
+        where = f" = {sources[str(symbol)]}" if str(symbol) in sources else ""
+        upper = "∞" if str(bounds.upper) in ("oo", "int_oo") else str(bounds.upper)
+        notes.append(f"{symbol}{where}, {bounds.lower}..{upper}")
+    return notes
+
+
+_SOURCE = re.compile(r"L\['(\w+)'\]\.size\(\)\[(\d+)\]")
 
 
 def _load(path: Path) -> torch.export.ExportedProgram:
