@@ -31,6 +31,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "ir": (["jitviz/ir.py"], ["tests/test_ir.py"]),
     "paint": (["jitviz/paint.py"], ["tests/test_paint.py", "tests/test_highlight.py"]),
     "render": (["jitviz/render.py", "jitviz/style.py"], ["tests/test_render.py"]),
+    "fold": (["jitviz/fold.py"], ["tests/test_fold.py"]),
     "highlight": (["jitviz/highlight.py"], ["tests/test_highlight.py"]),
     "compare": (["jitviz/compare.py"], ["tests/test_compare.py"]),
     "archive": (["jitviz/archive.py"], ["tests/test_archive.py"]),
@@ -84,10 +85,12 @@ def _scratch_copy(module: str, sources: list[str], tests: list[str]) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "jitviz", work / "jitviz", ignore=ignore)
     shutil.copytree(ROOT / "tests", work / "tests", ignore=ignore)
+    shutil.copytree(ROOT / "bench", work / "bench", ignore=ignore)  # tests build bench/zoo.py's models
     selection = ", ".join(json.dumps(test) for test in tests)
     config = (ROOT / "pyproject.toml").read_text() + (
         "\n[tool.mutmut]\n"
         'source_paths = ["jitviz"]\n'
+        'also_copy = ["bench"]\n'
         f"only_mutate = {json.dumps(sources)}\n"
         f"pytest_add_cli_args_test_selection = [{selection}]\n"
         'pytest_add_cli_args = ["-q", "-p", "no:randomly", "-x"]\n'

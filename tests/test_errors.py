@@ -87,3 +87,53 @@ def test_bad_options_name_the_valid_choices():
         jitviz.show(seed.double, torch.ones(2), constants="inline")
     with pytest.raises(ValueError, match="expand_calls must be"):
         jitviz.show(seed.double, torch.ones(2), expand_calls=-1)
+
+
+class _DictOut(torch.nn.Module):
+    def forward(self, x):
+        return {"double": x * 2, "plus_one": x + 1}
+
+
+def _dict_out(x):
+    return {"double": x * 2, "plus_one": x + 1}
+
+
+def test_a_model_or_function_that_returns_a_dict_is_traced_not_refused():
+    for graph in (jitviz.graph(_DictOut(), torch.ones(2)), jitviz.graph(_dict_out, torch.ones(2)),
+                  jitviz.graph(_DictOut(), torch.ones(2), expand_calls=1)):
+        assert graph.find("aten::mul") and graph.find("aten::add")
+
+
+class _LanguageModel(torch.nn.Module):
+    def forward(self, input_ids, **kwargs):  # **kwargs: TorchScript cannot compile it
+        return input_ids * 2
+
+
+def test_a_scripting_failure_suggests_inputs_that_fit_the_forward():
+    with pytest.raises(jitviz.ScriptingError, match=r"jitviz.show\(_LanguageModel, torch.randint\(0, 100, \(1, 8\)\)\)"):
+        jitviz.show(_LanguageModel())
+
+
+def test_already_torchscript_refuses_inputs_and_a_mode_it_would_ignore():
+    scripted = torch.jit.script(seed.branchy)
+    with pytest.raises(jitviz.TracingError, match="already TorchScript .scripted.*highlight=True"):
+        jitviz.show(scripted, torch.ones(2, 2))
+    with pytest.raises(jitviz.TracingError, match="mode='trace' cannot apply"):
+        jitviz.show(scripted, mode="trace")
+    assert jitviz.show(scripted, mode="script").model.origin == "scripted"
+
+
+def test_expand_calls_naming_no_submodule_is_refused_with_the_ones_there_are():
+    with pytest.raises(ValueError, match=r"'fc9'.*calls are: fc1, fc2"):
+        jitviz.graph(torch.jit.script(seed.TinyNet()), expand_calls="fc9")
+    assert jitviz.graph(torch.jit.script(seed.TinyNet()), expand_calls="fc2").find("aten::linear")
+
+
+def test_a_failed_trace_does_not_print_a_tensor_in_full():
+    class Bad(torch.nn.Module):
+        def forward(self, x):
+            return x, object()
+
+    with pytest.raises(jitviz.TracingError) as caught:
+        jitviz.graph(Bad(), torch.randn(30, 30))  # under the 1,000 elements torch prints in full
+    assert len(str(caught.value)) < 2000
