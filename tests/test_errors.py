@@ -110,7 +110,8 @@ class _LanguageModel(torch.nn.Module):
 
 
 def test_a_scripting_failure_suggests_inputs_that_fit_the_forward():
-    with pytest.raises(jitviz.ScriptingError, match=r"jitviz.show\(_LanguageModel, torch.randint\(0, 100, \(1, 8\)\)\)"):
+    suggestion = r"jitviz.show\(_LanguageModel, torch.randint\(0, 100, \(1, 8\)\)\)"
+    with pytest.raises(jitviz.ScriptingError, match=suggestion):
         jitviz.show(_LanguageModel())
 
 
@@ -129,11 +130,15 @@ def test_expand_calls_naming_no_submodule_is_refused_with_the_ones_there_are():
     assert jitviz.graph(torch.jit.script(seed.TinyNet()), expand_calls="fc2").find("aten::linear")
 
 
-def test_a_failed_trace_does_not_print_a_tensor_in_full():
-    class Bad(torch.nn.Module):
-        def forward(self, x):
-            return x, object()
+class _Box:
+    pass
 
-    with pytest.raises(jitviz.TracingError) as caught:
-        jitviz.graph(Bad(), torch.randn(30, 30))  # under the 1,000 elements torch prints in full
+
+def _returns_a_box(x):
+    return x, _Box()
+
+
+def test_a_failed_trace_names_what_it_could_not_record_without_printing_a_tensor_in_full():
+    with pytest.raises(jitviz.TracingError, match="returns a _Box, which the tracer cannot record") as caught:
+        jitviz.graph(_returns_a_box, torch.randn(30, 30))  # under the 1,000 elements torch prints in full
     assert len(str(caught.value)) < 2000
