@@ -139,6 +139,10 @@ def _returns_a_box(x):
 
 
 def test_a_failed_trace_names_what_it_could_not_record_without_printing_a_tensor_in_full():
-    with pytest.raises(jitviz.TracingError, match="returns a _Box, which the tracer cannot record") as caught:
+    with pytest.raises(jitviz.TracingError, match="which the tracer cannot record") as caught:
         jitviz.graph(_returns_a_box, torch.randn(30, 30))  # under the 1,000 elements torch prints in full
     assert len(str(caught.value)) < 2000
+    from jitviz.extract.torchscript import _first_lines
+
+    said = _first_lines(RuntimeError(f"Tracer cannot infer type of ({torch.randn(30, 30)!r}, <Box>)"))
+    assert said == "Tracer cannot infer type of (tensor(…), <Box>)"
