@@ -431,11 +431,6 @@ def _effect(node: ir.Node) -> int:
     return _NONE
 
 
-def _is_tensor(type_name: str) -> bool:
-    return type_name.startswith("Tensor") or "(" in type_name and type_name.split("(")[0].isalpha() \
-        and type_name[0].isupper() and not type_name.startswith(("Dict", "Tuple"))
-
-
 def _makes_tensor(node: ir.Node) -> bool:
     return any(_is_tensor(v.type) for v in node.outputs)
 
@@ -513,25 +508,31 @@ def _groups(nodes: list[ir.Node], producer: dict[str, ir.Node]) -> list[list[ir.
 
 
 def _check_lines(group: list[ir.Node]) -> list[str]:
-    """What a check node says: the source line of each raise, warning or if it folds."""
+    """What a check node says: the line of each ``if`` it folds (or of its raise or warning).
+
+    Lines inside torch's own helpers (``torch._assert`` is compiled from a ``<string>``) say nothing
+    to the reader, so the user's own line that feeds the check stands in for them.
+    """
+    nodes = list(_walk_all(group))
+    placed = [n for n in nodes if n.source is not None and not n.source.file.startswith("<")]
+    roots = [n for n in placed if n.kind in ("prim::If", "aten::warn", "prim::RaiseException")]
+    if any(n.kind == "prim::If" for n in roots):
+        roots = [n for n in roots if n.kind != "prim::RaiseException"]  # the if's line says more
     lines: list[str] = []
-    raised: list[str] = []
-    for node in _walk_all(group):
-        if node.kind == "prim::RaiseException" and len(node.inputs) > 1:
-            raised.append("raise")
-        if node.kind in ("prim::If", "aten::warn", "prim::RaiseException") and node.source is not None:
-            if node.kind == "prim::RaiseException" and any(
-                    n.kind == "prim::If" for n in _walk_all(group)):
-                continue
-            text = f"{node.source.file}:{node.source.line}  {node.source.code}"
-            if text not in lines:
-                lines.append(text)
-    if not lines:
-        sources = sorted({(n.source.file, n.source.line, n.source.code)
-                          for n in _walk_all(group) if n.source is not None})
-        lines = [f"{file}:{line}  {code}" for file, line, code in sources[:1]]
-    shown = lines[:3] + ([f"… and {len(lines) - 3} more"] if len(lines) > 3 else [])
-    return shown
+    for node in roots or placed[:1]:
+        assert node.source is not None
+        text = f"{node.source.file}:{node.source.line}  {node.source.code}"
+        if text not in lines:
+            lines.append(text)
+    return lines[:3] + ([f"… and {len(lines) - 3} more"] if len(lines) > 3 else [])
+
+
+def _is_tensor(type_name: str) -> bool:
+    """``Tensor``, ``Float(2, 3)``, ``Tensor?``, ``Optional[Tensor]``: not ``int``, ``Dict(str, Tensor)``."""
+    inner = type_name.removeprefix("Optional[").removesuffix("]")
+    head = inner.split("(")[0]
+    return inner.startswith("Tensor") or ("(" in inner and head.isalpha() and head[0].isupper()
+                                           and head not in ("Dict", "Tuple", "List", "Future", "Union"))
 
 
 def _condition_text(cone: list[ir.Node]) -> str:

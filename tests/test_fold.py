@@ -136,3 +136,38 @@ def test_a_traced_function_is_titled_traced():
         traced = torch.jit.trace(seed.branchy, torch.ones(2, 2))
     assert "branchy (traced)" in jitviz.show(traced).source
     assert "(scripted)" in jitviz.show(torch.jit.script(seed.branchy)).source
+
+
+def _line_of(function, text: str) -> int:
+    import inspect
+
+    lines, first = inspect.getsourcelines(function)
+    return first + next(index for index, line in enumerate(lines) if text in line)
+
+
+def test_a_check_names_the_users_own_lines_not_torchs_helpers():
+    drawn = fold(jitviz.graph(_checked)).graph
+    labels = sorted(tuple(n.attributes["lines"]) for n in drawn.walk() if n.kind == CHECK_KIND)
+    assert labels == sorted([
+        (f"test_fold.py:{_line_of(_checked, 'if x.dim()')}  if x.dim() != 2:",),
+        (f"test_fold.py:{_line_of(_checked, 'torch._assert')}  torch._assert(x.size(0) > 0, \"empty\")",),
+    ])
+
+
+def test_a_folded_condition_says_how_many_ops_and_from_which_lines():
+    drawn = fold(jitviz.graph(_long_condition)).graph
+    (branch,) = [n for n in drawn.walk() if n.kind == "prim::If"]
+    text = str(branch.attributes["condition"])
+    match = re.fullmatch(r"(\d+) ops folded, line (\d+)", text)
+    assert match and int(match.group(2)) == _line_of(_long_condition, "if x.dim() == 2")
+    assert int(match.group(1)) == len(branch.members) >= 4  # the comparisons and the `and`s
+
+
+@pytest.mark.parametrize("type_name, is_tensor", [
+    ("Tensor", True), ("Float(2, 3)", True), ("Tensor?", True), ("Optional[Tensor]", True),
+    ("int", False), ("bool", False), ("Dict(str, Tensor)", False), ("Tuple(Tensor, Tensor)", False),
+    ("List[int]", False), ("str", False)])
+def test_which_values_are_tensors(type_name, is_tensor):
+    from jitviz.fold import _is_tensor
+
+    assert _is_tensor(type_name) is is_tensor
