@@ -20,7 +20,7 @@ from .display import GraphView, report_bundle, report_html
 from .errors import GraphTooLargeError
 from .options import OptionsError, check
 from .render import DEFAULT_MAX_NODES, draw
-from .text import visible
+from .text import plural, visible
 
 __all__ = ["diff", "GraphDiff"]
 
@@ -136,7 +136,7 @@ def _view(model: ir.Graph, marks: dict[str, str], style: str, options: dict[str,
 
 def _count(model: ir.Graph) -> str:
     count = len(list(model.walk()))
-    return f"{count} node{'s' if count != 1 else ''}"
+    return plural(count, "node")
 
 
 def _surplus(model: ir.Graph, extra: dict[str, int], note: str) -> dict[str, str]:

@@ -23,3 +23,20 @@ def item(x):
 
 def device(x):
     return x + torch.ones(x.shape, device=x.device)
+
+def loop_branch(x):
+    y = x
+    for i in range(x.shape[0]):
+        if x[i] > 0:
+            y = y + 1
+        else:
+            y = y * 2
+    return y
+
+def loop_steps(x):
+    y = x
+    for i in range(x.shape[0]):
+        y = y * 2
+        if x[i] > 0:
+            y = y + x[i]
+    return y

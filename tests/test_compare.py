@@ -54,6 +54,17 @@ def test_tracing_pitfalls_are_found_on_their_lines(fn, example, probe, kind, lin
         assert c.probes[0].traced_agrees is False and c.probes[0].scripted_agrees is True
 
 
+@pytest.mark.parametrize("fn", [pitfalls.loop_branch, pitfalls.loop_steps])
+@pytest.mark.parametrize("signs", [[1.0], [1.0, -1.0], [-1.0, 1.0, 1.0], [1.0, 1.0, -1.0, -1.0], [-1.0, -1.0, -1.0]])
+def test_an_unrolled_loop_whose_if_went_both_ways_counts_every_iteration(fn, signs):
+    c = jitviz.compare(fn, (torch.tensor(signs),), [torch.tensor(signs)])
+    (loop,) = [f for f in c.findings if f.kind == "loop"]
+    n = len(signs)
+    copies = "1 copy" if n == 1 else f"{n} copies"
+    iterations = "1 iteration " if n == 1 else f"{n} iterations "
+    assert f"holds {copies} of its body and runs exactly {iterations}" in loop.explanation
+
+
 def test_unrolled_loop_nodes_are_marked_in_the_trace_picture():
     c = jitviz.compare(pitfalls.loop, (torch.ones(3),), [torch.ones(3)])
     loop = next(f for f in c.findings if f.kind == "loop")
