@@ -32,7 +32,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "paint": (["jitviz/paint.py"], ["tests/test_paint.py", "tests/test_highlight.py"]),
     "render": (["jitviz/render.py", "jitviz/style.py"], ["tests/test_render.py"]),
     "highlight": (["jitviz/highlight.py"], ["tests/test_highlight.py"]),
-    "compare": (["jitviz/compare.py"], ["tests/test_compare.py"]),
+    "compare": (["jitviz/comparison.py"], ["tests/test_compare.py"]),
     "archive": (["jitviz/archive.py"], ["tests/test_archive.py"]),
     "extract": (["jitviz/extract/*"], ["tests/test_extract_torchscript.py", "tests/test_extract_export.py"]),
 }

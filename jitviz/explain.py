@@ -35,12 +35,12 @@ from pygments.lexers import PythonLexer
 
 from . import ir
 from .api import show
-from .compare import Comparison, compare
+from .comparison import Comparison, compare
 from .display import GraphView
 from .errors import GraphvizNotFoundError, JitvizError
 from .extract.torchscript import short_file
 from .highlight import Highlighter
-from .results import show as show_result
+from .results import describe
 from .viewer import natural_key
 from .widgets import _widget as _control_widget
 
@@ -210,7 +210,7 @@ class Explanation:
     def _status_html(self) -> str:
         if self._highlighter is None or not self.controls:
             return ""
-        return f"output: <code>{html.escape(show_result(self.outputs))}</code>"
+        return f"output: <code>{html.escape(describe(self.outputs))}</code>"
 
     # --- derived data -----------------------------------------------------------------------------
 

@@ -177,7 +177,7 @@ class Explorer:
         traced_text = traced_agrees = None
         if self._traced is not None:
             traced = results.call(self._traced, args)
-            traced_text = results.show(traced)
+            traced_text = results.describe(traced)
             traced_agrees = results.agree(eager, traced)[0]
         scripted_text = scripted_agrees = None
         view = self._last_view
@@ -186,7 +186,7 @@ class Explorer:
                 scripted, painted = self._highlighter.run(*args)
             except JitvizError as error:
                 return self._fail(values, str(error))
-            scripted_text = results.show(scripted)
+            scripted_text = results.describe(scripted)
             scripted_agrees = results.agree(eager, scripted)[0]
             if self._show_scripted:
                 view = painted
@@ -195,8 +195,8 @@ class Explorer:
         others = {}
         for name, version in self._versions.items():
             output = results.call(version, args)
-            others[name] = (results.show(output), results.agree(eager, output)[0])
-        self.state = ExplorerState(values, results.show(eager), traced_text, scripted_text, traced_agrees,
+            others[name] = (results.describe(output), results.agree(eager, output)[0])
+        self.state = ExplorerState(values, results.describe(eager), traced_text, scripted_text, traced_agrees,
                                    scripted_agrees, others=others)
         self._last_view = view
         self.table.value = self._table_html()

@@ -145,3 +145,14 @@ def test_tracer_warnings_from_another_file_name_that_file(tmp_path, monkeypatch)
     assert warning.where.line == 2
     assert "line 2 of library_helpers.py" in repr(c) and "line 2 of library_helpers.py" in c._repr_html_()
     assert f"line {line_of(uses_a_library, 'positive_part(x) * 2')} of" not in repr(c)  # its own lines stay short
+
+
+def test_the_public_functions_are_not_shadowed_by_modules_of_the_same_name():
+    import sys
+
+    import jitviz.comparison
+    import jitviz.graph_diff
+
+    assert jitviz.compare is jitviz.comparison.compare and jitviz.diff is jitviz.graph_diff.diff
+    # `import jitviz.compare` would otherwise be a module and `jitviz.compare(...)` a function
+    assert "jitviz.compare" not in sys.modules and "jitviz.diff" not in sys.modules

@@ -135,7 +135,7 @@ def test_repainting_does_not_lay_out_again(monkeypatch):
 
 def test_wrong_inputs_give_a_clear_error():
     highlighter = Highlighter(seed.looping)
-    with pytest.raises(ExecutionError, match=r"looping could not run on these inputs \(Tensor\(2,\) float32\); "
+    with pytest.raises(ExecutionError, match=r"looping could not run on these inputs \(Tensor\(2\) float32\); "
                                              r"it takes \(x: Tensor, n: int\)"):
         highlighter.run(torch.ones(2))
     with pytest.raises(ExecutionError, match="could not run"):

@@ -23,7 +23,7 @@ from .errors import ScriptingError
 from .extract import torchscript
 from .options import OptionsError
 from .render import draw
-from .results import agree, call, show
+from .results import agree, call, describe, describe_input, describe_type
 from .text import plural, visible
 
 __all__ = ["compare", "Comparison", "ProbeResult", "Finding", "TracerWarningAt"]
@@ -182,9 +182,7 @@ def _checked(example_inputs: Any, probe_inputs: Any) -> tuple[tuple[Any, ...], l
 
 
 def _kind_of(value: Any) -> str:
-    if isinstance(value, torch.Tensor):
-        return f"a Tensor of shape {tuple(value.shape)}"
-    return "None" if value is None else f"a {type(value).__name__}"
+    return "None" if value is None else f"a {describe_type(value)}"
 
 
 def _line(where: ir.SourceLocation, home: str | None) -> str:
@@ -405,25 +403,14 @@ def _probe(eager_fn: Any, traced_fn: Any, scripted_fn: Any, inputs: Any) -> Prob
     traced_agrees, difference = agree(eager, traced)
     scripted_agrees = agree(eager, scripted)[0] if scripted_fn is not None else None
     return ProbeResult(
-        inputs=", ".join(_describe_input(a) for a in args),
-        eager=show(eager),
-        traced=show(traced),
-        scripted=show(scripted) if scripted_fn is not None else None,
+        inputs=", ".join(describe_input(a) for a in args),
+        eager=describe(eager),
+        traced=describe(traced),
+        scripted=describe(scripted) if scripted_fn is not None else None,
         traced_agrees=traced_agrees,
         scripted_agrees=scripted_agrees,
         traced_difference=difference,
     )
-
-
-def _describe_input(value: Any) -> str:
-    if isinstance(value, torch.Tensor):
-        shape = ", ".join(map(str, value.shape))
-        if value.device.type == "meta":
-            return f"meta Tensor({shape})"
-        if value.numel() and bool((value == value.flatten()[0]).all()):
-            return f"Tensor({shape}) of {value.flatten()[0].item():g}"
-        return f"Tensor({shape})"
-    return repr(value)
 
 
 # --- HTML --------------------------------------------------------------------------------------
