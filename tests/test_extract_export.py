@@ -105,3 +105,15 @@ def test_saved_pt2_and_fx_graph_modules(tmp_path):
         jitviz.graph(tmp_path / "missing.pt2")
     with pytest.raises(jitviz.TracingError, match="drawn as it is"):
         jitviz.graph(fx, torch.ones(1, 4))
+
+
+class Resize(nn.Module):
+    def forward(self, x):
+        return nn.functional.interpolate(x, size=(2, 2)) + nn.functional.interpolate(x, size=[2, 2])
+
+
+def test_an_fx_graph_keeps_tuples_and_lists_apart_as_torchscript_does():
+    gm = torch.fx.symbolic_trace(Resize())
+    sizes = [n.attributes["size"] for n in jitviz.graph(gm).walk() if n.kind == "interpolate"]
+    assert sizes == [(2, 2), [2, 2]] and [type(size) for size in sizes] == [tuple, list]
+    assert "size=(2, 2)" in jitviz.show(gm).source  # drawn as written, not as [2, 2]
