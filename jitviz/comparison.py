@@ -24,6 +24,7 @@ from .extract import torchscript
 from .options import OptionsError
 from .render import draw
 from .results import agree, call, describe, describe_input, describe_type
+from .style import HTML_STYLES
 from .text import plural, visible
 
 __all__ = ["compare", "Comparison", "ProbeResult", "Finding", "TracerWarningAt"]
@@ -421,7 +422,7 @@ def _head(comparison: Comparison) -> str:
     def e(text: str) -> str:
         return html.escape(visible(text))
 
-    bad = "background:#ffebee;color:#b71c1c;font-weight:bold"
+    bad = HTML_STYLES["wrong"]
     rows = []
     for probe in comparison.probes:
         traced_style = "" if probe.traced_agrees else bad

@@ -41,6 +41,7 @@ from .errors import GraphvizNotFoundError, JitvizError
 from .extract.torchscript import short_file
 from .highlight import Highlighter
 from .results import describe
+from .style import HTML_STYLES
 from .viewer import natural_key
 from .widgets import _widget as _control_widget
 
@@ -199,7 +200,8 @@ class Explanation:
         try:
             self.outputs, self.view = self._highlighter.run(*self._control_inputs())
         except Exception as error:  # a user's input builder or code failing: say so, keep the picture
-            self.status.value = f'<span style="color:#b71c1c">{html.escape(f"{type(error).__name__}: {error}")}</span>'
+            message = _escape(f"{type(error).__name__}: {error}")
+            self.status.value = f'<span style="{HTML_STYLES["error"]}">{message}</span>'
             return
         self.status.value = self._status_html()
         if self._front is not None:

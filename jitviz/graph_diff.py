@@ -20,6 +20,7 @@ from .display import GraphView, report_bundle, report_html
 from .errors import GraphTooLargeError
 from .options import OptionsError, check
 from .render import DEFAULT_MAX_NODES, draw
+from .style import HTML_STYLES
 from .text import plural, visible
 
 __all__ = ["diff", "GraphDiff"]
@@ -70,7 +71,7 @@ class GraphDiff:
         first, second = self.labels
         rows = "".join(
             f"<tr><td><code>{e(kind)}</code></td><td>{b}</td><td>{a}</td>"
-            f"<td style='color:{'#2e7d32' if a > b else '#c62828'}'>{a - b:+d}</td></tr>"
+            f"<td style='{HTML_STYLES['more' if a > b else 'fewer']}'>{a - b:+d}</td></tr>"
             for kind, (b, a) in sorted(self.counts.items())
         )
         note = f"<p>{e(self.note)}</p>" if self.note else ""

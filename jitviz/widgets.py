@@ -28,11 +28,10 @@ from .extract import torchscript
 from .highlight import Highlighter
 from .options import OptionsError, traceable_partial
 from .render import draw
+from .style import HTML_STYLES
 from .text import visible
 
 __all__ = ["explore", "Explorer", "ExplorerState"]
-
-_BAD = "background:#ffebee;color:#b71c1c;font-weight:bold"
 
 
 @dataclass
@@ -265,7 +264,7 @@ class Explorer:
     def _fail(self, values: dict[str, Any], message: str) -> ExplorerState:
         previous = self.state
         self.state = ExplorerState(values, "", None, None, None, None, error=message)
-        self.status.value = f'<div style="{_BAD};padding:4px">{html.escape(visible(message))}</div>'
+        self.status.value = f'<div style="{HTML_STYLES["wrong"]};padding:4px">{html.escape(visible(message))}</div>'
         if previous is None:
             self.table.value = ""
         return self.state  # the table and picture keep the last good inputs' results
@@ -285,7 +284,7 @@ class Explorer:
         cells += [(name, text, agrees) for name, (text, agrees) in state.others.items()]
         head = "".join(f"<th>{html.escape(visible(name))}</th>" for name, _, _ in cells)
         body = "".join(
-            f'<td style="{"" if agrees else _BAD}">{html.escape(visible(str(text)))}'
+            f'<td style="{"" if agrees else HTML_STYLES["wrong"]}">{html.escape(visible(str(text)))}'
             f'{"" if agrees else " ✗ differs from eager"}</td>'
             for _, text, agrees in cells
         )
