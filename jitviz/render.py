@@ -42,8 +42,10 @@ RUNS_PLACEHOLDER = "ran ?×"
 class Drawing:
     """The DOT of a graph, plus which block each drawn element belongs to.
 
-    ``regions`` maps every node and cluster id in the DOT (and so in the SVG) to the key of the
-    innermost block it sits in (:func:`jitviz.ir.block_key`), or ``None`` at the top level;
+    ``regions`` maps every node id and every if, loop, call and block cluster id in the DOT (and so
+    in the SVG) to the key of the innermost block it sits in (:func:`jitviz.ir.block_key`), or
+    ``None`` at the top level. The module-scope frames (``cluster_scope_...``) are not in it: they
+    only group top-level nodes, hold no block, carry no id into the SVG and are never painted;
     ``edge_ends`` maps every edge id to its (tail, head) node ids. That is what :mod:`jitviz.paint`
     needs to show what ran without laying the graph out again.
     """
