@@ -42,6 +42,7 @@ from .extract.torchscript import short_file
 from .highlight import Highlighter
 from .results import describe
 from .style import HTML_STYLES
+from .text import plural
 from .viewer import natural_key
 from .widgets import _widget as _control_widget
 
@@ -306,7 +307,7 @@ class Explanation:
 
     def __repr__(self) -> str:
         linked = sum(1 for ids in self._by_line.values() if ids)
-        return (f"<jitviz explanation: {self.view.model.summary()}; {linked} source lines linked, "
+        return (f"<jitviz explanation: {self.view.model.summary()}; {plural(linked, 'source line')} linked, "
                 f"{len(self.reasons)} left no node>")
 
 

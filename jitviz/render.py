@@ -18,6 +18,7 @@ from . import ir
 from .errors import GraphTooLargeError
 from .fold import CHECK_KIND, FOLDED_KIND, fold
 from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, IF_KINDS, LOOP_KINDS, MARK_STYLES, NODE_STYLE, category
+from .text import plural
 
 __all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
 
@@ -337,7 +338,7 @@ class _Builder:
         count = len(self.graph.inputs) + len(self.graph.outputs) + self._count(self.graph.nodes)
         if count > self.max_nodes:
             raise GraphTooLargeError(
-                f"This picture would have {count} nodes, more than max_nodes={self.max_nodes}; "
+                f"This picture would have {plural(count, 'node')}, more than max_nodes={self.max_nodes}; "
                 "Graphviz would take minutes or never finish. Draw less: leave calls collapsed "
                 "(expand_calls=False), use constants='fold', draw a submodule on its own "
                 f"(jitviz.show(model.layer1, ...)), or raise max_nodes if you really want it all."

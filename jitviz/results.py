@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from .text import plural
+
 __all__ = ["Failed", "call", "agree", "describe", "describe_input", "describe_type", "TOLERANCE"]
 
 #: How close a traced or scripted tensor must be to eager's to agree with it.
@@ -62,7 +64,7 @@ def agree(expected: Any, actual: Any) -> tuple[bool, str]:
         return False, f"max |difference| {float((a.double() - b.double()).abs().max()):g}"
     if isinstance(expected, (tuple, list)) and isinstance(actual, (tuple, list)):
         if len(expected) != len(actual):
-            return False, f"{len(actual)} results instead of {len(expected)}"
+            return False, f"{plural(len(actual), 'result')} instead of {len(expected)}"
         for e, a in zip(expected, actual):
             same, why = agree(e, a)
             if not same:

@@ -156,3 +156,11 @@ def test_the_public_functions_are_not_shadowed_by_modules_of_the_same_name():
     assert jitviz.compare is jitviz.comparison.compare and jitviz.diff is jitviz.graph_diff.diff
     # `import jitviz.compare` would otherwise be a module and `jitviz.compare(...)` a function
     assert "jitviz.compare" not in sys.modules and "jitviz.diff" not in sys.modules
+
+
+def test_a_result_of_the_wrong_length_is_counted_in_words_that_agree_with_the_number():
+    from jitviz.results import agree
+
+    one = torch.ones(1)
+    assert agree((one, one), (one,)) == (False, "1 result instead of 2")
+    assert agree((one,), (one, one)) == (False, "2 results instead of 1")

@@ -10,6 +10,7 @@ import torch
 from .. import ir
 from ..errors import JitvizError
 from ..results import describe_type
+from ..text import plural
 from .torchscript import Source
 
 __all__ = ["ExecutionError", "CountedRun", "schema_of"]
@@ -74,7 +75,7 @@ class CountedRun:
             return tuple(inputs)
         if len(inputs) > len(self._parameters):
             raise ExecutionError(_describe_failure(
-                self._source, inputs, f"it takes {len(self._parameters)} inputs, {len(inputs)} were given"))
+                self._source, inputs, f"it takes {plural(len(self._parameters), 'input')}, {len(inputs)} were given"))
         missing = self._parameters[len(inputs):]
         without_default = [argument.name for argument in missing if not argument.has_default_value()]
         if without_default:
