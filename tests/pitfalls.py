@@ -40,3 +40,12 @@ def loop_steps(x):
         if x[i] > 0:
             y = y + x[i]
     return y
+
+def loop_nested(x):
+    y = x
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            y = y + x[i, j]
+            y = y - 1
+        y = y * 2
+    return y

@@ -164,3 +164,13 @@ def test_a_result_of_the_wrong_length_is_counted_in_words_that_agree_with_the_nu
     one = torch.ones(1)
     assert agree((one, one), (one,)) == (False, "1 result instead of 2")
     assert agree((one,), (one, one)) == (False, "2 results instead of 1")
+
+
+@pytest.mark.parametrize("rows, columns", [(3, 2), (2, 4), (1, 3)])
+def test_an_outer_loop_counts_its_own_iterations_not_its_inner_loops(rows, columns):
+    c = jitviz.compare(pitfalls.loop_nested, (torch.ones(rows, columns),), [torch.ones(rows, columns)])
+    loops = [f for f in c.findings if f.kind == "loop"]
+    outer = next(f for f in loops if f.where.line == line_of(pitfalls.loop_nested, "for i in"))
+    assert f"runs exactly {rows} iteration{'s' if rows != 1 else ''} for" in outer.explanation
+    inner = next(f for f in loops if f.where.line == line_of(pitfalls.loop_nested, "for j in"))
+    assert f"holds {rows * columns} copies" in inner.explanation  # every copy the trace holds, all rows
