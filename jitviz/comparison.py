@@ -363,6 +363,7 @@ def _at(node: ir.Node) -> tuple[str, int]:
 
 
 def _restarts(before: _Key, after: _Key) -> bool:
+    """Whether the trace node at ``after`` starts a new iteration after the one at ``before``."""
     for (line_a, block_a, loop_a), (line_b, block_b, _) in zip(before, after):
         if (line_a, block_a) == (line_b, block_b):
             if loop_a:
