@@ -22,5 +22,9 @@ def visible(text: str) -> str:
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
-    """``count`` and the word in the number it needs: ``plural(1, "copy", "copies")`` is ``1 copy``."""
+    """``count`` and the word in the number it needs (``words`` where adding an s is wrong).
+
+    >>> plural(1, "copy", "copies"), plural(3, "copy", "copies"), plural(0, "node")
+    ('1 copy', '3 copies', '0 nodes')
+    """
     return f"{count} {word if count == 1 else (words or word + 's')}"
