@@ -103,10 +103,6 @@ def test_saved_pt2_and_fx_graph_modules(tmp_path):
     assert [n.kind for n in jitviz.graph(fx).walk()] == ["call_module::fc1", "relu", "call_module::fc2"]
     with pytest.raises(jitviz.NotTorchScriptFileError, match="No file"):
         jitviz.graph(tmp_path / "missing.pt2")
-    (tmp_path / "broken.pt2").write_bytes(path.read_bytes()[:100])
-    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.export.load could not read") as refused:
-        jitviz.graph(tmp_path / "broken.pt2")
-    assert refused.value.__cause__ is not None and not isinstance(refused.value.__cause__, jitviz.JitvizError)
     with pytest.raises(jitviz.TracingError, match="drawn as it is"):
         jitviz.graph(fx, torch.ones(1, 4))
 

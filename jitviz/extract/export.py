@@ -59,7 +59,7 @@ def convert(obj: Any, *, expand_calls: ExpandCalls = False) -> ir.Graph:
         except Exception as error:
             raise NotTorchScriptFileError(
                 f"torch.export.load could not read {path.name!r}: {str(error).splitlines()[0]}"
-            ) from error  # torch.export.load's own error, whole: the message above quotes one line
+            ) from None
         origin = "loaded .pt2"
     else:
         origin = "exported" if isinstance(obj, torch.export.ExportedProgram) else "fx"

@@ -341,7 +341,7 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
     except Exception as error:
         raise NotTorchScriptFileError(
             f"torch.jit.load could not read {str(path)!r}: {_first_lines(error)}"
-        ) from error  # torch.jit.load's whole error (the message quotes its first lines)
+        ) from error
 
 
 _TENSOR_REPR = re.compile(r"tensor\(\[[^()]*?\](?:, [^()]*)?\)", re.DOTALL)
