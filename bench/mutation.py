@@ -33,7 +33,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "render": (["jitviz/render.py", "jitviz/style.py"], ["tests/test_render.py"]),
     "fold": (["jitviz/fold.py"], ["tests/test_fold.py"]),
     "highlight": (["jitviz/highlight.py"], ["tests/test_highlight.py"]),
-    "compare": (["jitviz/compare.py"], ["tests/test_compare.py"]),
+    "compare": (["jitviz/comparison.py"], ["tests/test_compare.py"]),
     "archive": (["jitviz/archive.py"], ["tests/test_archive.py"]),
     "extract": (["jitviz/extract/*"], ["tests/test_extract_torchscript.py", "tests/test_extract_export.py"]),
 }

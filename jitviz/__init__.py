@@ -9,8 +9,7 @@ import importlib
 
 from .api import graph, show
 from .archive import ArchiveReport, inspect_archive
-from .compare import Comparison, compare
-from .diff import GraphDiff, diff
+from .comparison import Comparison, compare
 from .display import GraphView
 from .errors import (
     GraphTooLargeError,
@@ -23,6 +22,7 @@ from .errors import (
 )
 from .explain import Explanation, explain
 from .extract.execution import ExecutionError
+from .graph_diff import GraphDiff, diff
 from .options import OptionsError
 from .viewer import GraphExplorer, explore_graph
 from .widgets import Explorer, explore

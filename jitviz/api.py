@@ -14,6 +14,7 @@ from .highlight import Highlighter
 from .options import check as check_options
 from .options import refuse_for_exported, traceable_partial
 from .render import DEFAULT_MAX_NODES, draw
+from .text import plural
 
 __all__ = ["graph", "show"]
 
@@ -109,7 +110,7 @@ def show(
         for depth in range(model.call_depth() - 1, -1, -1):
             smaller = model.collapsed(depth)
             smaller.notes.append(
-                f"calls expanded {depth} level{'s' if depth != 1 else ''} deep, not as asked: "
+                f"calls expanded {plural(depth, 'level')} deep, not as asked: "
                 f"{str(too_large).split(';')[0].removeprefix('This picture would have ')} "
                 "(expand one submodule with expand_calls='name', or raise max_nodes)"
             )

@@ -35,12 +35,14 @@ from pygments.lexers import PythonLexer
 
 from . import ir
 from .api import show
-from .compare import Comparison, compare
+from .comparison import Comparison, compare
 from .display import GraphView
 from .errors import GraphvizNotFoundError, JitvizError
 from .extract.torchscript import short_file
 from .highlight import Highlighter
-from .results import show as show_result
+from .results import describe
+from .style import HTML_STYLES
+from .text import plural
 from .viewer import natural_key
 from .widgets import _widget as _control_widget
 
@@ -199,7 +201,8 @@ class Explanation:
         try:
             self.outputs, self.view = self._highlighter.run(*self._control_inputs())
         except Exception as error:  # a user's input builder or code failing: say so, keep the picture
-            self.status.value = f'<span style="color:#b71c1c">{html.escape(f"{type(error).__name__}: {error}")}</span>'
+            message = _escape(f"{type(error).__name__}: {error}")
+            self.status.value = f'<span style="{HTML_STYLES["error"]}">{message}</span>'
             return
         self.status.value = self._status_html()
         if self._front is not None:
@@ -210,7 +213,7 @@ class Explanation:
     def _status_html(self) -> str:
         if self._highlighter is None or not self.controls:
             return ""
-        return f"output: <code>{html.escape(show_result(self.outputs))}</code>"
+        return f"output: <code>{html.escape(describe(self.outputs))}</code>"
 
     # --- derived data -----------------------------------------------------------------------------
 
@@ -304,7 +307,7 @@ class Explanation:
 
     def __repr__(self) -> str:
         linked = sum(1 for ids in self._by_line.values() if ids)
-        return (f"<jitviz explanation: {self.view.model.summary()}; {linked} source lines linked, "
+        return (f"<jitviz explanation: {self.view.model.summary()}; {plural(linked, 'source line')} linked, "
                 f"{len(self.reasons)} left no node>")
 
 

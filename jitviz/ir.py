@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .errors import JitvizError
+from .text import plural
 
 __all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key",
            "TracerWarningNote", "GraphInvariantError"]
@@ -163,7 +164,7 @@ class Graph:
     def summary(self) -> str:
         """A one-line, deterministic description, e.g. ``9 nodes, 1 prim::If``."""
         kinds = self.kinds()
-        parts = [f"{sum(kinds.values())} nodes"]
+        parts = [plural(sum(kinds.values()), "node")]
         for special in ("prim::If", "prim::Loop", "prim::CallFunction", "prim::CallMethod"):
             if kinds[special]:
                 parts.append(f"{kinds[special]} {special}")

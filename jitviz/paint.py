@@ -13,14 +13,10 @@ from dataclasses import dataclass
 
 from . import ir
 from .render import RUNS_PLACEHOLDER, Drawing
+from .style import RUN_STYLES
 
-__all__ = ["Painter", "PALETTE"]
+__all__ = ["Painter"]
 
-#: Colours of the three states a drawn element can be in.
-PALETTE = {
-    "ran": {"stroke": "#2e7d32", "text": "#1b5e20", "fill": "#f1f8e9"},
-    "not_run": {"stroke": "#c8c8c8", "text": "#a0a0a0", "fill": "#f7f7f7"},
-}
 
 _ELEMENT = re.compile(r'<g id="([^"]+)" class="(node|edge|cluster)">')
 _SHAPE = re.compile(r"<(?:polygon|path|ellipse|polyline)\b[^>]*>")
@@ -80,7 +76,7 @@ class Painter:
         state = "ran" if runs > 0 else "not_run"
         if state == "ran" and not is_block_cluster:
             return text  # top-level and ran-inside-a-block elements keep their own colours
-        colours = PALETTE[state]
+        colours = RUN_STYLES[state]
         fill_shapes = part.kind == "node" or is_block_cluster
 
         def colour(match: re.Match[str]) -> str:

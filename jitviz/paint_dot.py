@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 
 from . import ir
-from .paint import PALETTE
 from .paint import _runs_text as runs_text  # the same words as on the SVG picture
 from .render import RUNS_PLACEHOLDER, Drawing
+from .style import RUN_STYLES
 
 __all__ = ["painted_dot"]
 
@@ -57,7 +57,7 @@ def _paint_line(line: str, drawing: Drawing, execution: ir.Execution) -> str:
         line = line.replace(RUNS_PLACEHOLDER, runs_text(runs), 1)
     if runs is None or (runs > 0 and not is_block):
         return line  # unknown, or ran outside a block's frame: drawn in its own colours
-    colours = PALETTE["ran" if runs > 0 else "not_run"]
+    colours = RUN_STYLES["ran" if runs > 0 else "not_run"]
     extra = f'color="{colours["stroke"]}" fontcolor="{colours["text"]}"'
     if is_block:
         style = _STYLE.search(line)

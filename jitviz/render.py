@@ -18,7 +18,7 @@ from . import ir
 from .errors import GraphTooLargeError
 from .fold import CHECK_KIND, FOLDED_KIND, fold
 from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, IF_KINDS, LOOP_KINDS, MARK_STYLES, NODE_STYLE, category
-from .text import visible
+from .text import plural, visible
 
 __all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
 
@@ -43,8 +43,10 @@ RUNS_PLACEHOLDER = "ran ?×"
 class Drawing:
     """The DOT of a graph, plus which block each drawn element belongs to.
 
-    ``regions`` maps every node and cluster id in the DOT (and so in the SVG) to the key of the
-    innermost block it sits in (:func:`jitviz.ir.block_key`), or ``None`` at the top level;
+    ``regions`` maps every node id and every if, loop, call and block cluster id in the DOT (and so
+    in the SVG) to the key of the innermost block it sits in (:func:`jitviz.ir.block_key`), or
+    ``None`` at the top level. The module-scope frames (``cluster_scope_...``) are not in it: they
+    only group top-level nodes, hold no block, carry no id into the SVG and are never painted;
     ``edge_ends`` maps every edge id to its (tail, head) node ids. That is what :mod:`jitviz.paint`
     needs to show what ran without laying the graph out again.
     """
@@ -336,7 +338,7 @@ class _Builder:
         count = len(self.graph.inputs) + len(self.graph.outputs) + self._count(self.graph.nodes)
         if count > self.max_nodes:
             raise GraphTooLargeError(
-                f"This picture would have {count} nodes, more than max_nodes={self.max_nodes}; "
+                f"This picture would have {plural(count, 'node')}, more than max_nodes={self.max_nodes}; "
                 "Graphviz would take minutes or never finish. Draw less: leave calls collapsed "
                 "(expand_calls=False), use constants='fold', draw a submodule on its own "
                 f"(jitviz.show(model.layer1, ...)), or raise max_nodes if you really want it all."

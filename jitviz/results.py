@@ -1,4 +1,5 @@
-"""Running user code safely and describing what it returned: shared by compare and explore."""
+"""Running user code safely and describing what it was given and returned: shared by compare,
+explore, explain and the execution recorder's errors (one describer per purpose, all here)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 
 import torch
 
-__all__ = ["Failed", "call", "agree", "show", "TOLERANCE"]
+from .text import plural
+
+__all__ = ["Failed", "call", "agree", "describe", "describe_input", "describe_type", "TOLERANCE"]
 
 #: How close a traced or scripted tensor must be to eager's to agree with it.
 TOLERANCE = {"rtol": 1e-5, "atol": 1e-6}
@@ -61,7 +64,7 @@ def agree(expected: Any, actual: Any) -> tuple[bool, str]:
         return False, f"max |difference| {float((a.double() - b.double()).abs().max()):g}"
     if isinstance(expected, (tuple, list)) and isinstance(actual, (tuple, list)):
         if len(expected) != len(actual):
-            return False, f"{len(actual)} results instead of {len(expected)}"
+            return False, f"{plural(len(actual), 'result')} instead of {len(expected)}"
         for e, a in zip(expected, actual):
             same, why = agree(e, a)
             if not same:
@@ -72,22 +75,22 @@ def agree(expected: Any, actual: Any) -> tuple[bool, str]:
     return expected == actual, "" if expected == actual else f"{actual!r} instead of {expected!r}"
 
 
-def show(value: Any) -> str:
-    """A short, deterministic text for a result: ``tensor(2)``, ``tensor([4, 4])``, ``3``."""
+def describe(value: Any) -> str:
+    """A short, deterministic text for a result: ``describe(torch.tensor([4, 4]))`` is ``tensor([4, 4])``."""
     if isinstance(value, Failed):
         return f"error: {value.message}"
     if isinstance(value, torch.Tensor):
         if value.device.type == "meta":
-            return f"meta Tensor({', '.join(map(str, value.shape))})"
+            return f"meta {_shape(value)}"
         if value.dim() == 0:
             return f"tensor({value.item():g})"
         if value.numel() <= 6:
             return f"tensor({_numbers(value.tolist())})"
-        return f"Tensor({', '.join(map(str, value.shape))}), mean {value.double().mean().item():.4g}"
+        return f"{_shape(value)}, mean {value.double().mean().item():.4g}"
     if isinstance(value, list):
-        return "[" + ", ".join(show(v) for v in value) + "]"
+        return "[" + ", ".join(describe(v) for v in value) + "]"
     if isinstance(value, tuple):
-        return "(" + ", ".join(show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+        return "(" + ", ".join(describe(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     return repr(value)
 
 
@@ -95,3 +98,25 @@ def _numbers(values: Any) -> str:
     if isinstance(values, list):
         return "[" + ", ".join(_numbers(v) for v in values) + "]"
     return f"{values:g}" if isinstance(values, float) else str(values)
+
+
+def describe_input(value: Any) -> str:
+    """An input, shortly: ``describe_input(torch.ones(2, 2))`` is ``Tensor(2, 2) of 1``."""
+    if isinstance(value, torch.Tensor):
+        if value.device.type == "meta":
+            return f"meta {_shape(value)}"
+        if value.numel() and bool((value == value.flatten()[0]).all()):
+            return f"{_shape(value)} of {value.flatten()[0].item():g}"
+        return _shape(value)
+    return repr(value)
+
+
+def describe_type(value: Any) -> str:
+    """What kind of value it is, for error messages: ``describe_type(torch.ones(2))`` is ``Tensor(2) float32``."""
+    if isinstance(value, torch.Tensor):
+        return f"{_shape(value)} {str(value.dtype).removeprefix('torch.')}"
+    return type(value).__name__
+
+
+def _shape(value: torch.Tensor) -> str:
+    return f"Tensor({', '.join(map(str, value.shape))})"

@@ -1,12 +1,14 @@
 """The style table: how each category of node, block and edge looks in a picture.
 
-Every colour and shape in jitviz comes from here, so the README's legend and the pictures agree.
+Every colour and shape in jitviz comes from here (the pictures, the run highlight and the teaching
+views' HTML reports; tests/test_style.py checks no other module spells a colour), so the README's
+legend and the pictures agree.
 """
 
 from __future__ import annotations
 
-__all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLES", "CLUSTER_STYLE", "IF_KINDS", "EDGE_STYLE", "GRAPH_STYLE",
-           "category"]
+__all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLES", "RUN_STYLES", "HTML_STYLES", "CLUSTER_STYLE", "IF_KINDS",
+           "EDGE_STYLE", "GRAPH_STYLE", "category"]
 
 #: Category name -> what it means, in the order of the README's legend.
 CATEGORIES = {
@@ -51,6 +53,22 @@ MARK_STYLES = {
                 "fillcolor": "#ffebee"},
     "added": {"color": "#2e7d32", "penwidth": "2.5", "fontcolor": "#1b5e20", "style": "rounded,filled",
               "fillcolor": "#e8f5e9"},
+}
+
+#: Laid over a drawn element to show whether it ran (``jitviz.paint`` on the SVG, ``paint_dot`` on the DOT).
+RUN_STYLES = {
+    "ran": {"stroke": "#2e7d32", "text": "#1b5e20", "fill": "#f1f8e9"},
+    "not_run": {"stroke": "#c8c8c8", "text": "#a0a0a0", "fill": "#f7f7f7"},
+}
+
+#: Inline CSS of the teaching views' HTML reports: a result that disagrees with eager or an input
+#: that failed ("wrong"), an error message ("error"), and a count a pass raised or lowered (the
+#: colours of the "added" and "removed" marks, so the table agrees with the pictures).
+HTML_STYLES = {
+    "wrong": "background:#ffebee;color:#b71c1c;font-weight:bold",
+    "error": "color:#b71c1c",
+    "more": f"color:{MARK_STYLES['added']['color']}",
+    "fewer": f"color:{MARK_STYLES['removed']['color']}",
 }
 
 CLUSTER_STYLE: dict[str, dict[str, str]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["visible"]
+__all__ = ["plural", "visible"]
 
 # C0 and C1 controls except newline and tab, DEL, and the Unicode bidi and invisible-format marks.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
@@ -19,3 +19,12 @@ _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\
 def visible(text: str) -> str:
     """``text`` with every control or bidi character written as its escape: ``visible("\\x00")``."""
     return _INVISIBLE.sub(lambda match: match.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``count`` and the word in the number it needs (``words`` where adding an s is wrong).
+
+    >>> plural(1, "copy", "copies"), plural(3, "copy", "copies"), plural(0, "node")
+    ('1 copy', '3 copies', '0 nodes')
+    """
+    return f"{count} {word if count == 1 else (words or word + 's')}"

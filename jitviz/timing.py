@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from .text import plural
+
 __all__ = ["Startup", "Timing", "machine", "measure", "one_thread", "startup"]
 
 
@@ -60,8 +62,8 @@ class Timing:
 
     def __str__(self) -> str:
         return (f"{self.label}: median {self.median * 1e6:.1f} µs per call, "
-                f"range {self.low * 1e6:.1f}-{self.high * 1e6:.1f} µs over {len(self.per_call)} "
-                f"repeats of {self.calls} calls")
+                f"range {self.low * 1e6:.1f}-{self.high * 1e6:.1f} µs over {plural(len(self.per_call), 'repeat')} "
+                f"of {plural(self.calls, 'call')}")
 
 
 @dataclass(frozen=True)

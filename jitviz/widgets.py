@@ -28,11 +28,10 @@ from .extract import torchscript
 from .highlight import Highlighter
 from .options import OptionsError, traceable_partial
 from .render import draw
+from .style import HTML_STYLES
 from .text import visible
 
 __all__ = ["explore", "Explorer", "ExplorerState"]
-
-_BAD = "background:#ffebee;color:#b71c1c;font-weight:bold"
 
 
 @dataclass
@@ -177,7 +176,7 @@ class Explorer:
         traced_text = traced_agrees = None
         if self._traced is not None:
             traced = results.call(self._traced, args)
-            traced_text = results.show(traced)
+            traced_text = results.describe(traced)
             traced_agrees = results.agree(eager, traced)[0]
         scripted_text = scripted_agrees = None
         view = self._last_view
@@ -186,7 +185,7 @@ class Explorer:
                 scripted, painted = self._highlighter.run(*args)
             except JitvizError as error:
                 return self._fail(values, str(error))
-            scripted_text = results.show(scripted)
+            scripted_text = results.describe(scripted)
             scripted_agrees = results.agree(eager, scripted)[0]
             if self._show_scripted:
                 view = painted
@@ -195,8 +194,8 @@ class Explorer:
         others = {}
         for name, version in self._versions.items():
             output = results.call(version, args)
-            others[name] = (results.show(output), results.agree(eager, output)[0])
-        self.state = ExplorerState(values, results.show(eager), traced_text, scripted_text, traced_agrees,
+            others[name] = (results.describe(output), results.agree(eager, output)[0])
+        self.state = ExplorerState(values, results.describe(eager), traced_text, scripted_text, traced_agrees,
                                    scripted_agrees, others=others)
         self._last_view = view
         self.table.value = self._table_html()
@@ -265,7 +264,7 @@ class Explorer:
     def _fail(self, values: dict[str, Any], message: str) -> ExplorerState:
         previous = self.state
         self.state = ExplorerState(values, "", None, None, None, None, error=message)
-        self.status.value = f'<div style="{_BAD};padding:4px">{html.escape(visible(message))}</div>'
+        self.status.value = f'<div style="{HTML_STYLES["wrong"]};padding:4px">{html.escape(visible(message))}</div>'
         if previous is None:
             self.table.value = ""
         return self.state  # the table and picture keep the last good inputs' results
@@ -285,7 +284,7 @@ class Explorer:
         cells += [(name, text, agrees) for name, (text, agrees) in state.others.items()]
         head = "".join(f"<th>{html.escape(visible(name))}</th>" for name, _, _ in cells)
         body = "".join(
-            f'<td style="{"" if agrees else _BAD}">{html.escape(visible(str(text)))}'
+            f'<td style="{"" if agrees else HTML_STYLES["wrong"]}">{html.escape(visible(str(text)))}'
             f'{"" if agrees else " ✗ differs from eager"}</td>'
             for _, text, agrees in cells
         )

@@ -23,3 +23,29 @@ def item(x):
 
 def device(x):
     return x + torch.ones(x.shape, device=x.device)
+
+def loop_branch(x):
+    y = x
+    for i in range(x.shape[0]):
+        if x[i] > 0:
+            y = y + 1
+        else:
+            y = y * 2
+    return y
+
+def loop_steps(x):
+    y = x
+    for i in range(x.shape[0]):
+        y = y * 2
+        if x[i] > 0:
+            y = y + x[i]
+    return y
+
+def loop_nested(x):
+    y = x
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            y = y + x[i, j]
+            y = y - 1
+        y = y * 2
+    return y

@@ -54,6 +54,17 @@ def test_tracing_pitfalls_are_found_on_their_lines(fn, example, probe, kind, lin
         assert c.probes[0].traced_agrees is False and c.probes[0].scripted_agrees is True
 
 
+@pytest.mark.parametrize("fn", [pitfalls.loop_branch, pitfalls.loop_steps])
+@pytest.mark.parametrize("signs", [[1.0], [1.0, -1.0], [-1.0, 1.0, 1.0], [1.0, 1.0, -1.0, -1.0], [-1.0, -1.0, -1.0]])
+def test_an_unrolled_loop_whose_if_went_both_ways_counts_every_iteration(fn, signs):
+    c = jitviz.compare(fn, (torch.tensor(signs),), [torch.tensor(signs)])
+    (loop,) = [f for f in c.findings if f.kind == "loop"]
+    n = len(signs)
+    copies = "1 copy" if n == 1 else f"{n} copies"
+    iterations = "1 iteration " if n == 1 else f"{n} iterations "
+    assert f"holds {copies} of its body and runs exactly {iterations}" in loop.explanation
+
+
 def test_unrolled_loop_nodes_are_marked_in_the_trace_picture():
     c = jitviz.compare(pitfalls.loop, (torch.ones(3),), [torch.ones(3)])
     loop = next(f for f in c.findings if f.kind == "loop")
@@ -134,3 +145,32 @@ def test_tracer_warnings_from_another_file_name_that_file(tmp_path, monkeypatch)
     assert warning.where.line == 2
     assert "line 2 of library_helpers.py" in repr(c) and "line 2 of library_helpers.py" in c._repr_html_()
     assert f"line {line_of(uses_a_library, 'positive_part(x) * 2')} of" not in repr(c)  # its own lines stay short
+
+
+def test_the_public_functions_are_not_shadowed_by_modules_of_the_same_name():
+    import sys
+
+    import jitviz.comparison
+    import jitviz.graph_diff
+
+    assert jitviz.compare is jitviz.comparison.compare and jitviz.diff is jitviz.graph_diff.diff
+    # `import jitviz.compare` would otherwise be a module and `jitviz.compare(...)` a function
+    assert "jitviz.compare" not in sys.modules and "jitviz.diff" not in sys.modules
+
+
+def test_a_result_of_the_wrong_length_is_counted_in_words_that_agree_with_the_number():
+    from jitviz.results import agree
+
+    one = torch.ones(1)
+    assert agree((one, one), (one,)) == (False, "1 result instead of 2")
+    assert agree((one,), (one, one)) == (False, "2 results instead of 1")
+
+
+@pytest.mark.parametrize("rows, columns", [(3, 2), (2, 4), (1, 3)])
+def test_an_outer_loop_counts_its_own_iterations_not_its_inner_loops(rows, columns):
+    c = jitviz.compare(pitfalls.loop_nested, (torch.ones(rows, columns),), [torch.ones(rows, columns)])
+    loops = [f for f in c.findings if f.kind == "loop"]
+    outer = next(f for f in loops if f.where.line == line_of(pitfalls.loop_nested, "for i in"))
+    assert f"runs exactly {rows} iteration{'s' if rows != 1 else ''} for" in outer.explanation
+    inner = next(f for f in loops if f.where.line == line_of(pitfalls.loop_nested, "for j in"))
+    assert f"holds {rows * columns} copies" in inner.explanation  # every copy the trace holds, all rows

@@ -100,3 +100,8 @@ def test_save_refuses_what_is_not_a_file_path_and_keeps_folders(tmp_path):
         view.save(folder, overwrite=True)
     assert folder.is_dir() and not any(folder.iterdir())
 
+
+
+@pytest.mark.parametrize("fn, nodes", [(lambda x: x.relu(), "1 node"), (lambda x: x.relu().exp(), "2 nodes")])
+def test_the_text_form_counts_nodes_in_words_that_agree_with_the_number(fn, nodes):
+    assert repr(jitviz.show(fn, torch.ones(2))).startswith(f"<jitviz graph: {nodes}>")

@@ -73,8 +73,11 @@ def test_corrupt_torchscript_file(tmp_path):
         for name in src.namelist():
             if not name.endswith("constants.pkl") and "/data/" not in name:
                 dst.writestr(name, src.read(name))
-    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.jit.load could not read"):
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.jit.load could not read") as refused:
         jitviz.show(broken)
+    # torch's own error is chained, whole, for whoever needs more than the line the message quotes
+    cause = refused.value.__cause__
+    assert cause is not None and not isinstance(cause, jitviz.JitvizError) and str(cause)
 
 
 def test_graph_over_the_node_budget_is_refused_quickly():

@@ -118,3 +118,15 @@ def test_a_symbolic_size_says_which_input_dimension_it_is_and_its_range():
     (symbol,) = {v.type.split("(")[1].split(",")[0] for v in graph.inputs}
     assert f"{symbol} = x.size(0), 1..64" in graph.notes
     assert f"{symbol} = x.size(0), 1..64" in jitviz.show(program).source  # under the title
+
+
+class Resize(nn.Module):
+    def forward(self, x):
+        return nn.functional.interpolate(x, size=(2, 2)) + nn.functional.interpolate(x, size=[2, 2])
+
+
+def test_an_fx_graph_keeps_tuples_and_lists_apart_as_torchscript_does():
+    gm = torch.fx.symbolic_trace(Resize())
+    sizes = [n.attributes["size"] for n in jitviz.graph(gm).walk() if n.kind == "interpolate"]
+    assert sizes == [(2, 2), [2, 2]] and [type(size) for size in sizes] == [tuple, list]
+    assert "size=(2, 2)" in jitviz.show(gm).source  # drawn as written, not as [2, 2]

@@ -135,7 +135,7 @@ def test_repainting_does_not_lay_out_again(monkeypatch):
 
 def test_wrong_inputs_give_a_clear_error():
     highlighter = Highlighter(seed.looping)
-    with pytest.raises(ExecutionError, match=r"looping could not run on these inputs \(Tensor\(2,\) float32\); "
+    with pytest.raises(ExecutionError, match=r"looping could not run on these inputs \(Tensor\(2\) float32\); "
                                              r"it takes \(x: Tensor, n: int\)"):
         highlighter.run(torch.ones(2))
     with pytest.raises(ExecutionError, match="could not run"):
@@ -174,6 +174,8 @@ def test_arguments_left_out_take_their_defaults_and_never_the_counter():
         Highlighter(_Detector()).run(torch.ones(2), None, 1.0, torch.ones(1))
     with pytest.raises(ExecutionError, match="no value for x, which has no default"):
         Highlighter(seed.double).run()
+    with pytest.raises(ExecutionError, match="it takes 1 input, 2 were given"):
+        Highlighter(seed.double).run(torch.ones(2), torch.ones(2))
 
 
 class _Stack(torch.nn.Module):

@@ -65,7 +65,7 @@ def test_a_partial_is_traced_with_inputs_and_refused_clearly_without():
 
 @pytest.mark.parametrize("example, probes, message", [
     (None, [X], "example_inputs must be a tuple of fn's inputs.*not None"),
-    (X, [X], r"example_inputs must be a tuple.*Tensor of shape \(2, 2\): wrap it, \(x,\)"),
+    (X, [X], r"example_inputs must be a tuple.*Tensor\(2, 2\) float32: wrap it, \(x,\)"),
     ((X,), None, "probe_inputs must be a list of probes.*not None"),
     ((X,), X, "probe_inputs must be a list.*a tensor would be taken row by row"),
 ])

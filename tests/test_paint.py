@@ -11,8 +11,9 @@ import re
 import pytest
 
 from jitviz.ir import Execution
-from jitviz.paint import PALETTE, Painter
+from jitviz.paint import Painter
 from jitviz.render import RUNS_PLACEHOLDER, Drawing
+from jitviz.style import RUN_STYLES as PALETTE
 
 GREEN, GREY = PALETTE["ran"], PALETTE["not_run"]
 

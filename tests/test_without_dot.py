@@ -8,7 +8,7 @@ import torch
 import jitviz
 import jitviz.display
 from jitviz.browser import layout_widget
-from jitviz.paint import PALETTE
+from jitviz.style import RUN_STYLES as PALETTE
 
 from . import pitfalls
 from . import seed_functions as seed

@@ -9,6 +9,8 @@ import torch
 
 from .. import ir
 from ..errors import JitvizError
+from ..results import describe_type
+from ..text import plural
 from .torchscript import Source
 
 __all__ = ["ExecutionError", "CountedRun", "schema_of"]
@@ -73,7 +75,7 @@ class CountedRun:
             return tuple(inputs)
         if len(inputs) > len(self._parameters):
             raise ExecutionError(_describe_failure(
-                self._source, inputs, f"it takes {len(self._parameters)} inputs, {len(inputs)} were given"))
+                self._source, inputs, f"it takes {plural(len(self._parameters), 'input')}, {len(inputs)} were given"))
         missing = self._parameters[len(inputs):]
         without_default = [argument.name for argument in missing if not argument.has_default_value()]
         if without_default:
@@ -142,16 +144,10 @@ def _int_constant(graph: torch._C.Graph, value: int) -> torch._C.Node:
 def _describe_failure(source: Source, inputs: Sequence[Any], error: Exception | str) -> str:
     expected = [v for v in source.graph.inputs()][1 if source.module is not None else 0 :]
     signature = ", ".join(f"{v.debugName().split('.')[0]}: {v.type()}" for v in expected)
-    given = ", ".join(_describe(value) for value in inputs)
+    given = ", ".join(describe_type(value) for value in inputs)
     first = str(error).strip().splitlines()
     reason = next((line for line in first if line.strip()), type(error).__name__)
     return (
         f"{source.name} could not run on these inputs ({given}); it takes ({signature}). "
         f"TorchScript said: {reason.strip()}"
     )
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, torch.Tensor):
-        return f"Tensor{tuple(value.shape)} {str(value.dtype).removeprefix('torch.')}"
-    return type(value).__name__

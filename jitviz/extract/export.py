@@ -22,7 +22,7 @@ from .. import ir
 from ..errors import NotTorchScriptFileError
 from ..scopes import collapse_scopes
 from . import zipcheck
-from .torchscript import ExpandCalls, _expansion, short_file
+from .torchscript import ExpandCalls, _expansion, plain, scalar_name, short_file
 
 __all__ = ["accepts", "convert", "COND_KIND", "CALL_MODULE"]
 
@@ -32,11 +32,6 @@ CALL_MODULE = "call_module"
 # Blocks of higher-order ops, in the order of their subgraph arguments.
 _BLOCK_LABELS = {COND_KIND: ["true branch", "false branch"],
                  "higher_order::while_loop": ["condition", "loop body"]}
-_DTYPES = {
-    torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
-    torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char",
-    torch.uint8: "Byte", torch.bool: "Bool",
-}
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*(.*)')
 
 
@@ -204,7 +199,7 @@ class _Converter:
                         converted.inputs.append(values[value])
                         converted.arg_names.append(name)
             elif name and converted.kind != COND_KIND:
-                converted.attributes[name] = _plain(argument)
+                converted.attributes[name] = plain(argument, _literal)
         if node.op == "get_attr":
             converted.attributes["name"] = str(node.target)
         subgraphs = [a for a in _flat(list(node.args)) if isinstance(a, torch.fx.Node) and a.op == "get_attr"
@@ -270,7 +265,7 @@ def _argument_names(node: torch.fx.Node) -> list[str]:
 def _type(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         dims = ", ".join(str(size) for size in value.shape)
-        return f"{_DTYPES.get(value.dtype, str(value.dtype).removeprefix('torch.'))}({dims})"
+        return f"{scalar_name(value.dtype)}({dims})"
     if isinstance(value, (tuple, list)):
         return "(" + ", ".join(_type(v) for v in value) + ")"
     if isinstance(value, torch.SymInt):
@@ -280,11 +275,7 @@ def _type(value: Any) -> str:
     return type(value).__name__
 
 
-def _plain(value: Any) -> object:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+def _literal(value: Any) -> ir.Literal:
     return ir.Literal(str(value))
 
 

@@ -10,7 +10,7 @@ import linecache
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -572,7 +572,7 @@ def _name_arguments(converted: ir.Node, schema: Any, *, skip: int) -> None:
     names = [""] * skip + [argument.name for argument in arguments]
     count = len(converted.inputs)
     converted.arg_names = (names + [""] * count)[:count]
-    converted.defaults = {a.name: _plain(a.default_value) for a in arguments if a.has_default_value()}
+    converted.defaults = {a.name: plain(a.default_value) for a in arguments if a.has_default_value()}
 
 
 _BOOKKEEPING = {"prim::Constant", "prim::GetAttr", "prim::TupleConstruct", "prim::TupleUnpack",
@@ -651,7 +651,7 @@ def _parsed_schema(text: str) -> _Schema:
         names.append(argument.name)
         types.append(str(getattr(argument, "real_type", argument.type)))  # `Optional[ScalarType]`, not `int?`
         if argument.has_default_value():
-            defaults[argument.name] = _plain(argument.default_value)
+            defaults[argument.name] = plain(argument.default_value)
         if argument.alias_info is not None and argument.alias_info.is_write:
             writes.append(position)
     return _Schema(names, types, defaults, tuple(writes))
@@ -700,23 +700,32 @@ def constant_value(node: torch._C.Node) -> object:
         value = output.toIValue()
     except Exception:  # an IValue type with no Python counterpart
         return ir.Literal(str(output.type()))
-    return _plain(value)
+    return plain(value)
 
 
-def _plain(value: Any) -> object:
+def plain(value: Any, leaf: Callable[[Any], ir.Literal] | None = None) -> object:
+    """A constant as the plain model holds it: Python scalars and strings as they are, lists and
+    tuples as the same kind of container, anything else as ``leaf(value)`` (``ir_literal`` unless
+    given): ``plain((1, [2]))`` is ``(1, [2])``.
+
+    Tuples stay tuples (the exporter used to make them lists): TorchScript types them apart
+    (``Tuple[int, int]`` versus ``List[int]``) and pictures print them apart, ``(2, 2)`` versus
+    ``[2, 2]``, as the user wrote them. (``torch.export`` hands aten's ``int[]`` arguments over as
+    lists already.)
+    """
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(item) for item in value)
-    return ir_literal(value)
+    if isinstance(value, (list, tuple)):  # plain ones: not FX's immutable_list, nor a namedtuple
+        items = [plain(item, leaf) for item in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    return (leaf or ir_literal)(value)
 
 
 def ir_literal(value: Any) -> ir.Literal:
     if isinstance(value, torch.Tensor):
         if value.numel() <= 4 and value.device.type != "meta":
             return ir.Literal(repr(value.detach()).replace("\n", " "))
-        scalar = _SCALAR_TYPE_NAMES.get(value.dtype, str(value.dtype).removeprefix("torch."))
-        return ir.Literal(f"{tensor_type_name(scalar, list(value.shape))} tensor")
+        return ir.Literal(f"{tensor_type_name(scalar_name(value.dtype), list(value.shape))} tensor")
     if isinstance(value, torch.device):
         return ir.Literal(f"device('{value}')")
     return ir.Literal(_short_repr(value))
@@ -736,6 +745,11 @@ _SCALAR_TYPE_NAMES = {
     torch.uint8: "Byte",
     torch.bool: "Bool",
 }
+
+
+def scalar_name(dtype: torch.dtype) -> str:
+    """TorchScript's name for a dtype, as its types print it: ``scalar_name(torch.float32)`` is ``Float``."""
+    return _SCALAR_TYPE_NAMES.get(dtype, str(dtype).removeprefix("torch."))
 
 
 def tensor_type_name(scalar: str | None, sizes: list[int | None] | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from jitviz.paint import PALETTE
+from jitviz.style import RUN_STYLES as PALETTE
 
 pytestmark = pytest.mark.e2e
 

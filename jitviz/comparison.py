@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import html
 import inspect
-from collections import Counter, defaultdict
+import itertools
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +23,9 @@ from .errors import ScriptingError
 from .extract import torchscript
 from .options import OptionsError
 from .render import draw
-from .results import agree, call, show
-from .text import visible
+from .results import agree, call, describe, describe_input, describe_type
+from .style import HTML_STYLES
+from .text import plural, visible
 
 __all__ = ["compare", "Comparison", "ProbeResult", "Finding", "TracerWarningAt"]
 
@@ -142,7 +144,8 @@ def compare(
     scripted_model = torchscript.convert(scripted_source) if scripted_source else None
     at_line = _nodes_by_line(traced_model)
     home = _home_file(fn)
-    findings = _findings(at_line, scripted_model, traced_source.tracer_warnings, home)
+    order = {node.id: index for index, node in enumerate(traced_model.walk())}
+    findings = _findings(at_line, order, scripted_model, traced_source.tracer_warnings, home)
     trace_marks = {n: f"frozen (line {f.where.line})" for f in findings for n in f.trace_nodes}
     script_marks = {n: f"the trace froze this (line {f.where.line})" for f in findings for n in f.script_nodes}
     traced_view = GraphView(traced_model, draw(traced_model, marks=trace_marks))
@@ -180,9 +183,7 @@ def _checked(example_inputs: Any, probe_inputs: Any) -> tuple[tuple[Any, ...], l
 
 
 def _kind_of(value: Any) -> str:
-    if isinstance(value, torch.Tensor):
-        return f"a Tensor of shape {tuple(value.shape)}"
-    return "None" if value is None else f"a {type(value).__name__}"
+    return "None" if value is None else f"a {describe_type(value)}"
 
 
 def _line(where: ir.SourceLocation, home: str | None) -> str:
@@ -212,10 +213,11 @@ def _home_file(fn: Any) -> str | None:
 
 
 def _findings(
-    trace_at: dict[tuple[str, int], list[ir.Node]], scripted: ir.Graph | None,
+    trace_at: dict[tuple[str, int], list[ir.Node]], order: dict[str, int], scripted: ir.Graph | None,
     warnings: list[ir.TracerWarningNote], home: str | None,
 ) -> list[Finding]:
-    """What the trace froze; ``trace_at`` is the trace's nodes by (file, line)."""
+    """What the trace froze; ``trace_at`` is the trace's nodes by (file, line), ``order`` their places
+    in program order."""
     findings: list[Finding] = []
     if scripted is not None:
         users: dict[str, list[ir.Node]] = defaultdict(list)
@@ -230,7 +232,7 @@ def _findings(
             if node.kind == "prim::If":
                 findings.append(_frozen_branch(node, location, trace_at))
             elif node.kind == "prim::Loop":
-                findings.append(_unrolled_loop(node, location, trace_at))
+                findings.append(_unrolled_loop(node, location, trace_at, order))
             elif (node.kind in _READ_ONCE and not any(n.kind == node.kind for n in trace_at[where])
                   and not any(f.kind == "constant" and f.where == location for f in findings)):
                     findings.append(Finding(
@@ -299,7 +301,7 @@ def _frozen_branch(node: ir.Node, location: ir.SourceLocation,
 
 
 def _unrolled_loop(node: ir.Node, location: ir.SourceLocation,
-                   trace_at: dict[tuple[str, int], list[ir.Node]]) -> Finding:
+                   trace_at: dict[tuple[str, int], list[ir.Node]], order: dict[str, int]) -> Finding:
     body = node.blocks[0]
     lines = sorted(_lines(body.nodes))
     traced = [n for line in lines for n in trace_at.get(line, []) if n.kind != "prim::Constant"]
@@ -308,13 +310,88 @@ def _unrolled_loop(node: ir.Node, location: ir.SourceLocation,
         return Finding("loop", location,
                        f"{code} ran zero times while tracing, so the trace has no trace of its body.",
                        [], [node.id])
-    copies = max(Counter(n.kind for n in traced).values())
+    header = (location.file, location.line)
+    in_body = sorted((n for n in traced if _at(n) != header), key=lambda n: order[n.id])
+    copies = _iterations(in_body, _statement_keys(body.nodes)) if in_body else 1
     return Finding(
         "loop", location,
-        f"{code} was unrolled: the trace holds {copies} copies of its body and runs exactly "
-        f"{copies} iteration{'s' if copies != 1 else ''} for every input.",
+        f"{code} was unrolled: the trace holds {plural(copies, 'copy', 'copies')} of its body and runs "
+        f"exactly {plural(copies, 'iteration')} for every input.",
         [n.id for n in traced], [node.id],
     )
+
+
+# Where a source line sits in a loop body: for each enclosing statement, its line, which of its
+# blocks holds the line (-1 for the statement's own line) and whether it is a loop.
+_Key = tuple[tuple[int, int, bool], ...]
+
+
+def _statement_keys(nodes: list[ir.Node], outer: _Key = ()) -> dict[tuple[str, int], _Key]:
+    """Each line of a scripted loop body, keyed by where it sits among the body's statements."""
+    keys: dict[tuple[str, int], _Key] = {}
+    for node in nodes:
+        if node.source is None:
+            continue
+        where = (node.source.file, node.source.line)
+        keys.setdefault(where, outer + ((node.source.line, -1, False),))
+        for index, block in enumerate(node.blocks):
+            inner = outer + ((node.source.line, index, node.kind == "prim::Loop"),)
+            for line, key in _statement_keys(block.nodes, inner).items():
+                keys.setdefault(line, key)
+    return keys
+
+
+def _iterations(traced: list[ir.Node], keys: dict[tuple[str, int], _Key]) -> int:
+    """How many times a loop body ran while tracing, from its trace nodes in program order.
+
+    A new iteration starts where the trace goes back to an earlier statement of the body, or to
+    the other arm of an ``if`` (one pass through the body takes one arm). Repeats of a single
+    statement cannot be told apart by position, so they count as the times its ops repeat.
+    """
+    count, segment = 0, [traced[0]]
+    for before, after in zip(traced, traced[1:]):
+        if _restarts(keys.get(_at(before), ()), keys.get(_at(after), ())):
+            count += _repeats(segment, keys)
+            segment = []
+        segment.append(after)
+    return count + _repeats(segment, keys)
+
+
+def _at(node: ir.Node) -> tuple[str, int]:
+    assert node.source is not None
+    return (node.source.file, node.source.line)
+
+
+def _restarts(before: _Key, after: _Key) -> bool:
+    """Whether the trace node at ``after`` starts a new iteration after the one at ``before``."""
+    for (line_a, block_a, loop_a), (line_b, block_b, _) in zip(before, after):
+        if (line_a, block_a) == (line_b, block_b):
+            if loop_a:
+                return False  # an inner loop going round again is still the same outer iteration
+            continue
+        return line_b < line_a or (line_b == line_a and (block_b < block_a or min(block_a, block_b) >= 0))
+    return False
+
+
+def _repeats(segment: list[ir.Node], keys: dict[tuple[str, int], _Key]) -> int:
+    """How many iterations a segment with no visible restart holds.
+
+    A statement runs once per iteration (unless it sits in an inner loop), so a run of one
+    statement's ops repeated ``r`` times whole spans ``r`` iterations, ``r - 1`` of them
+    holding nothing else (``y = y * 2`` twice, then ``y = y * 2; y = y + 1``: 2 iterations).
+    """
+    count = 1
+    for key, run in itertools.groupby(segment, key=lambda n: keys.get(_at(n), ())):
+        if not any(is_loop for _, _, is_loop in key):
+            count += _periods([n.kind for n in run]) - 1
+    return count
+
+
+def _periods(kinds: list[str]) -> int:
+    """How many times the shortest repeating pattern of ``kinds`` repeats: 3 for a, b, a, b, a, b."""
+    period = next(p for p in range(1, len(kinds) + 1)
+                  if len(kinds) % p == 0 and kinds == kinds[:p] * (len(kinds) // p))
+    return len(kinds) // period
 
 
 # --- running the probes ---------------------------------------------------------------------------
@@ -328,25 +405,14 @@ def _probe(eager_fn: Any, traced_fn: Any, scripted_fn: Any, inputs: Any) -> Prob
     traced_agrees, difference = agree(eager, traced)
     scripted_agrees = agree(eager, scripted)[0] if scripted_fn is not None else None
     return ProbeResult(
-        inputs=", ".join(_describe_input(a) for a in args),
-        eager=show(eager),
-        traced=show(traced),
-        scripted=show(scripted) if scripted_fn is not None else None,
+        inputs=", ".join(describe_input(a) for a in args),
+        eager=describe(eager),
+        traced=describe(traced),
+        scripted=describe(scripted) if scripted_fn is not None else None,
         traced_agrees=traced_agrees,
         scripted_agrees=scripted_agrees,
         traced_difference=difference,
     )
-
-
-def _describe_input(value: Any) -> str:
-    if isinstance(value, torch.Tensor):
-        shape = ", ".join(map(str, value.shape))
-        if value.device.type == "meta":
-            return f"meta Tensor({shape})"
-        if value.numel() and bool((value == value.flatten()[0]).all()):
-            return f"Tensor({shape}) of {value.flatten()[0].item():g}"
-        return f"Tensor({shape})"
-    return repr(value)
 
 
 # --- HTML --------------------------------------------------------------------------------------
@@ -357,7 +423,7 @@ def _head(comparison: Comparison) -> str:
     def e(text: str) -> str:
         return html.escape(visible(text))
 
-    bad = "background:#ffebee;color:#b71c1c;font-weight:bold"
+    bad = HTML_STYLES["wrong"]
     rows = []
     for probe in comparison.probes:
         traced_style = "" if probe.traced_agrees else bad
@@ -382,7 +448,7 @@ def _head(comparison: Comparison) -> str:
     )
     warnings = "".join(
         f"<li>{e(_line(w.where, comparison.home))} <code>{e(w.where.code)}</code>: {e(w.message)}"
-        f" ({len(w.trace_nodes)} trace node{'s' if len(w.trace_nodes) != 1 else ''} from this line)</li>"
+        f" ({plural(len(w.trace_nodes), 'trace node')} from this line)</li>"
         for w in comparison.tracer_warnings
     )
     return (

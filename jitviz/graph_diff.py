@@ -20,7 +20,8 @@ from .display import GraphView, report_bundle, report_html
 from .errors import GraphTooLargeError
 from .options import OptionsError, check
 from .render import DEFAULT_MAX_NODES, draw
-from .text import visible
+from .style import HTML_STYLES
+from .text import plural, visible
 
 __all__ = ["diff", "GraphDiff"]
 
@@ -70,7 +71,7 @@ class GraphDiff:
         first, second = self.labels
         rows = "".join(
             f"<tr><td><code>{e(kind)}</code></td><td>{b}</td><td>{a}</td>"
-            f"<td style='color:{'#2e7d32' if a > b else '#c62828'}'>{a - b:+d}</td></tr>"
+            f"<td style='{HTML_STYLES['more' if a > b else 'fewer']}'>{a - b:+d}</td></tr>"
             for kind, (b, a) in sorted(self.counts.items())
         )
         note = f"<p>{e(self.note)}</p>" if self.note else ""
@@ -136,7 +137,7 @@ def _view(model: ir.Graph, marks: dict[str, str], style: str, options: dict[str,
 
 def _count(model: ir.Graph) -> str:
     count = len(list(model.walk()))
-    return f"{count} node{'s' if count != 1 else ''}"
+    return plural(count, "node")
 
 
 def _surplus(model: ir.Graph, extra: dict[str, int], note: str) -> dict[str, str]:
