@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from . import ir
+from .text import plural
 
 __all__ = ["fold", "Folded", "CHECK_KIND", "FOLDED_KIND", "SMALL_CONDITION"]
 
@@ -409,7 +410,7 @@ class _Folder:
             return []
         for value in block.returns:
             self.value_mode[self._resolve(value).id] = _DATA
-        lines = [f"training only: {sum(1 for _ in _walk_all(members))} nodes",
+        lines = [f"training only: {plural(sum(1 for _ in _walk_all(members)), 'node')}",
                  "(this module is in eval mode)"]
         unit = self._unit(members, FOLDED_KIND, lines)
         return [n for n in block.nodes if n.kind in _VALUE_LIKE] + [unit]  # attributes fold into labels

@@ -83,7 +83,7 @@ def describe(value: Any) -> str:
         if value.device.type == "meta":
             return f"meta {_shape(value)}"
         if value.dim() == 0:
-            return f"tensor({value.item():g})"
+            return f"tensor({_numbers(value.item())})"
         if value.numel() <= 6:
             return f"tensor({_numbers(value.tolist())})"
         return f"{_shape(value)}, mean {value.double().mean().item():.4g}"
@@ -95,9 +95,13 @@ def describe(value: Any) -> str:
 
 
 def _numbers(values: Any) -> str:
+    """Numbers as torch prints them, in short: ``2.`` for a float (``2`` is an int), ``0.5``, ``1e+10``."""
     if isinstance(values, list):
         return "[" + ", ".join(_numbers(v) for v in values) + "]"
-    return f"{values:g}" if isinstance(values, float) else str(values)
+    if isinstance(values, float):
+        text = f"{values:.6g}"
+        return f"{text}." if text.lstrip("-").isdigit() else text  # tensor(2.) is not tensor(2)
+    return str(values)
 
 
 def describe_input(value: Any) -> str:

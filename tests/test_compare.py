@@ -22,7 +22,7 @@ def test_seed_branch_is_reported_frozen_with_its_line_and_the_branch_kept():
     c = jitviz.compare(pitfalls.branch, (torch.ones(2, 2),), [torch.ones(2, 2), torch.full((2, 2), 3.0)])
     assert [p.traced_agrees for p in c.probes] == [True, False]
     assert [p.scripted_agrees for p in c.probes] == [True, True]
-    assert c.probes[1].eager == "tensor(1)" and c.probes[1].traced == "tensor(2)"
+    assert c.probes[1].eager == "tensor(1.)" and c.probes[1].traced == "tensor(2.)"
     assert c.disagreements == [c.probes[1]]
     branch = next(f for f in c.findings if f.kind == "branch")
     assert branch.where.line == line_of(pitfalls.branch, "if x.mean()")

@@ -60,7 +60,7 @@ def test_a_partial_is_traced_with_inputs_and_refused_clearly_without():
     with pytest.raises(jitviz.ScriptingError, match="cannot be scripted"):
         jitviz.show(half, X, highlight=True)
     explorer = jitviz.explore(half, inputs=lambda v: (torch.full((2,), float(v)),), v=(0, 4))
-    assert "cannot be scripted" in explorer.script_error and explorer.set(v=4).traced == "tensor([2, 2])"
+    assert "cannot be scripted" in explorer.script_error and explorer.set(v=4).traced == "tensor([2., 2.])"
 
 
 @pytest.mark.parametrize("example, probes, message", [

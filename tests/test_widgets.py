@@ -20,12 +20,12 @@ def test_tracing_explorer_marks_the_traced_mismatch_and_follows_the_slider():
     assert isinstance(explorer.controls["fill"], widgets.FloatSlider)
     assert explorer.controls["fill"].continuous_update is False
     state = explorer.set(fill=0.5)
-    assert (state.eager, state.traced, state.traced_agrees) == ("tensor(2)", "tensor(2)", True)
+    assert (state.eager, state.traced, state.traced_agrees) == ("tensor(2.)", "tensor(2.)", True)
     assert "✗" not in explorer.table.value
     state = explorer.set(fill=2.5)
-    assert (state.eager, state.traced, state.traced_agrees) == ("tensor(1)", "tensor(2)", False)
+    assert (state.eager, state.traced, state.traced_agrees) == ("tensor(1.)", "tensor(2.)", False)
     assert "✗ differs from eager" in explorer.table.value
-    assert "traced tensor(2) ✗ WRONG" in explorer.report()
+    assert "traced tensor(2.) ✗ WRONG" in explorer.report()
 
 
 @pytest.mark.exe
@@ -94,7 +94,7 @@ def test_text_form_is_deterministic_for_notebooks():
     explorer = jitviz.explore(pitfalls.branch, inputs=filled, example=(torch.ones(2, 2),), fill=(0.0, 3.0))
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert bundle["text/plain"].startswith("<jitviz explorer of branchy: fill=0.0: eager tensor(2)")
+    assert bundle["text/plain"].startswith("<jitviz explorer of branchy: fill=0.0: eager tensor(2.)")
     assert "0x" not in bundle["text/plain"]
 
 
@@ -121,7 +121,7 @@ def test_extra_versions_get_their_own_column_and_mark():
 def test_an_already_scripted_function_gets_no_traced_column():
     explorer = jitviz.explore(torch.jit.script(pitfalls.branch), inputs=filled, fill=(0.0, 3.0))
     assert explorer.state.traced is None and "traced" not in explorer.table.value
-    assert explorer.set(fill=3.0).scripted == "tensor(1)"
+    assert explorer.set(fill=3.0).scripted == "tensor(1.)"
 
 
 def test_names_and_messages_from_the_user_are_escaped_and_their_control_characters_shown():
