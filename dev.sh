@@ -132,9 +132,12 @@ case "${1:-}" in
         ;;
     notebooks)
         setup
-        # no per-cell timing metadata: it would change every file on every run
+        # no per-cell timing metadata: it would change every file on every run; no saved widget
+        # state: a static copy (nbconvert HTML, GitHub) then shows each widget's own HTML fallback
+        # (explain's coloured source and picture) instead of an empty widget frame
         exec "$VENV/bin/jupyter" nbconvert --to notebook --execute --inplace \
-            --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
+            --ExecutePreprocessor.record_timing=False --ExecutePreprocessor.store_widget_state=False \
+            notebooks/*.ipynb
         ;;
     screenshots)
         setup

@@ -153,7 +153,7 @@ def test_moving_the_control_repaints_the_run_counts_and_the_picture(page):
     body = view.locator(".jv-line", has_text="x = x + 1")
     expect(body.locator(".jv-runs")).to_have_text("not run", timeout=30_000)
     expect(view.locator(".jv-graph svg")).to_contain_text("not run")
-    _set_slider(page, 5)
+    _set_slider(_cell(page, "live = jitviz.explain"), 5)
     expect(body.locator(".jv-runs")).to_have_text("×3", timeout=30_000)  # i = 0, 2, 4
     expect(view.locator(".jv-line", has_text="x = x * 2").locator(".jv-runs")).to_have_text("×2")
     expect(view.locator(".jv-graph svg")).to_contain_text("ran 5×")

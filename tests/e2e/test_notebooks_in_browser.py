@@ -79,13 +79,13 @@ def _cell(page, text: str, nth: int = 0):
     return page.locator(".jp-CodeCell").filter(has=page.locator(".jp-InputArea", has_text=text)).nth(nth)
 
 
-def _set_slider(page, value) -> None:
-    """Type a value into the (only) slider's readout, as a user can, and press Enter."""
-    readout = page.locator(".widget-slider .widget-readout").first
+def _set_slider(cell, value) -> None:
+    """Type a value into the slider's readout in ``cell``, as a user can, and press Enter."""
+    readout = cell.locator(".widget-slider .widget-readout").first
     readout.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type(str(value))
-    page.keyboard.press("Enter")
+    cell.page.keyboard.press("Control+A")
+    cell.page.keyboard.type(str(value))
+    cell.page.keyboard.press("Enter")
 
 
 @pytest.fixture(scope="module")
@@ -120,21 +120,21 @@ def test_notebook_runs_without_errors_and_draws_every_picture(pages, name):
 def test_tracing_slider_moves_the_eager_and_traced_outputs_and_the_mismatch_mark(pages):
     page = pages["01_tracing.ipynb"]
     table = _cell(page, "explorer = jitviz.explore(").locator(".widget-html-content table")
-    _set_slider(page, "0.5")
+    _set_slider(_cell(page, "explorer = jitviz.explore("), "0.5")
     expect(table).not_to_contain_text("✗", timeout=15_000)
-    expect(table).to_contain_text("tensor(2)")
-    _set_slider(page, "2.5")
+    expect(table).to_contain_text("tensor(2.)")
+    _set_slider(_cell(page, "explorer = jitviz.explore("), "2.5")
     expect(table).to_contain_text("✗ differs from eager", timeout=15_000)
-    expect(table).to_contain_text("tensor(1)")
+    expect(table).to_contain_text("tensor(1.)")
 
 
 def test_scripting_slider_moves_the_highlighted_branch(pages):
     page = pages["02_scripting.ipynb"]
     picture = _cell(page, "explorer = jitviz.explore(").locator(".widget-html-content svg")
-    _set_slider(page, "0.5")
+    _set_slider(_cell(page, "explorer = jitviz.explore("), "0.5")
     expect(picture).to_contain_text("else · ran 1×", timeout=15_000)
     expect(picture).to_contain_text("then · not run")
-    _set_slider(page, "2.5")
+    _set_slider(_cell(page, "explorer = jitviz.explore("), "2.5")
     expect(picture).to_contain_text("then · ran 1×", timeout=15_000)
     expect(picture).to_contain_text("else · not run")
 
@@ -143,7 +143,7 @@ def test_mixing_decode_steps_follow_the_control(pages):
     page = pages["03_mixing.ipynb"]
     table = _cell(page, "explorer = jitviz.explore(").locator(".widget-html-content table")
     for steps in (2, 5):
-        _set_slider(page, str(steps))
+        _set_slider(_cell(page, "explorer = jitviz.explore("), str(steps))
         tokens = r"\[" + r",\s*".join([r"\d+"] * steps) + r"\]"  # eager's list of `steps` tokens
         expect(table).to_contain_text(re.compile(tokens), timeout=15_000)
         expect(table).not_to_contain_text("✗")

@@ -45,7 +45,9 @@ def test_pictures_show_when_a_notebook_is_opened_unrun_and_untrusted(browser, la
         assert page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt", has_text="*").count() == 0
         with contextlib.suppress(PlaywrightTimeout):  # counted below, with a message saying what shows instead
             page.wait_for_function(f"() => ({_SVG_IMAGES})() >= {expected}", timeout=30_000, polling=250)
-        shown_as_text = page.locator(".jp-NotebookPanel .jp-RenderedText", has_text="<jitviz graph:").count()
+        # a result shown as its text/plain fallback (a printed `print(view)` is stdout, and meant)
+        shown_as_text = page.locator(".jp-NotebookPanel .jp-RenderedText[data-mime-type='text/plain']",
+                                     has_text="<jitviz graph:").count()
         assert shown_as_text == 0, f"{shown_as_text} of {expected} pictures show as text, not as pictures"
         assert page.evaluate(_SVG_IMAGES) >= expected
     finally:
