@@ -180,7 +180,6 @@ class _Folder:
                 self.node_mode[node.id] = mode
                 work.append(node)
 
-        self._mark_value = mark_value
         for value in self.graph.outputs:
             mark_value(value, _DATA)
         for node in self.graph.walk():
@@ -202,13 +201,11 @@ class _Folder:
             if node.kind == "prim::If" and node.callee is None:
                 if node.inputs:
                     mark_value(node.inputs[0], _CONDITION if mode == _DATA else mode)
-                for index, output in enumerate(node.outputs):
+                for index, output in enumerate(node.outputs):  # an aliased output is never marked
                     output_mode = self.value_mode.get(output.id, _NONE)
-                    if output_mode == _NONE and output.id in self.aliases:
-                        continue
                     for block in node.blocks:
-                        if index < len(block.returns):
-                            mark_value(block.returns[index], max(output_mode, _NONE))
+                        if output_mode and index < len(block.returns):
+                            mark_value(block.returns[index], output_mode)
             elif node.blocks:  # loops and expanded calls are drawn whole once they matter
                 for value in node.inputs:
                     mark_value(value, mode)
@@ -350,7 +347,7 @@ class _Folder:
                 if value.id not in inside and value not in reads and not self._is_value_like(value):
                     reads.append(value)
         member_ids = {n.id for member in members for n in _walk_one(member)}
-        outputs = [v for v in _made_outside(members) if v.id not in self.aliases and (
+        outputs = [v for member in members for v in member.outputs if v.id not in self.aliases and (
             v.id in self.needed or any(user.id not in member_ids for user in self._users_of(v)))]
         unit = ir.Node(
             id=f"{members[0].id}_fold", kind=kind, inputs=reads, outputs=outputs,
@@ -442,12 +439,6 @@ def _made(node: ir.Node) -> Iterator[ir.Value]:
         yield from block.params
         for inner in block.nodes:
             yield from _made(inner)
-
-
-def _made_outside(members: list[ir.Node]) -> Iterator[ir.Value]:
-    """The values the members make that could be seen outside them: their own outputs."""
-    for member in members:
-        yield from member.outputs
 
 
 def _reads(node: ir.Node) -> Iterator[ir.Value]:
