@@ -7,7 +7,6 @@ they are folded into the labels of the nodes that use them (``other=2``, ``weigh
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,8 +23,6 @@ __all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAUL
 
 CONSTANT_MODES = ("fold", "nodes", "hide")
 CHECK_MODES = ("fold", "show")
-#: With ``draw(hubs=True)``, values read by this many nodes or more are named in labels, not drawn.
-HUB_USES = 8
 #: ``Drawing.drawn_as`` of a node shown only as text in its users' labels (a constant, ``self.fc``).
 IN_LABELS = "(in labels)"
 DEFAULT_MAX_NODES = 3000
@@ -94,7 +91,6 @@ def draw(
     mark_style: str = "warn",
     repeats: bool = False,
     checks: str = "fold",
-    hubs: bool = False,
 ) -> Drawing:
     """Turn the model into DOT: ``draw(jitviz.graph(f, x)).dot.source``.
 
@@ -109,10 +105,8 @@ def draw(
     nodes, as is every ``self``/``GetAttr``) or ``"hide"`` (left out). ``checks`` is ``"fold"``
     (the default: argument checks, warnings and long branch conditions drawn as compact nodes, and
     the training-only branch of a module in eval mode folded; see :mod:`jitviz.fold`) or ``"show"``
-    (every node as it is). With ``hubs``, a value read by ``HUB_USES`` or more nodes is named in
-    their labels instead of drawn as that many edges: the cheaper picture for one that ``dot``
-    could not lay out in time (:mod:`jitviz.layout`). A picture of more than ``max_nodes`` nodes
-    raises :class:`GraphTooLargeError` before Graphviz is asked to lay it out.
+    (every node as it is). A picture of more than ``max_nodes`` nodes raises
+    :class:`GraphTooLargeError` before Graphviz is asked to lay it out.
     """
     if constants not in CONSTANT_MODES:
         raise ValueError(
@@ -127,7 +121,7 @@ def draw(
     folded = fold(graph, conditions=checks == "fold", checks=checks == "fold", training=checks == "fold")
     builder = _Builder(folded.graph, constants, max_nodes, rankdir, run_counts=run_counts,
                        marks=dict(marks or {}), mark_style=mark_style, repeats=repeats,
-                       not_data=folded.not_data, hubs=hubs)
+                       not_data=folded.not_data)
     drawing = builder.build()
     drawing.aliases = folded.aliases
     for node in folded.graph.walk():
@@ -170,8 +164,6 @@ class _Builder:
     omitted: set[tuple[str, str]] = field(default_factory=set)
     shown_as: dict[tuple[str, str], str] = field(default_factory=dict)
     not_data: set[str] = field(default_factory=set)  # returned values that only decide folded code
-    hubs: bool = False
-    hub_names: dict[str, str] = field(default_factory=dict)  # value id -> name, for values drawn as labels
     regions: dict[str, str | None] = field(default_factory=dict)
     edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
     fast_layout: bool = False
@@ -180,8 +172,6 @@ class _Builder:
         self.names = _display_names(self.graph)
         if self.constants != "nodes":
             self._fold_values(self.graph.inputs, self.graph.nodes)
-        if self.hubs:
-            self._find_hubs()
         if self.repeats:
             self._find_chains()
         self.fast_layout = self._check_budget() > _FAST_LAYOUT_NODES
@@ -229,22 +219,6 @@ class _Builder:
         members = {node.id: {m.id for m in node.members} for node in self.graph.walk() if node.members}
         return Drawing(dot, self.regions, self.edge_ends, folded_values=folded_values, sources=self.sources,
                        members=members, omitted=self.omitted, shown_as=self.shown_as)
-
-    def _find_hubs(self) -> None:
-        uses: dict[str, int] = {}
-        for node in self.graph.walk():
-            for value in node.inputs:
-                uses[value.id] = uses.get(value.id, 0) + 1
-        values = {v.id: v for v in self.graph.inputs}
-        values.update({v.id: v for n in self.graph.walk() for v in n.outputs})
-        values.update({v.id: v for n in self.graph.walk() for b in n.blocks for v in b.params})
-        for value_id, count in uses.items():
-            if count >= HUB_USES and value_id not in self.folded and value_id in values:
-                self.hub_names[value_id] = f"%{self._name(values[value_id])}"
-        if self.hub_names:
-            self.graph = dataclasses.replace(self.graph, notes=[*self.graph.notes, (
-                f"values read by {HUB_USES} or more nodes are named in their labels, not drawn as edges "
-                "(the full picture did not lay out in time)")])
 
     # --- what gets folded ----------------------------------------------------------------------
 
@@ -483,7 +457,7 @@ class _Builder:
             self._edge_from(value, node.id)
 
     def _edge_from(self, value: ir.Value, head: str) -> None:
-        if value.id not in self.folded and value.id not in self.hub_names:
+        if value.id not in self.folded:
             self.edges.append((value, head, {}))  # its tail is resolved in build()
 
     def _name(self, value: ir.Value) -> str:
@@ -513,9 +487,6 @@ class _Builder:
             lines += [f"{name}={_format_constant(value)}" for name, value in node.attributes.items()
                       if name not in _HIDDEN_ATTRIBUTES]
         for position, (value, arg_name, arg_type) in enumerate(inputs):
-            if value.id in self.hub_names:
-                lines.append(f"{arg_name}={self.hub_names[value.id]}" if arg_name else self.hub_names[value.id])
-                continue
             folded = self.folded.get(value.id)
             if folded is None or (folded.is_constant and self.constants == "hide"):
                 continue
