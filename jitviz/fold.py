@@ -103,6 +103,9 @@ class _Folder:
         if not (self.want_checks or self.want_conditions or self.want_training):
             return Folded(self.graph)
         self._alias(self.graph.nodes)
+        self.aliases_of: dict[str, list[str]] = {}  # value id -> ids of the values drawn as it
+        for alias, target in self.aliases.items():
+            self.aliases_of.setdefault(self._resolve(target).id, []).append(alias)
         self.needed = {self._resolve(v).id for v in self.graph.outputs}
         self.needed |= {self._resolve(v).id for n in self.graph.walk() for b in n.blocks for v in b.returns}
         self._liveness()
@@ -270,14 +273,14 @@ class _Folder:
                 continue  # a loop's or call's parameter: made by a drawn node
             seen.add(producer.id)
             cone.append(producer)
-            stack.extend(self._resolve(v) for v in _reads(producer))
-            for value in _made(producer):  # `checks.append(...)` belongs with the list it fills
+            stack.extend(self._resolve(v) for v in producer.reads())
+            for value in producer.made():  # `checks.append(...)` belongs with the list it fills
                 for writer in self.writers.get(value.id, ()):
                     if writer.id not in seen and self._mode(writer) != _DATA:
                         seen.add(writer.id)
                         cone.append(writer)
-                        stack.extend(self._resolve(v) for v in _reads(writer))
-        nested = {inner.id for node in cone for inner in _walk_one(node) if inner is not node}
+                        stack.extend(self._resolve(v) for v in writer.reads())
+        nested = {inner.id for node in cone for inner in node.walk() if inner is not node}
         return sorted((node for node in cone if node.id not in nested), key=lambda node: self.order[node.id])
 
     def _training_blocks(self) -> dict[str, int]:
@@ -339,21 +342,21 @@ class _Folder:
         return units
 
     def _unit(self, members: list[ir.Node], kind: str, lines: list[str]) -> ir.Node:
-        inside = {v.id for n in members for v in _made(n)}
+        inside = {v.id for n in members for v in n.made()}
         reads: list[ir.Value] = []
         for member in members:
-            for value in _reads(member):
+            for value in member.reads():
                 value = self._resolve(value)
                 if value.id not in inside and value not in reads and not self._is_value_like(value):
                     reads.append(value)
-        member_ids = {n.id for member in members for n in _walk_one(member)}
+        member_ids = {n.id for member in members for n in member.walk()}
         outputs = [v for member in members for v in member.outputs if v.id not in self.aliases and (
             v.id in self.needed or any(user.id not in member_ids for user in self._users_of(v)))]
         unit = ir.Node(
             id=f"{members[0].id}_fold", kind=kind, inputs=reads, outputs=outputs,
             attributes={"lines": lines}, arg_names=[""] * len(reads),
             source=next((n.source for n in members if n.source is not None), None),
-            members=[n for member in members for n in _walk_one(member)],
+            members=[n for member in members for n in member.walk()],
         )
         for member in unit.members:
             self.folded[member.id] = unit.id
@@ -362,9 +365,8 @@ class _Folder:
     def _users_of(self, value: ir.Value) -> list[ir.Node]:
         """Who reads ``value``, directly or through an alias of it."""
         users = list(self.users.get(value.id, ()))
-        for alias, target in self.aliases.items():
-            if self._resolve(target).id == value.id:
-                users.extend(self.users.get(alias, ()))
+        for alias in self.aliases_of.get(value.id, ()):
+            users.extend(self.users.get(alias, ()))
         return users
 
     def _is_value_like(self, value: ir.Value) -> bool:
@@ -379,17 +381,17 @@ class _Folder:
         members: list[ir.Node] = []
         if node.id in self.absorbed:
             cone = self.absorbed[node.id]
-            inside = {v.id for n in cone for v in _made(n)}
+            inside = {v.id for n in cone for v in n.made()}
             reads = []
             for member in cone:
-                for value in _reads(member):
+                for value in member.reads():
                     value = self._resolve(value)
                     if value.id not in inside and value not in reads and not self._is_value_like(value):
                         reads.append(value)
             inputs = reads
             arg_names = [""] * len(reads)
             attributes = {**node.attributes, "condition": ir.Literal(_condition_text(cone))}
-            members = list({n.id: n for member in cone for n in _walk_one(member)}.values())
+            members = list({n.id: n for member in cone for n in member.walk()}.values())
         blocks = []
         for index, block in enumerate(node.blocks):
             if training_blocks.get(node.id) == index:
@@ -433,33 +435,9 @@ def _makes_tensor(node: ir.Node) -> bool:
     return any(_is_tensor(v.type) for v in node.outputs)
 
 
-def _made(node: ir.Node) -> Iterator[ir.Value]:
-    yield from node.outputs
-    for block in node.blocks:
-        yield from block.params
-        for inner in block.nodes:
-            yield from _made(inner)
-
-
-def _reads(node: ir.Node) -> Iterator[ir.Value]:
-    """Every value ``node`` uses, those used inside its blocks included."""
-    yield from node.inputs
-    for block in node.blocks:
-        for inner in block.nodes:
-            yield from _reads(inner)
-        yield from block.returns
-
-
-def _walk_one(node: ir.Node) -> Iterator[ir.Node]:
-    yield node
-    for block in node.blocks:
-        for inner in block.nodes:
-            yield from _walk_one(inner)
-
-
 def _walk_all(nodes: list[ir.Node]) -> Iterator[ir.Node]:
     for node in nodes:
-        yield from _walk_one(node)
+        yield from node.walk()
 
 
 def _groups(nodes: list[ir.Node], producer: dict[str, ir.Node]) -> list[list[ir.Node]]:
@@ -476,17 +454,17 @@ def _groups(nodes: list[ir.Node], producer: dict[str, ir.Node]) -> list[list[ir.
     for node in nodes:
         if node.kind in _VALUE_LIKE:
             continue
-        for value in _made(node):
+        for value in node.made():
             maker[value.id] = node.id
     for node in nodes:
-        for value in _reads(node):
+        for value in node.reads():
             other = maker.get(value.id)
             if other is not None and other != node.id:
                 parent[find(node.id)] = find(other)
     # value-like nodes join the group of their first reader
     readers: dict[str, str] = {}
     for node in nodes:
-        for value in _reads(node):
+        for value in node.reads():
             readers.setdefault(value.id, node.id)
     for node in nodes:
         if node.kind in _VALUE_LIKE:

@@ -117,6 +117,28 @@ class Node:
     writes: tuple[int, ...] = ()
     members: list[Node] = field(default_factory=list)
 
+    def walk(self) -> Iterator[Node]:
+        """This node, then every node nested in its blocks, in program order."""
+        yield self
+        for block in self.blocks:
+            yield from _walk(block.nodes)
+
+    def reads(self) -> Iterator[Value]:
+        """Every value this node uses, its blocks' uses and returns included."""
+        yield from self.inputs
+        for block in self.blocks:
+            for inner in block.nodes:
+                yield from inner.reads()
+            yield from block.returns
+
+    def made(self) -> Iterator[Value]:
+        """Every value this node makes: its outputs, its blocks' parameters, what is made inside."""
+        yield from self.outputs
+        for block in self.blocks:
+            yield from block.params
+            for inner in block.nodes:
+                yield from inner.made()
+
     def __repr__(self) -> str:
         outs = ", ".join(f"%{v.name}" for v in self.outputs)
         ins = ", ".join(f"%{v.name}" for v in self.inputs)

@@ -12,10 +12,11 @@ import hashlib
 
 from . import ir
 
-__all__ = ["collapse_scopes"]
+__all__ = ["collapse_scopes", "on_the_way"]
 
 
-def _on_the_way(path: str, wanted: tuple[str, ...]) -> bool:
+def on_the_way(path: str, wanted: tuple[str, ...]) -> bool:
+    """Whether submodule ``path`` is one of ``wanted`` or contains one of them: ``on_the_way("a", ("a.b",))``."""
     return any(w == path or w.startswith(path + ".") for w in wanted)
 
 
@@ -31,7 +32,7 @@ def collapse_scopes(graph: ir.Graph, chains: dict[str, list[tuple[str, str]]], d
     for node in graph.nodes:
         chain = chains.get(node.id, [])
         closed = next((link for level, link in enumerate(chain)
-                       if level >= depth and not _on_the_way(link[0], paths)), None)
+                       if level >= depth and not on_the_way(link[0], paths)), None)
         if runs and closed is not None and runs[-1][0] == closed:
             runs[-1][1].append(node)
         else:
@@ -39,7 +40,7 @@ def collapse_scopes(graph: ir.Graph, chains: dict[str, list[tuple[str, str]]], d
     used_after: dict[str, int] = {}  # value id -> index of the last run reading it
     for index, (_, members) in enumerate(runs):
         for member in members:
-            for value in _reads(member):
+            for value in member.reads():
                 used_after[value.id] = index
     for value in graph.outputs:
         used_after[value.id] = len(runs)
@@ -48,10 +49,10 @@ def collapse_scopes(graph: ir.Graph, chains: dict[str, list[tuple[str, str]]], d
         if module is None:
             nodes.extend(members)
             continue
-        made = {v.id for member in members for v in _made(member)}
+        made = {v.id for member in members for v in member.made()}
         reads: list[ir.Value] = []
         for member in members:
-            for value in _reads(member):
+            for value in member.reads():
                 if value.id not in made and value not in reads and not value.role:
                     reads.append(value)  # parameters belong to the module: not drawn as inputs
         outputs = [v for member in members for v in member.outputs if used_after.get(v.id, -1) > index]
@@ -62,32 +63,6 @@ def collapse_scopes(graph: ir.Graph, chains: dict[str, list[tuple[str, str]]], d
             id=f"{members[0].id}_call", kind=kind, inputs=reads, outputs=outputs, arg_names=[""] * len(reads),
             callee=f"{path}.forward", scope="",
             attributes={"module_path": path, "module_type": module_type, "module_signature": signature},
-            source=members[0].source, members=[n for member in members for n in _walk_one(member)],
+            source=members[0].source, members=[n for member in members for n in member.walk()],
         ))
     return ir.Graph(graph.name, graph.origin, graph.inputs, nodes, graph.outputs, graph.notes)
-
-
-def _reads(node: ir.Node) -> list[ir.Value]:
-    found = list(node.inputs)
-    for block in node.blocks:
-        for inner in block.nodes:
-            found.extend(_reads(inner))
-        found.extend(block.returns)
-    return found
-
-
-def _made(node: ir.Node) -> list[ir.Value]:
-    found = list(node.outputs)
-    for block in node.blocks:
-        found.extend(block.params)
-        for inner in block.nodes:
-            found.extend(_made(inner))
-    return found
-
-
-def _walk_one(node: ir.Node) -> list[ir.Node]:
-    found = [node]
-    for block in node.blocks:
-        for inner in block.nodes:
-            found.extend(_walk_one(inner))
-    return found

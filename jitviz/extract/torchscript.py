@@ -24,7 +24,7 @@ from ..errors import (
     TracingError,
     UnsupportedObjectError,
 )
-from ..scopes import collapse_scopes
+from ..scopes import collapse_scopes, on_the_way
 from . import zipcheck
 
 __all__ = ["Source", "obtain", "convert", "trace_collapsed", "MODES"]
@@ -246,9 +246,13 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
     types = {path: type(child).__name__ for path, child in module.named_modules() if path}
     chains = {node.id: [(path, types[path]) for path in _ancestors(node.scope) if path in types]
               for node in model.nodes}
+    first_user: dict[str, ir.Node] = {}
+    for node in model.nodes:
+        for value in node.inputs:
+            first_user.setdefault(value.id, node)
     for node in model.nodes:  # a constant belongs to the module of the node that uses it
         if node.kind == "prim::Constant" and not chains[node.id]:
-            user = next((n for n in model.nodes if any(v in n.inputs for v in node.outputs)), None)
+            user = next((first_user[v.id] for v in node.outputs if v.id in first_user), None)
             chains[node.id] = chains[user.id] if user is not None else []
     return collapse_scopes(model, chains, 0, (), "prim::CallMethod")
 
@@ -426,11 +430,6 @@ def _expansion(expand_calls: ExpandCalls) -> tuple[int, tuple[str, ...]]:
     )
 
 
-def _on_the_way(path: str, wanted: tuple[str, ...]) -> bool:
-    """Whether submodule ``path`` is one of ``wanted`` or contains one of them."""
-    return any(w == path or w.startswith(path + ".") for w in wanted)
-
-
 class _Converter:
     """One conversion: owns the id counters, so ids are unique and deterministic across callees."""
 
@@ -549,7 +548,7 @@ class _Converter:
             for output, returned in zip(converted.outputs, callee.outputs()):
                 if output.type == "Tensor":
                     output.type = type_name(returned.type())
-        wanted = bool(full_path) and _on_the_way(full_path, self._expand_paths)
+        wanted = bool(full_path) and on_the_way(full_path, self._expand_paths)
         if callee is None or (context.depth >= self._expand_depth and not wanted and not opened):
             return
         values: dict[int, ir.Value] = {}
