@@ -38,7 +38,7 @@ def graph(
         return export.convert(obj, expand_calls=expand_calls)
     if (example_inputs and mode in ("auto", "trace") and isinstance(obj, torch.nn.Module)
             and not isinstance(obj, torch.jit.ScriptModule) and not inline and expand_calls is False):
-        return torchscript.trace_collapsed(obj, example_inputs)  # the default view, 3-4x faster to get
+        return torchscript.trace_collapsed(obj, example_inputs)  # the default view: calls recorded, not traced
     source = torchscript.obtain(traceable_partial(obj, example_inputs, mode), example_inputs, mode)
     if inline:
         source = torchscript.inlined(source)

@@ -1,9 +1,10 @@
 """Module scopes as calls: the nodes an inlined graph recorded for one submodule, drawn as one node.
 
-torch.export and a trace inline every submodule but record, for each node, the chain of modules
-it ran in. :func:`collapse_scopes` turns each run of nodes from a module that should stay closed
-into one call node that reads what they read and makes what later nodes use, so that an exported
-program or a trace reads like a TorchScript module: ``layer1: Sequential`` until opened.
+torch.export (like a trace drawn with ``inline=True``) inlines every submodule but records, for
+each node, the chain of modules it ran in. :func:`collapse_scopes` turns each run of nodes from a
+module that should stay closed into one call node that reads what they read and makes what later
+nodes use, so that an exported program reads like a TorchScript module: ``layer1: Sequential``
+until opened.
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ A name or a result can hold NUL, an ANSI escape (``\\x1b[2J`` clears a terminal)
 
 from __future__ import annotations
 
+import os
 import re
 
-__all__ = ["plural", "visible"]
+__all__ = ["plural", "short_file", "visible"]
 
 # C0 and C1 controls except newline and tab, DEL, and the Unicode bidi and invisible-format marks.
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
@@ -28,3 +29,10 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     ('1 copy', '3 copies', '0 nodes')
     """
     return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def short_file(path: str) -> str:
+    """A file name that is the same on every machine: no directories, no kernel's temp names."""
+    if "ipykernel_" in path or path.startswith("<ipython-input"):
+        return "cell"
+    return os.path.basename(path) or path

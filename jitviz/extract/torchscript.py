@@ -24,8 +24,10 @@ from ..errors import (
     TracingError,
     UnsupportedObjectError,
 )
-from ..scopes import collapse_scopes, on_the_way
+from ..scopes import on_the_way
+from ..text import short_file
 from . import zipcheck
+from .calls import CALL_ATTRIBUTE, RecordedCall, recording_calls
 
 __all__ = ["Source", "obtain", "convert", "trace_collapsed", "MODES"]
 
@@ -212,21 +214,18 @@ def _example_for(obj: Any) -> str:
 
 
 def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> ir.Graph:
-    """A module's trace, each top-level submodule one ``prim::CallMethod`` node: the default view.
+    """A module's trace, each submodule call one ``prim::CallMethod`` node: the default view.
 
     ``torch.jit.trace`` builds a ``ScriptModule`` for the module and every submodule, which costs
-    most of the time a picture takes (0.12 s of 0.2 s on a ResNet); recording the trace alone,
-    with the module map that makes the tracer note which submodule each node ran in, takes a
-    quarter of that. The picture is the same: the calls, labelled by path and type.
+    most of the time a picture takes (0.12 s of 0.2 s on a ResNet). The trace alone, with each
+    submodule's body run but not recorded (:mod:`jitviz.extract.calls`), takes a tenth of that
+    on BERT, and nothing is left to fold: the picture is the calls, labelled by path and type,
+    and what the module's own ``forward`` does between them.
     """
     name = _display_name(module)
     _check_example_inputs(name, example_inputs)
-    scopes: dict[Any, str] = {child: f"__module.{path}" for path, child in module.named_modules() if path}
-    scopes[module] = "__module"
-    previous = torch.jit._trace._trace_module_map
-    torch.jit._trace._trace_module_map = scopes
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), recording_calls(module) as calls:
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             graph, _ = torch.jit._get_trace_graph(module, tuple(example_inputs), strict=False)
     except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
@@ -234,33 +233,37 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
             f"Tracing {name} failed while running it on the example inputs: "
             f"{_first_lines(error)}\n{_trace_advice(module, name, error)}"
         ) from error
-    finally:
-        torch.jit._trace._trace_module_map = previous
     converter = _Converter(0, (), open_pass_through=False)
-    # inside a submodule (the module's own nodes are drawn, with their labels), constants aside
-    converter.light = lambda node: bool(_module_scope(node.scopeName())) and node.kind() != "prim::Constant"
+    converter.recorded_calls = calls
     model = converter.graph(Source(graph, name, "traced"))
     state = list(torch.jit._trace._unique_state_dict(module, keep_vars=True).items())
-    for value, (key, tensor) in zip(model.inputs[len(model.inputs) - len(state):], state):
+    given = model.inputs[:len(model.inputs) - len(state)]
+    for value, (key, tensor) in zip(model.inputs[len(given):], state):
         value.name, value.role = key, "parameter" if isinstance(tensor, torch.nn.Parameter) else "buffer"
-    types = {path: type(child).__name__ for path, child in module.named_modules() if path}
-    chains = {node.id: [(path, types[path]) for path in _ancestors(node.scope) if path in types]
-              for node in model.nodes}
-    first_user: dict[str, ir.Node] = {}
-    for node in model.nodes:
-        for value in node.inputs:
-            first_user.setdefault(value.id, node)
-    for node in model.nodes:  # a constant belongs to the module of the node that uses it
-        if node.kind == "prim::Constant" and not chains[node.id]:
-            user = next((first_user[v.id] for v in node.outputs if v.id in first_user), None)
-            chains[node.id] = chains[user.id] if user is not None else []
-    return collapse_scopes(model, chains, 0, (), "prim::CallMethod")
+    names = _input_names(module, example_inputs)
+    if len(names) == len(given):  # else the trace flattened an input we cannot name: keep its names
+        for value, input_name in zip(given, names):
+            value.name = input_name
+    return model
 
 
-def _ancestors(path: str) -> list[str]:
-    """``"layer1.0.conv1"`` gives ``["layer1", "layer1.0", "layer1.0.conv1"]``."""
-    parts = path.split(".") if path else []
-    return [".".join(parts[: index + 1]) for index in range(len(parts))]
+def _input_names(module: torch.nn.Module, example_inputs: Sequence[Any]) -> list[str]:
+    """``forward``'s parameter names for the trace's inputs, ``images[0]`` for a list's tensors."""
+    try:
+        parameters = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):  # a forward without a signature Python can read
+        return []
+    names: list[str] = []
+    for parameter, example in zip(parameters, example_inputs):
+        if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            return []
+        if isinstance(example, torch.Tensor):
+            names.append(parameter.name)
+        elif isinstance(example, (list, tuple)) and all(isinstance(item, torch.Tensor) for item in example):
+            names.extend(f"{parameter.name}[{index}]" for index in range(len(example)))
+        else:
+            return []
+    return names
 
 
 def _check_example_inputs(name: str, example_inputs: Sequence[Any]) -> None:
@@ -440,9 +443,7 @@ class _Converter:
         self._node_ids = itertools.count()
         self._value_ids = itertools.count()
         self.called_paths: set[str] = set()  # every submodule path a call was seen to (expanded or not)
-        # Nodes that will be folded into a call whatever happens (a trace's submodule bodies) are
-        # converted without their attributes and schema: half the time of a trace's default view.
-        self.light: Any = None
+        self.recorded_calls: list[RecordedCall] = []  # a trace's submodule calls (jitviz.extract.calls)
 
     def graph(self, source: Source) -> ir.Graph:
         values: dict[int, ir.Value] = {}
@@ -474,11 +475,8 @@ class _Converter:
 
     def _node(self, node: torch._C.Node, context: _Context, *, opened: bool = False) -> ir.Node:
         kind = node.kind()
-        if self.light is not None and self.light(node) and not list(node.blocks()):
-            return ir.Node(id=f"n{next(self._node_ids)}", kind=kind,
-                           inputs=[context.values[v.unique()] for v in node.inputs()],
-                           outputs=[self._value(v, context.values) for v in node.outputs()],
-                           source=source_location(node), scope=_module_scope(node.scopeName()))
+        if kind == "prim::CallMethod" and node.hasAttribute(CALL_ATTRIBUTE):
+            return self._recorded_call(node, self.recorded_calls[node.i(CALL_ATTRIBUTE)], context)
         converted = ir.Node(
             id=f"n{next(self._node_ids)}",
             kind=kind,
@@ -507,6 +505,17 @@ class _Converter:
         elif kind in ("prim::CallMethod", "prim::CallFunction"):
             self._call(node, converted, context, opened=opened)
         return converted
+
+    def _recorded_call(self, node: torch._C.Node, call: RecordedCall, context: _Context) -> ir.Node:
+        inputs = [context.values[v.unique()] for v in node.inputs()]
+        self.called_paths.add(call.path)
+        return ir.Node(
+            id=f"n{next(self._node_ids)}", kind="prim::CallMethod", inputs=inputs,
+            outputs=[self._value(v, context.values) for v in node.outputs()],
+            arg_names=[""] * len(inputs), callee=f"{call.path}.forward", source=call.source,
+            attributes={"module_path": call.path, "module_type": call.module_type,
+                        "module_signature": call.signature},
+        )
 
     def _block(self, block: torch._C.Block, label: str, context: _Context) -> ir.Block:
         params = [self._value(v, context.values) for v in block.inputs()]
@@ -803,13 +812,6 @@ def source_location(node: torch._C.Node) -> ir.SourceLocation | None:
         code = linecache.getline(file, line).strip()
         return ir.SourceLocation(short_file(file), line, code)
     return None
-
-
-def short_file(path: str) -> str:
-    """A file name that is the same on every machine: no directories, no kernel's temp names."""
-    if "ipykernel_" in path or path.startswith("<ipython-input"):
-        return "cell"
-    return os.path.basename(path) or path
 
 
 def inlined(source: Source) -> Source:

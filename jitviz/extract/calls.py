@@ -1,0 +1,133 @@
+"""Trace a module with each submodule call recorded as one node, its body run but not recorded.
+
+The default view of a traced ``nn.Module`` draws each submodule as one call. Recording every
+operation inside the submodules and folding them back into calls afterwards costs most of the time
+a picture takes (BERT: 46 ms of tracing and 56 ms of conversion for a 6-node picture). Instead,
+while :func:`recording_calls` is active, a submodule called from the traced code runs with the
+tracer paused, and one ``prim::CallMethod`` node is added to the trace in its place: it reads the
+tensors the call was given and makes the tensors it returned, so later operations connect to it.
+The body runs as plain eager code, which is what the trace would have recorded anyway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import linecache
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .. import ir
+from ..text import short_file
+
+__all__ = ["RecordedCall", "recording_calls", "CALL_ATTRIBUTE"]
+
+#: The integer attribute on each added ``prim::CallMethod`` node: its index into the recorded calls.
+CALL_ATTRIBUTE = "jitviz_call"
+
+# Modules hold tensors in nested containers; deeper than this is not followed (and not connected).
+_MAX_DEPTH = 6
+_MODULE_FILE = sys.modules[torch.nn.Module.__module__].__file__
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One submodule call in a trace: ``RecordedCall("layer1", "Sequential", "9f2c...", where)``."""
+
+    path: str
+    module_type: str
+    signature: str  # equal for calls to submodules built alike (what ``repeats`` merges)
+    source: ir.SourceLocation | None  # the line that made the call
+
+
+@contextmanager
+def recording_calls(module: torch.nn.Module) -> Iterator[list[RecordedCall]]:
+    """Within the block, a trace of ``module`` records each of its submodules' calls as one node.
+
+    ``with recording_calls(model) as calls: graph, _ = torch.jit._get_trace_graph(model, inputs)``
+    """
+    paths = {child: path for path, child in module.named_modules() if path}
+    calls: list[RecordedCall] = []
+    signatures: dict[int, str] = {}
+    traced_forward = torch.nn.Module._slow_forward  # what Module.__call__ runs while tracing
+
+    def forward(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if self not in paths:  # the traced module itself, or one built on the fly: recorded as usual
+            return traced_forward(self, *args, **kwargs)
+        state = torch._C._get_tracing_state()  # set: Module.__call__ runs _slow_forward only while tracing
+        inputs = [value for value in map(_traced_value, _tensors((args, kwargs))) if value is not None]
+        torch._C._set_tracing_state(None)
+        try:
+            result = self.forward(*args, **kwargs)
+        finally:
+            torch._C._set_tracing_state(state)
+        outputs = _tensors(result)
+        graph = state.graph()
+        node = graph.create("prim::CallMethod", inputs, len(outputs))
+        node.s_("name", "forward")
+        node.i_(CALL_ATTRIBUTE, len(calls))
+        graph.insertNode(node)
+        for tensor, value in zip(outputs, node.outputs()):
+            value.inferTypeFrom(tensor)
+            torch._C._set_value_trace(tensor, value)  # later operations on it read the call
+        if id(self) not in signatures:
+            signatures[id(self)] = _signature(self)
+        calls.append(RecordedCall(paths[self], type(self).__name__, signatures[id(self)], _call_site()))
+        return result
+
+    torch.nn.Module._slow_forward = forward
+    try:
+        yield calls
+    finally:
+        torch.nn.Module._slow_forward = traced_forward
+
+
+def _tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
+    """The tensors in ``obj`` and its tuples, lists, dicts and dataclasses, in order, each once."""
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if depth >= _MAX_DEPTH:
+        return []
+    if isinstance(obj, dict):  # also Hugging Face's ModelOutput
+        items: Any = obj.values()
+    elif isinstance(obj, (list, tuple)):
+        items = obj
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        items = [getattr(obj, f.name, None) for f in dataclasses.fields(obj)]
+    else:
+        return []
+    found: list[torch.Tensor] = []
+    for item in items:
+        found.extend(t for t in _tensors(item, depth + 1) if not any(t is seen for seen in found))
+    return found
+
+
+def _traced_value(tensor: torch.Tensor) -> torch._C.Value | None:
+    """The trace's value for ``tensor``; ``None`` for one the trace has not seen (not connected)."""
+    try:
+        return torch._C._get_value_trace(tensor)
+    except RuntimeError:  # torch refuses to make a constant of a tensor that requires grad
+        return None
+
+
+def _call_site() -> ir.SourceLocation | None:
+    """The line, outside torch's ``Module.__call__``, that called the submodule."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename == _MODULE_FILE:
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return None
+    file, line = frame.f_code.co_filename, frame.f_lineno
+    return ir.SourceLocation(short_file(file), line, linecache.getline(file, line).strip())
+
+
+def _signature(module: torch.nn.Module) -> str:
+    """Equal for submodules built alike: the same types in order, the same parameter and buffer shapes."""
+    types = [type(m).__name__ for m in module.modules()]
+    shapes = [(name, tuple(t.shape), str(t.dtype)) for name, t in (*module.named_parameters(), *module.named_buffers())]
+    return hashlib.sha1(repr((types, shapes)).encode()).hexdigest()[:16]

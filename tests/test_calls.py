@@ -1,0 +1,172 @@
+"""A traced module's default view: each submodule call one node, connected as the data flows."""
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+from torch import nn
+
+import jitviz
+from jitviz.extract.calls import recording_calls
+
+
+class _Block(nn.Module):
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+
+    def forward(self, x):
+        return torch.relu(self.fc(x))
+
+
+class _Net(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = _Block(4)
+        self.second = _Block(4)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x, y):
+        h = self.second(self.first(x)) + y  # a line of the module's own
+        return self.head(h)
+
+
+def _calls(model):
+    return {node.attributes["module_path"]: node for node in model.find("prim::CallMethod")}
+
+
+def test_each_submodule_call_is_one_node_and_its_body_is_not_recorded():
+    model = jitviz.graph(_Net(), torch.ones(1, 4), torch.ones(1, 4))
+    assert [n.kind for n in model.nodes if n.kind != "prim::Constant"] == [
+        "prim::CallMethod", "prim::CallMethod", "aten::add", "prim::CallMethod"]
+    assert not model.find("aten::relu") and not model.find("aten::linear")  # inside the blocks
+    calls = _calls(model)
+    assert {path: node.attributes["module_type"] for path, node in calls.items()} == {
+        "first": "_Block", "second": "_Block", "head": "Linear"}
+    assert calls["head"].callee == "head.forward"
+
+
+def test_calls_read_what_they_were_given_and_later_nodes_read_what_they_returned():
+    model = jitviz.graph(_Net(), torch.ones(1, 4), torch.ones(1, 4))
+    x, y = model.inputs[:2]
+    calls = _calls(model)
+    (add,) = model.find("aten::add")
+    assert calls["first"].inputs == [x]
+    assert calls["second"].inputs == calls["first"].outputs
+    assert add.inputs[:2] == [calls["second"].outputs[0], y]
+    assert calls["head"].inputs == add.outputs and model.outputs == calls["head"].outputs
+    assert calls["head"].outputs[0].type == "Float(1, 2)"  # the shape the call returned
+
+
+def test_inputs_are_named_after_forward_and_parameters_after_the_state_dict():
+    model = jitviz.graph(_Net(), torch.ones(1, 4), torch.ones(1, 4))
+    assert [v.name for v in model.inputs[:2]] == ["x", "y"]
+    assert {v.name for v in model.inputs[2:]} == set(_Net().state_dict())
+    listed = jitviz.graph(_ListInput(), [torch.ones(2), torch.ones(2)])
+    assert [v.name for v in listed.inputs] == ["images[0]", "images[1]"]
+
+
+class _ListInput(nn.Module):
+    def forward(self, images):
+        return images[0] + images[1]
+
+
+def test_a_call_points_at_the_line_that_made_it():
+    model = jitviz.graph(_Net(), torch.ones(1, 4), torch.ones(1, 4))
+    where = _calls(model)["first"].source
+    assert where.file == "test_calls.py"
+    assert where.code == "h = self.second(self.first(x)) + y  # a line of the module's own"
+
+
+class _Passing(nn.Module):
+    """Submodules that return their input itself (Identity), change it in place, or return a dict."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.same = nn.Identity()
+        self.act = nn.ReLU(inplace=True)
+        self.pack = _Pack()
+
+    def forward(self, x):
+        y = self.act(self.same(x * 2))
+        out = self.pack(y)
+        return out["twice"] + out["result"].result
+
+
+@dataclass
+class _Result:
+    result: torch.Tensor
+
+
+class _Pack(nn.Module):
+    def forward(self, x):
+        return {"twice": x * 2, "result": _Result(x + 1)}
+
+
+def test_returned_inputs_in_place_results_dicts_and_dataclasses_stay_connected():
+    model = jitviz.graph(_Passing(), torch.ones(2))
+    calls = _calls(model)
+    (mul,) = model.find("aten::mul")
+    (add,) = model.find("aten::add")
+    assert calls["same"].inputs == mul.outputs  # Identity: no floating call
+    assert calls["act"].inputs == calls["same"].outputs
+    assert calls["pack"].inputs == calls["act"].outputs
+    assert len(calls["pack"].outputs) == 2 and add.inputs[:2] == calls["pack"].outputs
+
+
+def test_identical_submodules_are_drawn_once_with_repeats():
+    stack = nn.Sequential(_Block(4), _Block(4), _Block(4), nn.Linear(4, 2), _Block(2))
+    merged = jitviz.show(stack, torch.ones(1, 4), repeats=True).source
+    assert "×3 (0 … 2)" in merged
+    assert "4: _Block" in merged and "×" not in merged.split("4: _Block")[1].split("\n")[0]  # another width
+
+
+def test_submodules_of_one_type_with_other_sizes_or_other_parts_are_not_merged():
+    relu, tanh = (nn.Sequential(nn.Linear(4, 4), act) for act in (nn.ReLU(), nn.Tanh()))
+    for stack in (nn.Sequential(_Block(4), _Block(4), _Block(4)), nn.Sequential(relu, tanh)):
+        with recording_calls(stack) as calls:
+            torch.jit._get_trace_graph(stack, (torch.ones(1, 4),))
+        assert [call.path for call in calls] == ["0", "1", "2"][:len(stack)]
+        assert len({call.signature for call in calls}) == (1 if len(stack) == 3 else 2)
+    wide, narrow = nn.Sequential(_Block(4), _Block(4)), nn.Sequential(_Block(2), _Block(2))
+    signatures = set()
+    for stack, width in ((wide, 4), (narrow, 2)):
+        with recording_calls(stack) as calls:
+            torch.jit._get_trace_graph(stack, (torch.ones(1, width),))
+        signatures |= {call.signature for call in calls}
+    assert len(signatures) == 2
+
+
+class _Failing(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = _Raises()
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+class _Raises(nn.Module):
+    def forward(self, x):
+        raise ValueError("inner trouble")
+
+
+def test_a_failing_submodule_gives_a_tracing_error_and_leaves_torch_as_it_was():
+    slow_forward = nn.Module._slow_forward
+    with pytest.raises(jitviz.TracingError, match="inner trouble"):
+        jitviz.graph(_Failing(), torch.ones(2))
+    assert nn.Module._slow_forward is slow_forward
+    assert torch._C._get_tracing_state() is None
+
+
+def test_recording_is_limited_to_the_block_and_to_the_module_given():
+    slow_forward = nn.Module._slow_forward
+    net, other = _Net(), _Block(4)
+    with recording_calls(net) as calls:
+        torch.jit._get_trace_graph(other, (torch.ones(1, 4),))  # not net's: its children are traced as usual
+    assert calls == []
+    with recording_calls(net) as calls:
+        graph, _ = torch.jit._get_trace_graph(net, (torch.ones(1, 4), torch.ones(1, 4)))
+    assert [call.path for call in calls] == ["first", "second", "head"]
+    assert calls[0].signature == calls[1].signature != calls[2].signature
+    assert nn.Module._slow_forward is slow_forward
