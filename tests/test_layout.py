@@ -43,3 +43,39 @@ def test_a_png_is_drawn_at_a_size_a_bitmap_can_hold(tmp_path, monkeypatch):
     path = jitviz.show(seed.looping).save(tmp_path / "looping.png")
     width, height = struct.unpack(">II", path.read_bytes()[16:24])
     assert max(width, height) <= 300 + 2 and min(width, height) > 20
+
+
+
+def _spare():
+    from jitviz import layout
+
+    (spare,) = layout._SPARES.values()
+    return spare._process
+
+
+def test_pictures_come_from_a_dot_started_ahead_and_are_what_a_fresh_dot_draws():
+    from jitviz.layout import _run
+
+    fresh = _run(["dot", "-Tsvg"], _source(), "svg", 10)
+    run_dot(_source(), "svg")
+    spare = _spare()
+    drawn = [run_dot(_source(), "svg") for _ in range(3)]
+    assert spare.returncode == 0 and _spare().poll() is None  # it drew, and another one waits
+    assert drawn == [fresh] * 3  # the same bytes: no "page0,1_" ids, clusters in the same order
+    tricky = run_dot('digraph { a [label="</svg>\\n<svg>"] }', "svg").decode()  # escaped: not the end
+    assert tricky.count("</svg>") == 1 and "&lt;/svg&gt;" in tricky and "warm" not in tricky
+
+
+def test_a_graph_dot_cannot_read_gives_its_error_and_the_next_picture_draws():
+    from jitviz.errors import JitvizError
+
+    run_dot(_source(), "svg")
+    with pytest.raises(JitvizError, match="syntax error"):
+        run_dot("digraph { a -> }", "svg")
+    assert "looping" in run_dot(_source(), "svg").decode()
+
+
+def test_a_dot_started_ahead_keeps_to_the_time_budget():
+    run_dot(_source(), "svg")
+    assert "laid out by sfdp" in run_dot(_source(), "svg", timeout=1e-4).decode()
+    assert "laid out by sfdp" not in run_dot(_source(), "svg").decode()

@@ -64,6 +64,8 @@ def recording_calls(module: torch.nn.Module) -> Iterator[list[RecordedCall]]:
         torch._C._set_tracing_state(None)
         try:
             result = self.forward(*args, **kwargs)
+            if id(self) not in signatures:  # while not tracing: traced, a shape's sizes are tensors
+                signatures[id(self)] = _signature(self)
         finally:
             torch._C._set_tracing_state(state)
         outputs = _tensors(result)
@@ -75,8 +77,6 @@ def recording_calls(module: torch.nn.Module) -> Iterator[list[RecordedCall]]:
         for tensor, value in zip(outputs, node.outputs()):
             value.inferTypeFrom(tensor)
             torch._C._set_value_trace(tensor, value)  # later operations on it read the call
-        if id(self) not in signatures:
-            signatures[id(self)] = _signature(self)
         calls.append(RecordedCall(paths[self], type(self).__name__, signatures[id(self)], _call_site()))
         return result
 
