@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 import torch
+import torch.nn.functional as F  # noqa: N812 (the name every torch user knows, and the lines below read)
 from torch import nn
 
 import jitviz
@@ -124,16 +125,17 @@ def test_identical_submodules_are_drawn_once_with_repeats():
 def test_submodules_of_one_type_with_other_sizes_or_other_parts_are_not_merged():
     relu, tanh = (nn.Sequential(nn.Linear(4, 4), act) for act in (nn.ReLU(), nn.Tanh()))
     for stack in (nn.Sequential(_Block(4), _Block(4), _Block(4)), nn.Sequential(relu, tanh)):
-        with recording_calls(stack) as calls:
+        with recording_calls(stack) as recorded:
             torch.jit._get_trace_graph(stack, (torch.ones(1, 4),))
+        calls = recorded.calls
         assert [call.path for call in calls] == ["0", "1", "2"][:len(stack)]
         assert len({call.signature for call in calls}) == (1 if len(stack) == 3 else 2)
     wide, narrow = nn.Sequential(_Block(4), _Block(4)), nn.Sequential(_Block(2), _Block(2))
     signatures = set()
     for stack, width in ((wide, 4), (narrow, 2)):
-        with recording_calls(stack) as calls:
+        with recording_calls(stack) as recorded:
             torch.jit._get_trace_graph(stack, (torch.ones(1, width),))
-        signatures |= {call.signature for call in calls}
+        signatures |= {call.signature for call in recorded.calls}
     assert len(signatures) == 2
 
 
@@ -162,11 +164,53 @@ def test_a_failing_submodule_gives_a_tracing_error_and_leaves_torch_as_it_was():
 def test_recording_is_limited_to_the_block_and_to_the_module_given():
     slow_forward = nn.Module._slow_forward
     net, other = _Net(), _Block(4)
-    with recording_calls(net) as calls:
+    with recording_calls(net) as recorded:
         torch.jit._get_trace_graph(other, (torch.ones(1, 4),))  # not net's: its children are traced as usual
-    assert calls == []
-    with recording_calls(net) as calls:
+    assert recorded.calls == []
+    with recording_calls(net) as recorded:
         graph, _ = torch.jit._get_trace_graph(net, (torch.ones(1, 4), torch.ones(1, 4)))
+    calls = recorded.calls
     assert [call.path for call in calls] == ["first", "second", "head"]
     assert calls[0].signature == calls[1].signature != calls[2].signature
     assert nn.Module._slow_forward is slow_forward
+
+
+class _Attention(nn.Module):
+    """A module whose own forward calls torch.nn.functional: one many-operation function, one not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2)
+
+    def forward(self, x):
+        out, _ = F.multi_head_attention_forward(
+            x, x, x, 8, 2, self.attn.in_proj_weight, self.attn.in_proj_bias, None, None, False, 0.0,
+            self.attn.out_proj.weight, self.attn.out_proj.bias, training=False, need_weights=False)
+        return F.relu(out) + x
+
+
+def test_a_functional_call_of_many_operations_is_one_call_and_of_one_operation_that_operation():
+    x = torch.randn(3, 1, 8)
+    model = jitviz.graph(_Attention().eval(), x)
+    assert [n.kind for n in model.nodes if n.kind != "prim::Constant"] == [
+        "prim::CallFunction", "aten::relu", "aten::add"]
+    (call,) = model.find("prim::CallFunction")
+    (relu,) = model.find("aten::relu")
+    assert call.callee == "torch.nn.functional.multi_head_attention_forward"
+    assert call.inputs[0] is model.inputs[0] and call.arg_names[0] == "query"
+    assert relu.source.file == "functional.py"
+    assert "in_proj_weight" in call.arg_names and call.inputs[call.arg_names.index("in_proj_weight")].role
+    assert relu.inputs == [call.outputs[0]] and len(call.outputs) == 1  # its unused weights: not an output
+    assert call.source.code.startswith("out, _ = F.multi_head_attention_forward(")
+    (add,) = model.find("aten::add")
+    assert add.source.code == "return F.relu(out) + x"  # not the recorder's own line
+    text = jitviz.show(_Attention().eval(), x).source
+    assert "multi_head_attention_forward" in text and "aten::bmm" not in text
+
+
+def test_functional_calls_are_opened_with_expand_calls_and_torch_is_left_as_it_was():
+    x = torch.randn(3, 1, 8)
+    opened = jitviz.graph(_Attention().eval(), x, expand_calls=True)
+    assert not opened.find("prim::CallFunction")
+    assert sum(n.kind.startswith("aten::") for n in opened.walk()) > 10  # the function's operations
+    assert torch.overrides._get_current_function_mode_stack() == []

@@ -7,12 +7,18 @@ while :func:`recording_calls` is active, a submodule called from the traced code
 tracer paused, and one ``prim::CallMethod`` node is added to the trace in its place: it reads the
 tensors the call was given and makes the tensors it returned, so later operations connect to it.
 The body runs as plain eager code, which is what the trace would have recorded anyway.
+
+A function of ``torch.nn.functional`` called from the traced code (``F.multi_head_attention_forward``
+is 100 operations) is recorded in a scope of its own (:class:`RecordedFunction`); the conversion
+draws a scope of more than one operation as one call, as a scripted module draws its call, and a
+one-operation function (``F.relu``) as that operation.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import linecache
 import sys
 from collections.abc import Iterator
@@ -21,18 +27,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional
+from torch.overrides import TorchFunctionMode
 
 from .. import ir
 from ..text import short_file
 
-__all__ = ["RecordedCall", "recording_calls", "CALL_ATTRIBUTE"]
+__all__ = ["RecordedCall", "RecordedFunction", "Recorded", "recording_calls", "CALL_ATTRIBUTE"]
 
 #: The integer attribute on each added ``prim::CallMethod`` node: its index into the recorded calls.
 CALL_ATTRIBUTE = "jitviz_call"
 
 # Modules hold tensors in nested containers; deeper than this is not followed (and not connected).
 _MAX_DEPTH = 6
-_MODULE_FILE = sys.modules[torch.nn.Module.__module__].__file__
+# Frames of these files are torch's machinery between a call and the line that made it.
+_MACHINERY = {sys.modules[name].__file__ for name in (torch.nn.Module.__module__, "torch.overrides",
+                                                      "torch.nn.functional", __name__)}
 
 
 @dataclass(frozen=True)
@@ -45,14 +55,73 @@ class RecordedCall:
     source: ir.SourceLocation | None  # the line that made the call
 
 
+@dataclass(frozen=True)
+class RecordedFunction:
+    """A call of a ``torch.nn.functional`` function in a trace: what it was given, what it returned.
+
+    The operations it recorded have the tracer scope ``scope``; ``inputs`` names the ``unique()``
+    numbers of the trace's values for the tensors it was given after its parameters.
+    """
+
+    name: str
+    scope: str
+    inputs: list[tuple[str, int]]
+    source: ir.SourceLocation | None
+
+
+@dataclass
+class Recorded:
+    """What :func:`recording_calls` recorded: submodule calls and functional calls, in call order."""
+
+    calls: list[RecordedCall] = dataclasses.field(default_factory=list)
+    functions: dict[str, RecordedFunction] = dataclasses.field(default_factory=dict)  # by scope
+
+
+class _Functions(TorchFunctionMode):
+    """Gives each call of a ``torch.nn.functional`` function made while tracing its own scope."""
+
+    def __init__(self, recorded: Recorded) -> None:
+        super().__init__()
+        self._recorded = recorded
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        state = torch._C._get_tracing_state()
+        if state is None or getattr(func, "__module__", None) != "torch.nn.functional" or not inspect.isfunction(func):
+            return func(*args, **kwargs)
+        scope = f"jitviz.function.{len(self._recorded.functions)}"
+        state.push_scope(scope)
+        try:
+            result = func(*args, **kwargs)  # this mode is off inside: a function it calls is not scoped
+        finally:
+            state.pop_scope()
+        inputs = [(name, value.unique()) for name, tensor in _named_tensors(func, args, kwargs)
+                  if (value := _traced_value(tensor)) is not None]
+        self._recorded.functions[scope] = RecordedFunction(func.__name__, scope, inputs, _call_site())
+        return result
+
+
+def _named_tensors(func: Any, args: Any, kwargs: Any) -> list[tuple[str, torch.Tensor]]:
+    """The tensors ``func`` was given, named after its parameters (``in_proj_weight``)."""
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs).arguments
+    except (TypeError, ValueError):
+        bound = {str(index): arg for index, arg in enumerate(args)} | dict(kwargs)
+    found: list[tuple[str, torch.Tensor]] = []
+    for name, value in bound.items():
+        found.extend((name, tensor) for tensor in _tensors(value) if not any(tensor is t for _, t in found))
+    return found
+
+
 @contextmanager
-def recording_calls(module: torch.nn.Module) -> Iterator[list[RecordedCall]]:
+def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
     """Within the block, a trace of ``module`` records each of its submodules' calls as one node.
 
-    ``with recording_calls(model) as calls: graph, _ = torch.jit._get_trace_graph(model, inputs)``
+    ``with recording_calls(model) as recorded: graph, _ = torch.jit._get_trace_graph(model, inputs)``
     """
     paths = {child: path for path, child in module.named_modules() if path}
-    calls: list[RecordedCall] = []
+    recorded = Recorded()
+    calls = recorded.calls
     signatures: dict[int, str] = {}
     traced_forward = torch.nn.Module._slow_forward  # what Module.__call__ runs while tracing
 
@@ -82,7 +151,8 @@ def recording_calls(module: torch.nn.Module) -> Iterator[list[RecordedCall]]:
 
     torch.nn.Module._slow_forward = forward
     try:
-        yield calls
+        with _Functions(recorded):
+            yield recorded
     finally:
         torch.nn.Module._slow_forward = traced_forward
 
@@ -116,9 +186,9 @@ def _traced_value(tensor: torch.Tensor) -> torch._C.Value | None:
 
 
 def _call_site() -> ir.SourceLocation | None:
-    """The line, outside torch's ``Module.__call__``, that called the submodule."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename == _MODULE_FILE:
+    """The line, outside torch's ``Module.__call__`` and function dispatch, that made the call."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename in _MACHINERY:
         frame = frame.f_back  # type: ignore[assignment]
     if frame is None:
         return None

@@ -26,8 +26,8 @@ from ..errors import (
 )
 from ..scopes import on_the_way
 from ..text import short_file
-from . import zipcheck
-from .calls import CALL_ATTRIBUTE, RecordedCall, recording_calls
+from . import calls, zipcheck
+from .calls import CALL_ATTRIBUTE, Recorded, RecordedCall, RecordedFunction, recording_calls
 
 __all__ = ["Source", "obtain", "convert", "trace_collapsed", "MODES"]
 
@@ -225,7 +225,7 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
     name = _display_name(module)
     _check_example_inputs(name, example_inputs)
     try:
-        with warnings.catch_warnings(), recording_calls(module) as calls:
+        with warnings.catch_warnings(), recording_calls(module) as recorded:
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             graph, _ = torch.jit._get_trace_graph(module, tuple(example_inputs), strict=False)
     except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
@@ -234,7 +234,7 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
             f"{_first_lines(error)}\n{_trace_advice(module, name, error)}"
         ) from error
     converter = _Converter(0, (), open_pass_through=False)
-    converter.recorded_calls = calls
+    converter.recorded = recorded
     model = converter.graph(Source(graph, name, "traced"))
     state = list(torch.jit._trace._unique_state_dict(module, keep_vars=True).items())
     given = model.inputs[:len(model.inputs) - len(state)]
@@ -443,7 +443,7 @@ class _Converter:
         self._node_ids = itertools.count()
         self._value_ids = itertools.count()
         self.called_paths: set[str] = set()  # every submodule path a call was seen to (expanded or not)
-        self.recorded_calls: list[RecordedCall] = []  # a trace's submodule calls (jitviz.extract.calls)
+        self.recorded = Recorded()  # a trace's submodule and function calls (jitviz.extract.calls)
 
     def graph(self, source: Source) -> ir.Graph:
         values: dict[int, ir.Value] = {}
@@ -453,7 +453,10 @@ class _Converter:
         if source.module is not None and first is not None and first.debugName().startswith("self"):
             paths[first.unique()] = "self"
         context = _Context(values, paths, source.module, depth=0, prefix="")
-        nodes = self._nodes(source.graph.nodes(), context, body=True)
+        if self.recorded.functions:
+            nodes = self._with_function_calls(list(source.graph.nodes()), context)
+        else:
+            nodes = self._nodes(source.graph.nodes(), context, body=True)
         outputs = [values[v.unique()] for v in source.graph.outputs()]
         return ir.Graph(source.name, source.origin, inputs, nodes, outputs, list(source.notes))
 
@@ -476,7 +479,7 @@ class _Converter:
     def _node(self, node: torch._C.Node, context: _Context, *, opened: bool = False) -> ir.Node:
         kind = node.kind()
         if kind == "prim::CallMethod" and node.hasAttribute(CALL_ATTRIBUTE):
-            return self._recorded_call(node, self.recorded_calls[node.i(CALL_ATTRIBUTE)], context)
+            return self._recorded_call(node, self.recorded.calls[node.i(CALL_ATTRIBUTE)], context)
         converted = ir.Node(
             id=f"n{next(self._node_ids)}",
             kind=kind,
@@ -515,6 +518,35 @@ class _Converter:
             arg_names=[""] * len(inputs), callee=f"{call.path}.forward", source=call.source,
             attributes={"module_path": call.path, "module_type": call.module_type,
                         "module_signature": call.signature},
+        )
+
+    def _with_function_calls(self, nodes: list[torch._C.Node], context: _Context) -> list[ir.Node]:
+        """A trace's nodes, each ``torch.nn.functional`` call of more than one operation one node."""
+        members: dict[str, list[torch._C.Node]] = {}
+        first: dict[int, str] = {}  # the position of each function's first operation
+        for index, node in enumerate(nodes):
+            if node.scopeName() in self.recorded.functions:
+                members.setdefault(node.scopeName(), []).append(node)
+                first.setdefault(index, node.scopeName()) if len(members[node.scopeName()]) == 1 else None
+        collapsed = {scope for scope, group in members.items() if _collapsible(group)}
+        converted: list[ir.Node] = []
+        for index, node in enumerate(nodes):
+            scope = node.scopeName()
+            if scope not in collapsed:
+                converted.append(self._node(node, context))
+            elif first.get(index) == scope:  # drawn where the function began; its operations dropped
+                converted.append(self._function_call(self.recorded.functions[scope], members[scope], context))
+        return converted
+
+    def _function_call(self, function: RecordedFunction, group: list[torch._C.Node], context: _Context) -> ir.Node:
+        reads, used = _boundary(group, function.scope)
+        names = {unique: name for name, unique in function.inputs}
+        return ir.Node(
+            id=f"n{next(self._node_ids)}", kind="prim::CallFunction",
+            inputs=[context.values[v.unique()] for v in reads],
+            outputs=[self._value(v, context.values) for v in used],
+            arg_names=[names.get(v.unique(), "") for v in reads], callee=f"torch.nn.functional.{function.name}",
+            source=function.source, members=[],
         )
 
     def _block(self, block: torch._C.Block, label: str, context: _Context) -> ir.Block:
@@ -569,6 +601,22 @@ class _Converter:
         body = self._nodes(callee.nodes(), inner, body=True)
         returns = [values[v.unique()] for v in callee.outputs()]
         converted.blocks.append(ir.Block(converted.callee, params, body, returns))
+
+
+def _collapsible(group: list[torch._C.Node]) -> bool:
+    return sum(node.kind() != "prim::Constant" for node in group) > 1
+
+
+def _boundary(group: list[torch._C.Node], scope: str) -> tuple[list[torch._C.Value], list[torch._C.Value]]:
+    """What a run of operations reads from before it and what of it is used after it, in order."""
+    made = {v.unique() for node in group for v in node.outputs()}
+    reads: dict[int, torch._C.Value] = {}
+    for node in group:
+        for value in node.inputs():
+            if value.unique() not in made:
+                reads.setdefault(value.unique(), value)
+    used = [v for node in group for v in node.outputs() if any(use.user.scopeName() != scope for use in v.uses())]
+    return list(reads.values()), used
 
 
 def _name_arguments(converted: ir.Node, schema: Any, *, skip: int) -> None:
@@ -806,7 +854,8 @@ def source_location(node: torch._C.Node) -> ir.SourceLocation | None:
             (above.strip() for above, line in zip(lines, lines[1:]) if _HIGHLIGHT.match(line)), ""
         )
         return ir.SourceLocation(short_file(scripted.group(1)), int(scripted.group(2)), code)
-    traced = _TRACE_FRAME.search(text)
+    # the innermost frame, unless it is jitviz's own function-call recorder (extract/calls.py)
+    traced = next((frame for frame in _TRACE_FRAME.finditer(text) if frame.group(1) != calls.__file__), None)
     if traced is not None:
         file, line = traced.group(1), int(traced.group(2))
         code = linecache.getline(file, line).strip()
