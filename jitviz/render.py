@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import graphviz
 
 from . import ir
+from .dotgraph import Digraph
 from .errors import GraphTooLargeError
 from .fold import CHECK_KIND, FOLDED_KIND, fold
 from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, IF_KINDS, LOOP_KINDS, MARK_STYLES, NODE_STYLE, category
@@ -175,7 +176,7 @@ class _Builder:
         if self.repeats:
             self._find_chains()
         self.fast_layout = self._check_budget() > _FAST_LAYOUT_NODES
-        dot = graphviz.Digraph(name=_safe_name(self.graph.name))
+        dot = Digraph(name=_safe_name(self.graph.name))
         dot.attr("graph", rankdir=self.rankdir, **GRAPH_STYLE["graph"])
         if self.fast_layout:
             dot.attr("graph", nslimit="1", nslimit1="1")
