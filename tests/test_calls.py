@@ -214,3 +214,16 @@ def test_functional_calls_are_opened_with_expand_calls_and_torch_is_left_as_it_w
     assert not opened.find("prim::CallFunction")
     assert sum(n.kind.startswith("aten::") for n in opened.walk()) > 10  # the function's operations
     assert torch.overrides._get_current_function_mode_stack() == []
+
+
+class _AttentionOut(_Attention):
+    def forward(self, x):
+        return F.multi_head_attention_forward(
+            x, x, x, 8, 2, self.attn.in_proj_weight, self.attn.in_proj_bias, None, None, False, 0.0,
+            self.attn.out_proj.weight, self.attn.out_proj.bias, training=False, need_weights=False)[0]
+
+
+def test_a_functional_call_whose_result_is_the_output_makes_the_output():
+    model = jitviz.graph(_AttentionOut().eval(), torch.randn(3, 1, 8))
+    (call,) = model.find("prim::CallFunction")
+    assert model.outputs == call.outputs

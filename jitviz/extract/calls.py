@@ -17,6 +17,7 @@ one-operation function (``F.relu``) as that operation.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import linecache
@@ -101,10 +102,13 @@ class _Functions(TorchFunctionMode):
         return result
 
 
+_parameters = functools.lru_cache(maxsize=256)(inspect.signature)  # 0.7 ms for a long signature
+
+
 def _named_tensors(func: Any, args: Any, kwargs: Any) -> list[tuple[str, torch.Tensor]]:
     """The tensors ``func`` was given, named after its parameters (``in_proj_weight``)."""
     try:
-        bound = inspect.signature(func).bind(*args, **kwargs).arguments
+        bound = _parameters(func).bind(*args, **kwargs).arguments
     except (TypeError, ValueError):
         bound = {str(index): arg for index, arg in enumerate(args)} | dict(kwargs)
     found: list[tuple[str, torch.Tensor]] = []

@@ -454,7 +454,7 @@ class _Converter:
             paths[first.unique()] = "self"
         context = _Context(values, paths, source.module, depth=0, prefix="")
         if self.recorded.functions:
-            nodes = self._with_function_calls(list(source.graph.nodes()), context)
+            nodes = self._with_function_calls(list(source.graph.nodes()), list(source.graph.outputs()), context)
         else:
             nodes = self._nodes(source.graph.nodes(), context, body=True)
         outputs = [values[v.unique()] for v in source.graph.outputs()]
@@ -520,33 +520,47 @@ class _Converter:
                         "module_signature": call.signature},
         )
 
-    def _with_function_calls(self, nodes: list[torch._C.Node], context: _Context) -> list[ir.Node]:
+    def _with_function_calls(self, nodes: list[torch._C.Node], outputs: list[torch._C.Value],
+                             context: _Context) -> list[ir.Node]:
         """A trace's nodes, each ``torch.nn.functional`` call of more than one operation one node."""
+        scopes = [node.scopeName() for node in nodes]
         members: dict[str, list[torch._C.Node]] = {}
-        first: dict[int, str] = {}  # the position of each function's first operation
-        for index, node in enumerate(nodes):
-            if node.scopeName() in self.recorded.functions:
-                members.setdefault(node.scopeName(), []).append(node)
-                first.setdefault(index, node.scopeName()) if len(members[node.scopeName()]) == 1 else None
+        first: dict[str, int] = {}  # where each function's operations begin: where its call is drawn
+        for index, (node, scope) in enumerate(zip(nodes, scopes)):
+            if scope in self.recorded.functions:
+                members.setdefault(scope, []).append(node)
+                first.setdefault(scope, index)
         collapsed = {scope for scope, group in members.items() if _collapsible(group)}
+        readers: dict[int, set[str]] = {}  # value -> the scopes of the nodes that read it ("" for others)
+        for node, scope in zip(nodes, scopes):
+            for value in node.inputs():
+                readers.setdefault(value.unique(), set()).add(scope)
+        for value in outputs:
+            readers.setdefault(value.unique(), set()).add("")
         converted: list[ir.Node] = []
-        for index, node in enumerate(nodes):
-            scope = node.scopeName()
+        for index, (node, scope) in enumerate(zip(nodes, scopes)):
             if scope not in collapsed:
                 converted.append(self._node(node, context))
-            elif first.get(index) == scope:  # drawn where the function began; its operations dropped
-                converted.append(self._function_call(self.recorded.functions[scope], members[scope], context))
+            elif first[scope] == index:
+                converted.append(self._function_call(self.recorded.functions[scope], members[scope], readers, context))
         return converted
 
-    def _function_call(self, function: RecordedFunction, group: list[torch._C.Node], context: _Context) -> ir.Node:
-        reads, used = _boundary(group, function.scope)
+    def _function_call(self, function: RecordedFunction, group: list[torch._C.Node], readers: dict[int, set[str]],
+                       context: _Context) -> ir.Node:
+        made = {v.unique() for node in group for v in node.outputs()}
+        reads: dict[int, torch._C.Value] = {}  # what it reads from before it, in order
+        for node in group:
+            for value in node.inputs():
+                if value.unique() not in made:
+                    reads.setdefault(value.unique(), value)
+        used = [v for node in group for v in node.outputs() if readers.get(v.unique(), set()) - {function.scope}]
         names = {unique: name for name, unique in function.inputs}
         return ir.Node(
             id=f"n{next(self._node_ids)}", kind="prim::CallFunction",
-            inputs=[context.values[v.unique()] for v in reads],
+            inputs=[context.values[unique] for unique in reads],
             outputs=[self._value(v, context.values) for v in used],
-            arg_names=[names.get(v.unique(), "") for v in reads], callee=f"torch.nn.functional.{function.name}",
-            source=function.source, members=[],
+            arg_names=[names.get(unique, "") for unique in reads], callee=f"torch.nn.functional.{function.name}",
+            source=function.source,
         )
 
     def _block(self, block: torch._C.Block, label: str, context: _Context) -> ir.Block:
@@ -605,18 +619,6 @@ class _Converter:
 
 def _collapsible(group: list[torch._C.Node]) -> bool:
     return sum(node.kind() != "prim::Constant" for node in group) > 1
-
-
-def _boundary(group: list[torch._C.Node], scope: str) -> tuple[list[torch._C.Value], list[torch._C.Value]]:
-    """What a run of operations reads from before it and what of it is used after it, in order."""
-    made = {v.unique() for node in group for v in node.outputs()}
-    reads: dict[int, torch._C.Value] = {}
-    for node in group:
-        for value in node.inputs():
-            if value.unique() not in made:
-                reads.setdefault(value.unique(), value)
-    used = [v for node in group for v in node.outputs() if any(use.user.scopeName() != scope for use in v.uses())]
-    return list(reads.values()), used
 
 
 def _name_arguments(converted: ir.Node, schema: Any, *, skip: int) -> None:
