@@ -227,3 +227,55 @@ def test_a_functional_call_whose_result_is_the_output_makes_the_output():
     model = jitviz.graph(_AttentionOut().eval(), torch.randn(3, 1, 8))
     (call,) = model.find("prim::CallFunction")
     assert model.outputs == call.outputs
+
+
+class _Box:
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+
+class _Boxing(nn.Module):
+    def forward(self, x):
+        return _Box(x * 2)
+
+
+class _Stashing(nn.Module):
+    """Keeps its result on itself and returns nothing: no return value to follow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, x):
+        self.last = self.fc(x)
+
+
+class _Unboxing(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.box, self.stash = _Boxing(), _Stashing()
+
+    def forward(self, x):
+        self.stash(x)
+        return self.box(x).tensor + self.stash.last
+
+
+def test_tensors_in_returned_objects_connect_and_a_model_the_recording_cannot_follow_is_traced_in_full():
+    boxed = jitviz.graph(_Unboxing(), torch.ones(1, 2))  # stash.last: traced in full, as torch.jit.trace does
+    (add,) = boxed.find("aten::add")
+    assert {n.kind for n in boxed.nodes} >= {"prim::CallMethod", "aten::add"}
+    producers = {v.id: n for n in boxed.nodes for v in n.outputs}
+    assert all(v.id in producers or v in boxed.inputs for v in add.inputs[:2])  # no constant in their place
+
+    class _OnlyBox(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.box = _Boxing()
+
+        def forward(self, x):
+            return self.box(x).tensor + 1
+
+    model = jitviz.graph(_OnlyBox(), torch.ones(2))
+    (call,) = model.find("prim::CallMethod")
+    (add,) = model.find("aten::add")
+    assert add.inputs[0] is call.outputs[0]

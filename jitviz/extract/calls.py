@@ -162,7 +162,7 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
 
 
 def _tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
-    """The tensors in ``obj`` and its tuples, lists, dicts and dataclasses, in order, each once."""
+    """The tensors in ``obj`` and its tuples, lists, dicts, dataclasses and objects, in order, each once."""
     if isinstance(obj, torch.Tensor):
         return [obj]
     if depth >= _MAX_DEPTH:
@@ -173,6 +173,8 @@ def _tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
         items = obj
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         items = [getattr(obj, f.name, None) for f in dataclasses.fields(obj)]
+    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, torch.nn.Module)) and not callable(obj):
+        items = list(vars(obj).values())  # an object of the model's own that carries tensors
     else:
         return []
     found: list[torch.Tensor] = []

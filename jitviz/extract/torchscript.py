@@ -228,11 +228,9 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
         with warnings.catch_warnings(), recording_calls(module) as recorded:
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             graph, _ = torch.jit._get_trace_graph(module, tuple(example_inputs), strict=False)
-    except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
-        raise TracingError(
-            f"Tracing {name} failed while running it on the example inputs: "
-            f"{_first_lines(error)}\n{_trace_advice(module, name, error)}"
-        ) from error
+    except Exception:  # a failure of its own, or one the recording caused: see below
+        # Traced in full, as torch.jit.trace would: the same picture, slower, or the error to show.
+        return convert(_trace(module, example_inputs), open_pass_through=False)
     converter = _Converter(0, (), open_pass_through=False)
     converter.recorded = recorded
     model = converter.graph(Source(graph, name, "traced"))
