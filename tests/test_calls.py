@@ -279,3 +279,59 @@ def test_tensors_in_returned_objects_connect_and_a_model_the_recording_cannot_fo
     (call,) = model.find("prim::CallMethod")
     (add,) = model.find("aten::add")
     assert add.inputs[0] is call.outputs[0]
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.kept: list[torch.Tensor] = []
+
+
+class _CacheWriter(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x, cache):
+        y = self.fc(x)
+        cache.kept.append(y.view(1, 2, 2, 2).transpose(1, 2))  # a view the trace never saw made
+        return y
+
+
+class _CacheReader(nn.Module):
+    def forward(self, x, cache):
+        return x * len(cache.kept)
+
+
+class _Cached(nn.Module):
+    """Submodules share a cache object, as Hugging Face decoders share their key/value cache."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.second, self.reader = _CacheWriter(), _CacheWriter(), _CacheReader()
+
+    def forward(self, x):
+        cache = _Cache()
+        return self.reader(self.second(self.first(x, cache), cache), cache)
+
+
+def test_a_cache_of_tensors_made_inside_calls_is_passed_over_not_asked_about():
+    # torch crashed (a segmentation fault) when asked for the trace's value of such a tensor
+    model = jitviz.graph(_Cached(), torch.ones(2, 4))
+    first, second, reader = model.find("prim::CallMethod")
+    assert first.inputs == [model.inputs[0]] and second.inputs == first.outputs and reader.inputs == second.outputs
+
+
+class _AttentionThenLinear(_AttentionOut):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(super().forward(x))
+
+
+def test_a_submodule_reads_what_a_functional_call_returned():
+    model = jitviz.graph(_AttentionThenLinear().eval(), torch.randn(3, 1, 8))
+    (function,) = model.find("prim::CallFunction")
+    (call,) = model.find("prim::CallMethod")
+    assert call.inputs == function.outputs

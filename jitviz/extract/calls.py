@@ -22,7 +22,8 @@ import hashlib
 import inspect
 import linecache
 import sys
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -78,26 +79,56 @@ class Recorded:
     functions: dict[str, RecordedFunction] = dataclasses.field(default_factory=dict)  # by scope
 
 
-class _Functions(TorchFunctionMode):
-    """Gives each call of a ``torch.nn.functional`` function made while tracing its own scope."""
+class _Traced:
+    """The tensors the trace has a value for: the inputs, what traced operations and recorded calls
+    made. Asking torch for the value of any other tensor (one a submodule kept in a cache object,
+    say) can crash it (a segmentation fault, on a Llama model's cache), so it is never asked."""
 
-    def __init__(self, recorded: Recorded) -> None:
+    def __init__(self) -> None:
+        self._tensors: dict[int, weakref.ref[torch.Tensor]] = {}
+
+    def add(self, tensors: Iterable[torch.Tensor]) -> None:
+        for tensor in tensors:
+            self._tensors[id(tensor)] = weakref.ref(tensor)
+
+    def value(self, tensor: torch.Tensor) -> torch._C.Value | None:
+        """The trace's value for ``tensor``; ``None`` for one the trace has not seen (not connected)."""
+        known = self._tensors.get(id(tensor))
+        if known is None or known() is not tensor:
+            return None
+        try:
+            return torch._C._get_value_trace(tensor)
+        except RuntimeError:
+            return None
+
+
+class _Functions(TorchFunctionMode):
+    """Notes what each torch operation made while tracing, and gives each call of a
+    ``torch.nn.functional`` function its own scope."""
+
+    def __init__(self, recorded: Recorded, traced: _Traced) -> None:
         super().__init__()
         self._recorded = recorded
+        self._traced = traced
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         state = torch._C._get_tracing_state()
-        if state is None or getattr(func, "__module__", None) != "torch.nn.functional" or not inspect.isfunction(func):
+        if state is None:  # inside a recorded call: not traced
             return func(*args, **kwargs)
+        if getattr(func, "__module__", None) != "torch.nn.functional" or not inspect.isfunction(func):
+            result = func(*args, **kwargs)
+            self._traced.add(_tensors(result, _MAX_DEPTH - 1))  # a tensor or a tuple of them
+            return result
         scope = f"jitviz.function.{len(self._recorded.functions)}"
         state.push_scope(scope)
         try:
             result = func(*args, **kwargs)  # this mode is off inside: a function it calls is not scoped
         finally:
             state.pop_scope()
+        self._traced.add(_tensors(result))
         inputs = [(name, value.unique()) for name, tensor in _named_tensors(func, args, kwargs)
-                  if (value := _traced_value(tensor)) is not None]
+                  if (value := self._traced.value(tensor)) is not None]
         self._recorded.functions[scope] = RecordedFunction(func.__name__, scope, inputs, _call_site())
         return result
 
@@ -125,15 +156,20 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
     """
     paths = {child: path for path, child in module.named_modules() if path}
     recorded = Recorded()
+    traced = _Traced()
+    traced.add(module.parameters())  # the trace's inputs, with what it was called on (below)
+    traced.add(module.buffers())
     calls = recorded.calls
     signatures: dict[int, str] = {}
     traced_forward = torch.nn.Module._slow_forward  # what Module.__call__ runs while tracing
 
     def forward(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if self is module:
+            traced.add(_tensors((args, kwargs)))
         if self not in paths:  # the traced module itself, or one built on the fly: recorded as usual
             return traced_forward(self, *args, **kwargs)
         state = torch._C._get_tracing_state()  # set: Module.__call__ runs _slow_forward only while tracing
-        inputs = [value for value in map(_traced_value, _tensors((args, kwargs))) if value is not None]
+        inputs = [value for value in map(traced.value, _tensors((args, kwargs))) if value is not None]
         torch._C._set_tracing_state(None)
         try:
             result = self.forward(*args, **kwargs)
@@ -150,12 +186,13 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
         for tensor, value in zip(outputs, node.outputs()):
             value.inferTypeFrom(tensor)
             torch._C._set_value_trace(tensor, value)  # later operations on it read the call
+        traced.add(outputs)
         calls.append(RecordedCall(paths[self], type(self).__name__, signatures[id(self)], _call_site()))
         return result
 
     torch.nn.Module._slow_forward = forward
     try:
-        with _Functions(recorded):
+        with _Functions(recorded, traced):
             yield recorded
     finally:
         torch.nn.Module._slow_forward = traced_forward
@@ -181,14 +218,6 @@ def _tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
     for item in items:
         found.extend(t for t in _tensors(item, depth + 1) if not any(t is seen for seen in found))
     return found
-
-
-def _traced_value(tensor: torch.Tensor) -> torch._C.Value | None:
-    """The trace's value for ``tensor``; ``None`` for one the trace has not seen (not connected)."""
-    try:
-        return torch._C._get_value_trace(tensor)
-    except RuntimeError:  # torch refuses to make a constant of a tensor that requires grad
-        return None
 
 
 def _call_site() -> ir.SourceLocation | None:
