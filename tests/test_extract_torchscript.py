@@ -112,3 +112,105 @@ def test_mode_forces_trace_or_script():
 def test_summary_counts_nodes_and_control_flow():
     g = jitviz.graph(seed.branchy_bool)
     assert g.summary() == f"{len(list(g.walk()))} nodes, 1 prim::If"
+
+
+class _Scaled(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.fc(x) * 3
+
+
+class _Outer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = _Scaled()
+        self.register_buffer("shift", torch.zeros(4))
+
+    def forward(self, x):
+        return self.block(x) + self.shift
+
+
+def test_a_traced_module_shows_each_submodule_as_one_call_with_its_constants_inside():
+    g = jitviz.graph(_Outer(), torch.ones(1, 4))  # the default view: calls collapsed
+    assert g.origin == "traced" and g.name == "_Outer"
+    assert [(v.name, v.role) for v in g.inputs[1:]] == [
+        ("shift", "buffer"), ("block.fc.weight", "parameter"), ("block.fc.bias", "parameter")]
+    call, one, add = g.nodes
+    assert call.kind == "prim::CallMethod" and call.callee == "block.forward"
+    assert (call.attributes["module_path"], call.attributes["module_type"]) == ("block", "_Scaled")
+    assert call.inputs == [g.inputs[0]]  # the weights belong to the call, not drawn as its inputs
+    # the constant 3 is used only inside `block`: it is part of the call, not a loose node
+    assert [(m.kind, m.attributes.get("value")) for m in call.members] == [
+        ("aten::linear", None), ("prim::Constant", 3), ("aten::mul", None)]
+    assert (one.kind, one.attributes, add.kind) == ("prim::Constant", {"value": 1}, "aten::add")
+    assert add.inputs == [call.outputs[0], g.inputs[1], one.outputs[0]]
+    assert add.arg_names == ["self", "other", "alpha"]  # the module's own nodes keep their schema
+    assert g.outputs == add.outputs
+    assert torch.jit._trace._trace_module_map is None  # the tracer's module map is put back
+
+
+class _Boom(torch.nn.Module):
+    def forward(self, x):
+        raise RuntimeError("no way")
+
+
+def test_a_collapsed_trace_that_fails_says_so_and_leaves_the_tracer_as_it_was():
+    with pytest.raises(jitviz.TracingError, match=r"Tracing _Boom failed while running it on the example "
+                       r"inputs: no way\nCheck that _Boom\(\*inputs\) runs eagerly"):
+        jitviz.graph(_Boom(), torch.ones(2))
+    assert torch.jit._trace._trace_module_map is None
+    with pytest.raises(jitviz.TracingError, match=r"Example input #2 of _Outer is a float \(1.5\)"):
+        jitviz.graph(_Outer(), torch.ones(1, 4), 1.5)
+
+
+def test_every_kind_of_object_is_named_and_says_how_it_was_obtained(tmp_path):
+    net = seed.TinyNet()
+    traced_net = torch.jit.trace(net, torch.ones(1, 4))
+    path = tmp_path / "net.pt"
+    torch.jit.save(traced_net, str(path))
+    cases = {
+        "python function, traced": (jitviz.graph(seed.double, torch.ones(2)), "double", "traced"),
+        "python function, scripted": (jitviz.graph(seed.double), "double", "scripted"),
+        "module, scripted": (jitviz.graph(net), "TinyNet", "scripted"),
+        "module, traced and expanded": (jitviz.graph(net, torch.ones(1, 4), expand_calls=True), "TinyNet", "traced"),
+        "ScriptFunction, scripted": (jitviz.graph(torch.jit.script(seed.double)), "double", "scripted"),
+        "ScriptFunction, traced": (jitviz.graph(torch.jit.trace(seed.double, torch.ones(2))), "double", "traced"),
+        "ScriptModule, scripted": (jitviz.graph(torch.jit.script(net)), "TinyNet", "scripted"),
+        "ScriptModule, traced": (jitviz.graph(traced_net), "TinyNet", "traced"),
+        "saved file": (jitviz.graph(path), "TinyNet", "loaded"),
+        "torch._C.Graph": (jitviz.graph(traced_net.graph), "graph", "graph"),
+    }
+    assert {case: (g.name, g.origin) for case, (g, *_) in cases.items()} == {
+        case: (name, origin) for case, (_, name, origin) in cases.items()}
+
+
+def test_already_traced_torchscript_refuses_inputs_and_script_mode_naming_itself():
+    traced = torch.jit.trace(seed.double, torch.ones(2))
+    with pytest.raises(jitviz.TracingError, match=r"^double is already TorchScript \(traced\), so it is drawn as it "
+                       r"is.*jitviz.show\(double\) without inputs.*show\(double, \*inputs, highlight=True\); to "
+                       r"trace the Python original, pass the Python function or module instead\.$"):
+        jitviz.graph(traced, torch.ones(2))
+    with pytest.raises(jitviz.TracingError, match=r"^mode='script' cannot apply to TinyNet: it is already "
+                       r"TorchScript \(traced\).*module to script it\.$"):
+        jitviz.graph(torch.jit.trace(seed.TinyNet(), torch.ones(1, 4)), mode="script")
+    with pytest.raises(jitviz.TracingError, match=r"^mode='trace' cannot apply to double: .*\(scripted\).*to trace it"):
+        jitviz.graph(torch.jit.script(seed.double), mode="trace")
+    assert jitviz.graph(traced, mode="trace").origin == "traced"
+
+
+def test_an_overloaded_forward_draws_the_first_overload_and_says_so():
+    g = jitviz.graph(torch.jit.script(torch.nn.GRU(2, 3)))
+    assert g.notes == ["forward is overloaded (forward__0, forward__1): drawing forward__0"]
+    assert [v.type for v in g.inputs] == ["GRU", "Tensor", "Optional[Tensor]"]  # forward__1 takes a PackedSequence
+
+    class OnlyOther(torch.jit.ScriptModule):
+        @torch.jit.script_method
+        def other(self, x):
+            return x + 1
+
+    with pytest.raises(jitviz.UnsupportedObjectError, match=r"^OnlyOther has no forward method to draw; its methods "
+                       r"are: other\.$"):
+        jitviz.graph(OnlyOther())
