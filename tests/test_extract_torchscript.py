@@ -1,5 +1,7 @@
 """jitviz.graph: TorchScript objects of every accepted kind become the plain graph model."""
 
+import linecache
+
 import pytest
 import torch
 
@@ -214,3 +216,206 @@ def test_an_overloaded_forward_draws_the_first_overload_and_says_so():
     with pytest.raises(jitviz.UnsupportedObjectError, match=r"^OnlyOther has no forward method to draw; its methods "
                        r"are: other\.$"):
         jitviz.graph(OnlyOther())
+
+
+class _Twin(torch.nn.Module):
+    """Two submodules of one kind (drawn alike), one of another, and a plain attribute."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = _Scaled()
+        self.b = _Scaled()
+        self.c = torch.nn.Linear(4, 4)
+        self.scale: float = 2.0
+
+    def forward(self, x):
+        return self.c(self.b(self.a(x))) * self.scale
+
+
+def _calls(g):
+    return {n.attributes["module_path"]: n for n in g.walk() if n.kind == "prim::CallMethod"}
+
+
+def test_scripted_submodule_calls_carry_their_path_type_signature_and_parameter_names():
+    g = jitviz.graph(torch.jit.script(_Twin()))
+    calls = _calls(g)
+    assert list(calls) == ["a", "b", "c"]
+    a, b, c = calls.values()
+    assert [n.callee for n in (a, b, c)] == ["self.a.forward", "self.b.forward", "self.c.forward"]
+    assert [n.attributes["module_type"] for n in (a, b, c)] == ["_Scaled", "_Scaled", "Linear"]
+    assert a.attributes["module_signature"] == b.attributes["module_signature"] != c.attributes["module_signature"]
+    assert (a.arg_names, c.arg_names) == (["self", "x"], ["self", "input"])
+    assert all(n.blocks == [] for n in (a, b, c))
+    attributes = {n.attributes["name"]: n.attributes for n in g.find("prim::GetAttr")}
+    assert attributes["scale"]["current"] == 2.0 and "current" not in attributes["a"]
+
+
+def test_expanding_scripted_calls_by_depth_or_path_opens_the_callee_with_paths_from_the_top():
+    opened = jitviz.graph(torch.jit.script(_Twin()), expand_calls=1)
+    calls = _calls(opened)
+    assert list(calls) == ["a", "a.fc", "b", "b.fc", "c"]
+    (body,) = calls["a"].blocks
+    assert body.label == "self.a.forward"
+    assert [(p.type, p.is_module) for p in body.params] == [("_Scaled", True), ("Tensor", False)]
+    assert calls["a.fc"] in body.nodes and calls["a.fc"].blocks == []  # one level only
+    assert [n.kind for n in body.nodes if n.kind.startswith("aten::")] == ["aten::mul"]
+    assert body.returns == body.nodes[-1].outputs
+    by_path = _calls(jitviz.graph(torch.jit.script(_Twin()), expand_calls="b.fc"))
+    assert {path: len(n.blocks) for path, n in by_path.items()} == {"a": 0, "b": 1, "b.fc": 1, "c": 0}
+    assert [n.kind for n in by_path["b.fc"].blocks[0].nodes if n.kind.startswith("aten::")] == ["aten::linear"]
+
+
+class _PassThrough(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = _Twin()
+
+    def forward(self, x):
+        return self._impl(x)
+
+    def _impl(self, x):
+        return self.inner(x) + 1
+
+
+def test_a_forward_that_only_hands_over_to_one_call_shows_it_opened_without_spending_a_level():
+    g = jitviz.graph(torch.jit.script(_PassThrough()))
+    (impl,) = [n for n in g.nodes if n.kind == "prim::CallMethod"]
+    assert impl.callee == "self._impl" and len(impl.blocks) == 1
+    assert {path: len(n.blocks) for path, n in _calls(g).items()} == {"": 1, "inner": 0}
+    one = jitviz.graph(torch.jit.script(_PassThrough()), expand_calls=1)
+    assert {path: len(n.blocks) for path, n in _calls(one).items()} == {
+        "": 1, "inner": 1, "inner.a": 0, "inner.b": 0, "inner.c": 0}
+    with pytest.raises(ValueError, match=r"^expand_calls names 'inner.q', but _PassThrough calls no submodule "
+                       r"there. The submodules it calls are: inner, inner.a, inner.b, inner.c.$"):
+        jitviz.graph(torch.jit.script(_PassThrough()), expand_calls="inner.q")
+
+
+def test_a_traced_call_takes_its_result_shape_from_the_callee():
+    g = jitviz.graph(_Twin(), torch.ones(1, 4), expand_calls=1)
+    calls = _calls(g)
+    assert [calls[p].outputs[0].type for p in ("a", "a.fc", "b", "c")] == ["Float(1, 4)"] * 4
+    assert calls["a"].blocks[0].returns[0].type == "Float(1, 4)"
+
+
+def _with_default(x, k: int = 3):
+    return x + k
+
+
+def _calls_with_default(x):
+    return _with_default(x) * 2
+
+
+def test_a_function_call_names_its_arguments_and_notes_the_callee_defaults():
+    g = jitviz.graph(torch.jit.script(_calls_with_default))
+    (call,) = g.find("prim::CallFunction")
+    assert call.callee == "tests.test_extract_torchscript._with_default"
+    assert call.arg_names == ["", "x", "k"] and call.defaults == {"k": 3}
+    assert [v.type for v in call.inputs[1:]] == ["Tensor", "int"]
+
+
+@torch.jit.script
+def _constants(x):
+    flag = True
+    nothing: int | None = None
+    return x.to(torch.device("cpu")), flag, nothing, "s", 1.5, [1, 2], (3, 4)
+
+
+def test_constants_of_every_type_keep_their_python_value():
+    values = [n.attributes["value"] for n in jitviz.graph(_constants).find("prim::Constant")]
+    assert sorted(map(repr, values)) == sorted(map(repr, [  # repr: True, not the 1 it is stored as
+        (3, 4), "s", False, None, True, ir.Literal("device('cpu')"), 1.5, 1, 2]))
+    (call,) = jitviz.graph(torch.jit.script(_calls_with_default)).find("prim::CallFunction")
+    function = next(n for n in jitviz.graph(torch.jit.script(_calls_with_default)).nodes
+                    if n.kind == "prim::Constant" and n.outputs[0].type != "int")
+    assert function.attributes == {"name": "_with_default"}
+    assert call.inputs[0].type == call.callee  # a function's type drops TorchScript's __torch__ prefix
+
+
+_SMALL = torch.tensor([1.0, 2.0])
+_BIG = torch.arange(5.0)
+
+
+def _adds_tensors(x):
+    return x[:2] + _SMALL, x + _BIG, x * torch.tensor([[1.0, 2.0], [3.0, 4.0]]).sum()
+
+
+def test_a_traced_tensor_constant_shows_its_values_when_small_and_its_type_when_not():
+    values = {n.outputs[0].type: n.attributes["value"] for n in jitviz.graph(_adds_tensors, torch.ones(5)).nodes
+              if n.kind == "prim::Constant" and isinstance(n.attributes["value"], ir.Literal)}
+    assert values["Float(2)"] == ir.Literal("tensor([1., 2.])")
+    assert values["Float(2, 2)"] == ir.Literal("tensor([[1., 2.],         [3., 4.]])")  # on one line
+    assert values["Float(5)"] == ir.Literal("Float(5) tensor")
+
+
+def _graph_with_attributes() -> torch._C.Graph:
+    graph = torch._C.Graph()
+    node = graph.create("prim::Custom", [graph.addInput("x")], 1)
+    node.s_("s", "text").i_("i", 3).f_("f", 1.5).ss_("ss", ["a", "b"]).is_("is", [1, 2])
+    node.t_("four", torch.tensor([1.0, 2.0, 3.0, 4.0])).t_("five", torch.ones(5, dtype=torch.complex64))
+    node.t_("meta", torch.ones(2, device="meta")).ts_("several", [torch.ones(1)])
+    graph.appendNode(node)
+    graph.registerOutput(node.output())
+    return graph
+
+
+def test_every_kind_of_node_attribute_is_shown():
+    (node,) = jitviz.graph(_graph_with_attributes()).nodes
+    assert node.attributes == {
+        "s": "text", "i": 3, "f": 1.5, "ss": ["a", "b"], "is": [1, 2],
+        "four": ir.Literal("tensor([1., 2., 3., 4.])"), "five": ir.Literal("complex64(5) tensor"),
+        "meta": ir.Literal("Float(2) tensor"),  # a meta tensor has no values to print
+        "several": ir.Literal("<ts attribute>"),
+    }
+    assert node.arg_names == [""] and node.writes == ()
+
+
+def test_control_flow_inputs_are_named_and_unknown_sizes_print_as_stars():
+    for loop in jitviz.graph(seed.looping).find("prim::Loop"):
+        assert loop.arg_names == ["max_trip_count", "start_condition", ""]  # then the carried x
+        assert loop.writes == () and loop.arg_types == []
+    graph = torch._C.parse_ir("graph(%x : Float(*, 2)):\n  %y : Float(*, 2) = aten::relu(%x)\n  return (%y)")
+    g = jitviz.graph(graph)
+    assert [v.type for v in g.inputs + g.outputs] == ["Float(*, 2)", "Float(*, 2)"]
+    assert g.nodes[0].arg_types == ["Tensor"] and g.nodes[0].arg_names == ["self"]
+
+
+@pytest.mark.parametrize("filename, shown", [("/tmp/ipykernel_4242/3170.py", "cell"), ("<ipython-input-3-abc>", "cell"),
+                                             ("/home/me/project/model.py", "model.py")])
+def test_source_lines_name_notebook_cells_and_files_without_their_directories(monkeypatch, filename, shown):
+    code = "def f(x): return x * 2\n"  # one line: the span is on the first line of TorchScript's range
+    monkeypatch.setitem(linecache.cache, filename, (len(code), None, [code], filename))
+    namespace = {"__name__": "notebook"}
+    exec(compile(code, filename, "exec"), namespace)
+    for g in (jitviz.graph(namespace["f"], torch.ones(2)), jitviz.graph(namespace["f"])):
+        (mul,) = g.find("aten::mul")
+        assert mul.source == ir.SourceLocation(shown, 1, "def f(x): return x * 2")
+
+
+def _named(name, body):
+    """A module class called `name` (two of them can share a name, as in two notebook cells)."""
+    return type(name, (torch.nn.Module,), {"forward": body})
+
+
+def test_submodules_are_drawn_alike_only_when_they_compute_the_same_thing():
+    def twice(self, x):
+        return x * 2
+
+    def plus_two(self, x):
+        return x + 2
+
+    class Four(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = _named("Block", twice)(), _named("Block", plus_two)()  # same name, other code
+            self.c, self.d = _named("Other", twice)(), _named("Block", twice)()  # other name, same code
+            self.e, self.f = torch.nn.Linear(2, 2), torch.nn.Linear(2, 3)  # other shapes
+            self.g = torch.nn.Linear(2, 2).double()  # other dtype
+            self.h = torch.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return (self.a(x), self.b(x), self.c(x), self.d(x), self.e(x), self.f(x), self.g(x.double()), self.h(x))
+
+    signatures = {path: n.attributes["module_signature"]
+                  for path, n in _calls(jitviz.graph(torch.jit.script(Four()))).items()}
+    assert signatures["a"] == signatures["d"] and signatures["e"] == signatures["h"]
+    assert len({signatures[p] for p in "abcefg"}) == 6

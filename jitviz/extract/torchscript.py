@@ -607,8 +607,8 @@ def _resolve_module(module: Any, path: str | None) -> Any:
 
 
 def _block_label(kind: str, index: int) -> str:
-    if kind == "prim::If":
-        return ("then", "else")[index] if index < 2 else f"block{index}"
+    if kind == "prim::If":  # always exactly two blocks
+        return ("then", "else")[index]
     if kind == "prim::Loop":
         return "loop body"
     return f"block{index}"
@@ -636,7 +636,7 @@ def _schema(node: torch._C.Node) -> _Schema:
         text = node.schema()
     except RuntimeError:
         return _NO_SCHEMA
-    return _parsed_schema(text) if text != "(no schema)" else _NO_SCHEMA
+    return _parsed_schema(text)  # "(no schema)" does not parse: _NO_SCHEMA
 
 
 @functools.lru_cache(maxsize=4096)
@@ -674,7 +674,8 @@ def _attributes(node: torch._C.Node) -> dict[str, object]:
 
 
 def _attribute(node: torch._C.Node, name: str) -> object:
-    getter = {"s": node.s, "i": node.i, "f": node.f, "ss": node.ss, "is": node.is_, "fs": node.fs}
+    # `is` (int list) is a Python keyword, so torch names its getter `is` and its *setter* `is_`
+    getter = {"s": node.s, "i": node.i, "f": node.f, "ss": node.ss, "is": getattr(node, "is"), "fs": node.fs}
     kind = node.kindOf(name)
     if kind in getter:
         return getter[kind](name)
@@ -692,9 +693,7 @@ def _constant_of(value: torch._C.Value) -> object:
 
 def constant_value(node: torch._C.Node) -> object:
     """The value of a ``prim::Constant`` as plain Python (tensors and devices as literals)."""
-    output = node.output()
-    if output.type().kind() == "FunctionType":
-        return ir.Literal(node.s("name"))
+    output = node.output()  # (a function constant has a `name` attribute, not a `value`: never asked here)
     try:
         value = output.toIValue()
     except Exception:  # an IValue type with no Python counterpart
@@ -764,7 +763,7 @@ def type_name(value_type: torch._C.Type) -> str:
     if isinstance(value_type, torch._C.TensorType):
         return tensor_type_name(value_type.scalarType(), value_type.varyingSizes())
     if isinstance(value_type, torch._C.ClassType):
-        return value_type.str().rsplit(".", 1)[-1]
+        return value_type.name()  # `TinyNet`, without the `__torch__.module.` qualification
     return value_type.annotation_str.replace("__torch__.", "")
 
 
