@@ -1,12 +1,15 @@
 """jitviz.graph: TorchScript objects of every accepted kind become the plain graph model."""
 
 import linecache
+import os
+import re
 
 import pytest
 import torch
 
 import jitviz
 from jitviz import ir
+from jitviz.extract import torchscript
 
 from . import seed_functions as seed
 
@@ -419,3 +422,120 @@ def test_submodules_are_drawn_alike_only_when_they_compute_the_same_thing():
                   for path, n in _calls(jitviz.graph(torch.jit.script(Four()))).items()}
     assert signatures["a"] == signatures["d"] and signatures["e"] == signatures["h"]
     assert len({signatures[p] for p in "abcefg"}) == 6
+
+
+def test_tracer_warnings_are_kept_with_their_line_and_passed_on_to_the_user():
+    with pytest.warns(torch.jit.TracerWarning) as passed_on:
+        source = torchscript.obtain(seed.branchy, (torch.ones(2, 2),), "trace")
+    assert [(note.where, note.message.split(".")[0]) for note in source.tracer_warnings] == [
+        (ir.SourceLocation("seed_functions.py", 14, "if x.mean() > 1.0:"),
+         "Converting a tensor to a Python boolean might cause the trace to be incorrect"),
+        (ir.SourceLocation("seed_functions.py", 17, "r = torch.tensor(2.0)"),
+         "torch"),  # "torch.tensor results are registered as constants in the trace..."
+    ]
+    assert [str(w.message) for w in passed_on if w.category is torch.jit.TracerWarning] == [
+        note.message for note in source.tracer_warnings]
+    assert source.runnable(torch.ones(2, 2)) == torch.tensor(2.0)  # the trace, to run for highlighting
+
+
+def _noisy(x):
+    return x + torch.rand(2)
+
+
+def test_tracing_does_not_run_the_model_again_to_check_the_trace():
+    source = torchscript.obtain(_noisy, (torch.ones(2),), "trace")  # a checker would call it nondeterministic
+    assert source.tracer_warnings == []
+
+
+def _takes(x, y=None):
+    return x
+
+
+@pytest.mark.parametrize("inputs, described", [
+    ((torch.ones(1), 3), "#2 of _takes is a int (3)"),
+    (([],), "#1 of _takes is an empty list"),
+    (((torch.ones(1), (torch.ones(1), "s")),), "#1 of _takes is a str ('s')"),
+    (({"a": torch.ones(1), "b": 1.5},), "#1 of _takes is a float (1.5)"),
+    (("x" * 60,), "#1 of _takes is a str ('" + "x" * 36 + "...)"),  # cut at 40 characters
+])
+def test_an_input_tracing_cannot_take_is_named_by_position_and_what_it_is(inputs, described):
+    with pytest.raises(jitviz.TracingError, match=rf"^Example input {re.escape(described)}; tracing needs tensors "
+                       r"\(or tuples, lists or dicts of tensors\)\. Wrap numbers with torch\.tensor\(\.\.\.\), or "
+                       r"script the function with mode='script' to keep Python-typed arguments\.$"):
+        jitviz.graph(_takes, *inputs)
+    nested = (torch.ones(1), [torch.ones(1)], {"k": torch.ones(1)})
+    assert jitviz.graph(_takes, torch.ones(1), nested).origin == "traced"
+
+
+def test_tracing_without_inputs_and_a_failed_scripting_say_what_to_do_instead():
+    with pytest.raises(jitviz.TracingError, match=r"^Tracing double needs example inputs: jitviz.show\(double, "
+                       r"torch.ones\(2, 2\)\)\. Without inputs, use mode='script' \(or leave mode='auto'\) to script "
+                       r"it instead\.$"):
+        jitviz.graph(seed.double, mode="trace")
+
+    def uses_numpy(x):
+        import numpy
+
+        return numpy.sum(x)
+
+    with pytest.raises(jitviz.ScriptingError, match=r"^Scripting uses_numpy failed:\n(.|\n)*\nTo draw it anyway, trace "
+                       r"it with example inputs: jitviz.show\(uses_numpy, torch.ones\(2, 2\)\) \(a trace records only "
+                       r"the path those inputs take\), or change the code as TorchScript's message above says\.$"):
+        jitviz.graph(uses_numpy)
+
+
+class _Shallow(torch.nn.Module):
+    """Calls a grandchild directly: `block` itself is never called, `block.fc` is."""
+
+    def __init__(self):
+        super().__init__()
+        self.block = _Scaled()
+
+    def forward(self, x):
+        return self.block.fc(x)
+
+
+def test_expand_calls_accepts_a_path_on_the_way_to_a_call_and_lists_the_calls_in_natural_order():
+    g = jitviz.graph(torch.jit.script(_Shallow()), expand_calls="block")
+    assert {path: len(n.blocks) for path, n in _calls(g).items()} == {"block.fc": 1}
+    listed = {path: len(n.blocks)
+              for path, n in _calls(jitviz.graph(torch.jit.script(_Twin()), expand_calls=["b.fc"])).items()}
+    assert listed == {"a": 0, "b": 1, "b.fc": 1, "c": 0}
+    assert _calls(jitviz.graph(torch.jit.script(_Twin()), expand_calls=0)).keys() == {"a", "b", "c"}
+    eleven = torch.nn.Sequential(*[torch.nn.ReLU() for _ in range(11)])
+    with pytest.raises(ValueError, match=r"calls are: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10\.$"):
+        jitviz.graph(torch.jit.script(eleven), expand_calls="11")
+    with pytest.raises(ValueError, match=r"^expand_calls names 'fc', but double calls no submodule there\. The "
+                       r"submodules it calls are: none\.$"):
+        jitviz.graph(seed.double, expand_calls="fc")
+
+
+def test_a_file_that_is_not_a_module_says_what_it_is(tmp_path):
+    fifo = tmp_path / "pipe.pt"
+    os.mkfifo(fifo)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=rf"^{re.escape(repr(str(fifo)))} is not a regular file "
+                       r"\(a FIFO or a device\), not a saved TorchScript file\.$"):
+        jitviz.graph(fifo)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=rf"^{re.escape(repr(str(tmp_path)))} is a directory, "):
+        jitviz.graph(tmp_path)
+    missing = tmp_path / "none.pt"
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=rf"^No file at {re.escape(repr(str(missing)))}\. Save a "
+                       r"module with torch.jit.save\(module, path\) first, or check the path\.$"):
+        jitviz.graph(missing)
+    text = tmp_path / "notes.pt"
+    text.write_text("not a model")
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=rf"^{re.escape(repr(str(text)))} is not a TorchScript "
+                       r"file \(it is not a zip archive\)\. Files written by torch.jit.save are zip archives with a "
+                       r"code/ folder\.$"):
+        jitviz.graph(text)
+    program = tmp_path / "prog.pt"
+    torch.export.save(torch.export.export(seed.TinyNet(), (torch.ones(1, 4),)), str(program))
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=rf"^{re.escape(repr(str(program)))} is a zip archive "
+                       r"without TorchScript code, so it is a torch.export program: draw it with "
+                       r"jitviz.show\(path\)\.$"):
+        torchscript.load_torchscript_file(program)  # jitviz.graph itself hands it to the export reader
+    state = tmp_path / "state.pt"
+    torch.save({"w": torch.ones(1)}, state)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=r"so it is probably written by torch.save \(tensors or a "
+                       r"state dict\): open it with torch.load\.$"):
+        jitviz.graph(state)

@@ -420,9 +420,9 @@ def _expansion(expand_calls: ExpandCalls) -> tuple[int, tuple[str, ...]]:
         return 0, tuple(expand_calls)
     if expand_calls is True:
         return 1_000, ()
-    if expand_calls is False or expand_calls is None:
+    if expand_calls is None:
         return 0, ()
-    if isinstance(expand_calls, int) and expand_calls >= 0:
+    if isinstance(expand_calls, int) and expand_calls >= 0:  # False is 0
         return expand_calls, ()
     raise ValueError(
         f"expand_calls must be True, False, a depth >= 0 or submodule paths such as 'layers.0', "
