@@ -539,3 +539,28 @@ def test_a_file_that_is_not_a_module_says_what_it_is(tmp_path):
     with pytest.raises(jitviz.NotTorchScriptFileError, match=r"so it is probably written by torch.save \(tensors or a "
                        r"state dict\): open it with torch.load\.$"):
         jitviz.graph(state)
+
+
+def _identity(x):
+    return x
+
+
+class _Doubler:
+    """A callable object: it has no __name__, so its class names it."""
+
+    def __call__(self, x):
+        return x * 2
+
+
+def test_inlining_keeps_the_name_origin_notes_and_module_attributes_and_a_bare_graph_has_no_submodules():
+    g = jitviz.graph(torch.jit.script(_Twin()), inline=True)
+    assert (g.name, g.origin) == ("_Twin", "scripted") and not g.find("prim::CallMethod")
+    assert {n.attributes["name"]: n.attributes.get("current") for n in g.find("prim::GetAttr")}["scale"] == 2.0
+    gru = jitviz.graph(torch.jit.script(torch.nn.GRU(2, 3)), inline=True)
+    assert gru.notes == ["forward is overloaded (forward__0, forward__1): drawing forward__0"]
+    with pytest.raises(ValueError, match=r"but graph calls no submodule there\. The submodules it calls are: none\.$"):
+        jitviz.graph(torch.jit.script(seed.TinyNet()).graph, expand_calls="fc1")  # no module to find fc1 in
+    assert [v.name for v in jitviz.graph(seed.looping).inputs] == ["x.1", "n.1"]  # TorchScript's own names
+    assert [jitviz.graph(f).origin for f in (_identity, torch.jit.script(_identity))] == ["scripted", "scripted"]
+    with pytest.raises(jitviz.TracingError, match="^Tracing _Doubler failed while running it on the example inputs"):
+        jitviz.graph(_Doubler(), torch.ones(2))
