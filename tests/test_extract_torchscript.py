@@ -1,6 +1,7 @@
 """jitviz.graph: TorchScript objects of every accepted kind become the plain graph model."""
 
 import linecache
+import math
 import os
 import re
 
@@ -564,3 +565,59 @@ def test_inlining_keeps_the_name_origin_notes_and_module_attributes_and_a_bare_g
     assert [jitviz.graph(f).origin for f in (_identity, torch.jit.script(_identity))] == ["scripted", "scripted"]
     with pytest.raises(jitviz.TracingError, match="^Tracing _Doubler failed while running it on the example inputs"):
         jitviz.graph(_Doubler(), torch.ones(2))
+
+
+class _Box:
+    pass
+
+
+class _ReturnsABox(torch.nn.Module):
+    def forward(self, x):
+        return x, _Box()
+
+
+@pytest.mark.parametrize("returns, what", [
+    (lambda x: {"a": x, "b": _Box()}, "a _Box"), (lambda x: [x, 3], "a int"), (lambda x: {"a": x, "b": "s"}, "a str"),
+    (_ReturnsABox(), "a _Box"), (lambda x: (x, _Box()), "something"),
+])
+def test_a_trace_of_something_that_returns_more_than_tensors_says_what_it_returned(returns, what):
+    name = type(returns).__name__ if isinstance(returns, torch.nn.Module) else "<lambda>"
+    with pytest.raises(jitviz.TracingError, match=rf"\n{re.escape(name)} returns {what}, which the tracer cannot "
+                       r"record: only tensors, and tuples, lists or dicts of them, can be traced\. Make it return "
+                       r"tensors \(a Hugging Face model: config.use_cache=False and return_dict=False\), or script "
+                       r"it with mode='script'\.$"):
+        jitviz.graph(returns, torch.ones(2))
+
+
+def _with_forward(parameter: str, config=None):
+    def forward(self, *args, **options):
+        return args[0]
+
+    code = f"def forward(self, {parameter}, **options):\n    return {parameter}\n" if parameter else None
+    namespace: dict = {}
+    if code:
+        exec(code, namespace)
+    members = {"forward": namespace.get("forward", forward)}
+    module = type("Model", (torch.nn.Module,), members)()
+    if config is not None:
+        module.config = config
+    return module
+
+
+@pytest.mark.parametrize("parameter, config, example", [
+    ("input_ids", type("Config", (), {"vocab_size": 500})(), "torch.randint(0, 500, (1, 8))"),
+    ("tokens", None, "torch.randint(0, 100, (1, 8))"), ("token_ids", None, "torch.randint(0, 100, (1, 8))"),
+    ("ids", None, "torch.randint(0, 100, (1, 8))"),
+    ("images", None, "torch.rand(1, 3, 224, 224)"), ("image", None, "torch.rand(1, 3, 224, 224)"),
+    ("pixel_values", None, "torch.rand(1, 3, 224, 224)"), ("img", None, "torch.rand(1, 3, 224, 224)"),
+    ("x", None, "torch.ones(2, 2)"), ("", None, "torch.ones(2, 2)"),  # "": only *args, nothing positional
+])
+def test_a_scripting_failure_suggests_example_inputs_that_fit_the_first_parameter(parameter, config, example):
+    with pytest.raises(jitviz.ScriptingError, match=rf"trace it with example inputs: jitviz.show\(Model, "
+                       rf"{re.escape(example)}\) \(a trace"):
+        jitviz.graph(_with_forward(parameter, config))
+
+
+def test_a_scripting_failure_of_something_without_a_signature_still_suggests_inputs():
+    with pytest.raises(jitviz.ScriptingError, match=r"jitviz.show\(hypot, torch.ones\(2, 2\)\)"):
+        jitviz.graph(math.hypot)

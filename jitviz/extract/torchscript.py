@@ -181,11 +181,17 @@ def _trace(obj: Any, example_inputs: Sequence[Any]) -> Source:
     return Source(traced.graph, name, "traced", module, runnable=traced, tracer_warnings=notes)
 
 
+# How torch 2.13 says a traced output is not made of tensors, and names the offending type
+_UNRECORDABLE = ("Tracer cannot infer type of", "Only tensors", "are supported as JIT inputs/outputs")
+_OFFENDING_TYPE = re.compile(r"got value of type (\w+)|Found \w+ and (?:\w+\.)*(\w+)|unsupported type: (?:\w+\.)*(\w+)")
+
+
 def _trace_advice(obj: Any, name: str, error: BaseException) -> str:
     """What to do about a failed trace: whether the model itself fails on these inputs tells which."""
-    found = re.search(r"got value of type (\w+)", str(error))
-    if "Tracer cannot infer type of" in str(error) or "Only tensors" in str(error):
-        what = f"a {found.group(1)}" if found else "something"
+    text = str(error)
+    if any(sign in text for sign in _UNRECORDABLE):
+        found = _OFFENDING_TYPE.search(text)
+        what = f"a {next(group for group in found.groups() if group)}" if found else "something"
         return (f"{name} returns {what}, which the tracer cannot record: only tensors, and tuples, "
                 "lists or dicts of them, can be traced. Make it return tensors (a Hugging Face model: "
                 "config.use_cache=False and return_dict=False), or script it with mode='script'.")
