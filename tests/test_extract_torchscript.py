@@ -621,3 +621,25 @@ def test_a_scripting_failure_suggests_example_inputs_that_fit_the_first_paramete
 def test_a_scripting_failure_of_something_without_a_signature_still_suggests_inputs():
     with pytest.raises(jitviz.ScriptingError, match=r"jitviz.show\(hypot, torch.ones\(2, 2\)\)"):
         jitviz.graph(math.hypot)
+
+
+def _raises(message):
+    def fails(x):
+        raise RuntimeError(message)
+
+    return fails
+
+
+@pytest.mark.parametrize("raised, quoted", [
+    ("\n".join(f"line {i}" for i in range(10)), "line 0\nline 1\nline 2\nline 3\nline 4\nline 5\n..."),
+    ("", "RuntimeError"),
+    ("bad shape\nException raised from check at shape.cpp:12\nframe #0: c10::fail", "bad shape"),
+    ("bad value\nframe #0: c10::fail\nframe #1: more", "bad value"),
+    (f"cannot add {torch.arange(40.0)!r} and 1", "cannot add tensor(…) and 1"),
+])
+def test_a_failed_trace_quotes_at_most_six_lines_of_torch_without_its_cpp_stack_or_tensors(raised, quoted):
+    with pytest.raises(jitviz.TracingError) as caught:
+        jitviz.graph(_raises(raised), torch.ones(2))
+    assert str(caught.value) == (f"Tracing fails failed while running it on the example inputs: {quoted}\n"
+                                 "Check that fails(*inputs) runs eagerly on these inputs; if it does, script it "
+                                 "instead with mode='script'.")
