@@ -4,6 +4,7 @@ import linecache
 import math
 import os
 import re
+import warnings
 
 import pytest
 import torch
@@ -643,3 +644,15 @@ def test_a_failed_trace_quotes_at_most_six_lines_of_torch_without_its_cpp_stack_
     assert str(caught.value) == (f"Tracing fails failed while running it on the example inputs: {quoted}\n"
                                  "Check that fails(*inputs) runs eagerly on these inputs; if it does, script it "
                                  "instead with mode='script'.")
+
+
+class _Careful(torch.nn.Module):
+    def forward(self, x):
+        warnings.warn("mind the gap", UserWarning, stacklevel=1)
+        return x * 2
+
+
+def test_the_default_view_of_a_traced_module_passes_the_model_s_own_warnings_on():
+    with pytest.warns(UserWarning, match="mind the gap"):
+        g = jitviz.graph(_Careful(), torch.ones(2))
+    assert [n.kind for n in g.nodes if n.kind.startswith("aten::")] == ["aten::mul"]

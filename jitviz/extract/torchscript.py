@@ -166,7 +166,7 @@ def _trace(obj: Any, example_inputs: Sequence[Any]) -> Source:
         except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
             raise TracingError(
                 f"Tracing {name} failed while running it on the example inputs: "
-                f"{_first_lines(error)}\n{_trace_advice(obj, name, error)}"
+                f"{_first_lines(error)}\n{_trace_advice(name, error)}"
             ) from error
     notes = []
     for warning in caught:  # kept for jitviz.compare, and passed on to the user unchanged
@@ -186,7 +186,7 @@ _UNRECORDABLE = ("Tracer cannot infer type of", "Only tensors", "are supported a
 _OFFENDING_TYPE = re.compile(r"got value of type (\w+)|Found \w+ and (?:\w+\.)*(\w+)|unsupported type: (?:\w+\.)*(\w+)")
 
 
-def _trace_advice(obj: Any, name: str, error: BaseException) -> str:
+def _trace_advice(name: str, error: BaseException) -> str:
     """What to do about a failed trace: whether the model itself fails on these inputs tells which."""
     text = str(error)
     if any(sign in text for sign in _UNRECORDABLE):
@@ -238,20 +238,21 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
     except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
         raise TracingError(
             f"Tracing {name} failed while running it on the example inputs: "
-            f"{_first_lines(error)}\n{_trace_advice(module, name, error)}"
+            f"{_first_lines(error)}\n{_trace_advice(name, error)}"
         ) from error
     finally:
         torch.jit._trace._trace_module_map = previous
-    converter = _Converter(0, (), open_pass_through=False)
+    converter = _Converter(0)  # a recorded trace has no calls in it: nothing to expand or open
     # inside a submodule (the module's own nodes are drawn, with their labels), constants aside
     converter.light = lambda node: bool(_module_scope(node.scopeName())) and node.kind() != "prim::Constant"
     model = converter.graph(Source(graph, name, "traced"))
     state = list(torch.jit._trace._unique_state_dict(module, keep_vars=True).items())
     for value, (key, tensor) in zip(model.inputs[len(model.inputs) - len(state):], state):
         value.name, value.role = key, "parameter" if isinstance(tensor, torch.nn.Parameter) else "buffer"
+    # Only the outermost module of each node matters: this view opens none (depth 0).
     types = {path: type(child).__name__ for path, child in module.named_modules() if path}
-    chains = {node.id: [(path, types[path]) for path in _ancestors(node.scope) if path in types]
-              for node in model.nodes}
+    outermost = {node.id: node.scope.split(".")[0] for node in model.nodes}
+    chains = {node_id: [(path, types[path])] if path in types else [] for node_id, path in outermost.items()}
     first_user: dict[str, ir.Node] = {}
     for node in model.nodes:
         for value in node.inputs:
@@ -261,12 +262,6 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
             user = next((first_user[v.id] for v in node.outputs if v.id in first_user), None)
             chains[node.id] = chains[user.id] if user is not None else []
     return collapse_scopes(model, chains, 0, (), "prim::CallMethod")
-
-
-def _ancestors(path: str) -> list[str]:
-    """``"layer1.0.conv1"`` gives ``["layer1", "layer1.0", "layer1.0.conv1"]``."""
-    parts = path.split(".") if path else []
-    return [".".join(parts[: index + 1]) for index in range(len(parts))]
 
 
 def _check_example_inputs(name: str, example_inputs: Sequence[Any]) -> None:
