@@ -74,3 +74,10 @@ def test_an_overloaded_forward_has_no_single_schema():
     assert schema_of(torchscript.obtain(torch.jit.script(torch.nn.GRU(2, 3)), (), "auto")) is None
     scripted = torchscript.obtain(torch.jit.script(seed.TinyNet()), (), "auto")
     assert [argument.name for argument in schema_of(scripted).arguments] == ["self", "x"]
+
+
+def test_a_failed_run_lists_every_input_given():
+    _, run = _counted(seed.looping, "script")
+    with pytest.raises(ExecutionError, match=r"^looping could not run on these inputs \(Tensor\(2\) float32, str\); "
+                       r"it takes \(x: Tensor, n: int\)\. TorchScript said: "):
+        run((torch.ones(2), "three"))
