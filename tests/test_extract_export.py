@@ -278,3 +278,27 @@ def test_a_program_with_no_module_calls_is_named_exportedprogram_and_cond_subgra
     assert [n.kind for n in g.nodes] == ["aten::mean", "aten::gt.Scalar", "higher_order::cond", "getitem"]
     (mul,) = jitviz.graph(export(Double(), (torch.ones(2, 2),))).nodes
     assert mul.source.line == inspect.getsourcelines(Double.forward)[1] + 1
+
+
+class _Times(nn.Module):
+    def forward(self, n: int, x):
+        return x * n
+
+
+def test_a_program_whose_first_input_is_a_number_still_says_where_its_symbols_come_from():
+    program = export(_Times(), (3, torch.ones(2)), dynamic_shapes={"n": None, "x": {0: Dim("b", max=8)}})
+    g = jitviz.graph(program)
+    assert [v.type for v in g.inputs][0] == "int"
+    (symbol,) = [v.type[len("Float("):-1] for v in g.inputs[1:]]
+    assert g.notes == [f"{symbol} = x.size(0), 0..8"]
+
+
+def test_an_fx_subgraph_held_by_a_submodule_is_drawn_inside_its_user():
+    root = nn.Module()
+    root.outer = nn.Module()
+    root.outer.sub = torch.fx.symbolic_trace(Double())
+    graph = torch.fx.Graph()
+    x = graph.placeholder("x")
+    graph.output(graph.call_function(_apply, (graph.get_attr("outer.sub"), x)))
+    (apply,) = jitviz.graph(torch.fx.GraphModule(root, graph)).nodes
+    assert [(b.label, [n.kind for n in b.nodes]) for b in apply.blocks] == [("outer.sub", ["mul"])]

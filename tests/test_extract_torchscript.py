@@ -322,13 +322,14 @@ def test_a_function_call_names_its_arguments_and_notes_the_callee_defaults():
 def _constants(x):
     flag = True
     nothing: int | None = None
-    return x.to(torch.device("cpu")), flag, nothing, "s", 1.5, [1, 2], (3, 4)
+    return x.to(torch.device("cpu")), flag, nothing, "s", 1.5, [1, 2], (3, 4), 2j
 
 
 def test_constants_of_every_type_keep_their_python_value():
     values = [n.attributes["value"] for n in jitviz.graph(_constants).find("prim::Constant")]
     assert sorted(map(repr, values)) == sorted(map(repr, [  # repr: True, not the 1 it is stored as
-        (3, 4), "s", False, None, True, ir.Literal("device('cpu')"), 1.5, 1, 2]))
+        (3, 4), "s", False, None, True, ir.Literal("device('cpu')"), 1.5, 1, 2, ir.Literal("2j")]))
+    assert torchscript.obtain(seed.double, ()).origin == "scripted"  # mode="auto" unless told
     (call,) = jitviz.graph(torch.jit.script(_calls_with_default)).find("prim::CallFunction")
     function = next(n for n in jitviz.graph(torch.jit.script(_calls_with_default)).nodes
                     if n.kind == "prim::Constant" and n.outputs[0].type != "int")
