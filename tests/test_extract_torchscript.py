@@ -657,3 +657,20 @@ def test_the_default_view_of_a_traced_module_passes_the_model_s_own_warnings_on(
     with pytest.warns(UserWarning, match="mind the gap"):
         g = jitviz.graph(_Careful(), torch.ones(2))
     assert [n.kind for n in g.nodes if n.kind.startswith("aten::")] == ["aten::mul"]
+
+
+@torch.jit.script
+def _grows(x):
+    y = torch.cat([x, x])
+    y.add_(1)
+    return y.sum(0)
+
+
+def test_each_input_gets_its_schema_name_type_and_default_and_in_place_ops_say_what_they_write():
+    described = {n.kind: (n.arg_names, n.arg_types, n.defaults, n.writes) for n in jitviz.graph(_grows).nodes
+                 if n.kind != "prim::Constant"}
+    assert described["prim::ListConstruct"] == ([""], [], {}, ())  # the last one, [0]; no schema
+    assert described["aten::cat"] == (["tensors", "dim"], ["List[Tensor]", "int"], {"dim": 0}, ())
+    assert described["aten::add_"] == (["self", "other", "alpha"], ["Tensor", "number", "number"], {"alpha": 1}, (0,))
+    assert described["aten::sum"][1:3] == (["Tensor", "Optional[List[int]]", "bool", "Optional[ScalarType]"],
+                                           {"keepdim": False, "dtype": None})
