@@ -460,6 +460,7 @@ def _takes(x, y=None):
     (((torch.ones(1), (torch.ones(1), "s")),), "#1 of _takes is a str ('s')"),
     (({"a": torch.ones(1), "b": 1.5},), "#1 of _takes is a float (1.5)"),
     (("x" * 60,), "#1 of _takes is a str ('" + "x" * 36 + "...)"),  # cut at 40 characters
+    (("x" * 38,), "#1 of _takes is a str ('" + "x" * 38 + "')"),  # 40 characters: whole
 ])
 def test_an_input_tracing_cannot_take_is_named_by_position_and_what_it_is(inputs, described):
     with pytest.raises(jitviz.TracingError, match=rf"^Example input {re.escape(described)}; tracing needs tensors "
@@ -674,3 +675,12 @@ def test_each_input_gets_its_schema_name_type_and_default_and_in_place_ops_say_w
     assert described["aten::add_"] == (["self", "other", "alpha"], ["Tensor", "number", "number"], {"alpha": 1}, (0,))
     assert described["aten::sum"][1:3] == (["Tensor", "Optional[List[int]]", "bool", "Optional[ScalarType]"],
                                            {"keepdim": False, "dtype": None})
+
+
+def _sees(images, **options):  # **options: TorchScript cannot compile it
+    return images
+
+
+def test_a_function_that_fails_to_script_gets_inputs_that_fit_its_first_parameter():
+    with pytest.raises(jitviz.ScriptingError, match=r"jitviz.show\(_sees, torch.rand\(1, 3, 224, 224\)\)"):
+        jitviz.graph(_sees)
