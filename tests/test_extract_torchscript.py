@@ -201,7 +201,8 @@ def test_already_traced_torchscript_refuses_inputs_and_script_mode_naming_itself
                        r"trace the Python original, pass the Python function or module instead\.$"):
         jitviz.graph(traced, torch.ones(2))
     with pytest.raises(jitviz.TracingError, match=r"^mode='script' cannot apply to TinyNet: it is already "
-                       r"TorchScript \(traced\).*module to script it\.$"):
+                       r"TorchScript \(traced\) and is drawn as it is\. Leave mode='auto', or pass the Python "
+                       r"function or module to script it\.$"):
         jitviz.graph(torch.jit.trace(seed.TinyNet(), torch.ones(1, 4)), mode="script")
     with pytest.raises(jitviz.TracingError, match=r"^mode='trace' cannot apply to double: .*\(scripted\).*to trace it"):
         jitviz.graph(torch.jit.script(seed.double), mode="trace")
@@ -218,8 +219,12 @@ def test_an_overloaded_forward_draws_the_first_overload_and_says_so():
         def other(self, x):
             return x + 1
 
+        @torch.jit.script_method
+        def another(self, x):
+            return x + 2
+
     with pytest.raises(jitviz.UnsupportedObjectError, match=r"^OnlyOther has no forward method to draw; its methods "
-                       r"are: other\.$"):
+                       r"are: (other, another|another, other)\.$"):
         jitviz.graph(OnlyOther())
 
 
@@ -488,6 +493,15 @@ def test_tracing_without_inputs_and_a_failed_scripting_say_what_to_do_instead():
         jitviz.graph(uses_numpy)
 
 
+class _Layers(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.Sequential(*[torch.nn.ReLU() for _ in range(11)])
+
+    def forward(self, x):
+        return self.layers(x)
+
+
 class _Shallow(torch.nn.Module):
     """Calls a grandchild directly: `block` itself is never called, `block.fc` is."""
 
@@ -509,6 +523,9 @@ def test_expand_calls_accepts_a_path_on_the_way_to_a_call_and_lists_the_calls_in
     eleven = torch.nn.Sequential(*[torch.nn.ReLU() for _ in range(11)])
     with pytest.raises(ValueError, match=r"calls are: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10\.$"):
         jitviz.graph(torch.jit.script(eleven), expand_calls="11")
+    with pytest.raises(ValueError, match=r"calls are: layers, layers\.0, layers\.1, layers\.2, layers\.3, layers\.4, "
+                       r"layers\.5, layers\.6, layers\.7, layers\.8, layers\.9, layers\.10\.$"):
+        jitviz.graph(torch.jit.script(_Layers()), expand_calls="layers.11")  # 2 before 10, as people count
     with pytest.raises(ValueError, match=r"^expand_calls names 'fc', but double calls no submodule there\. The "
                        r"submodules it calls are: none\.$"):
         jitviz.graph(seed.double, expand_calls="fc")
@@ -636,6 +653,7 @@ def _raises(message):
 @pytest.mark.parametrize("raised, quoted", [
     ("\n".join(f"line {i}" for i in range(10)), "line 0\nline 1\nline 2\nline 3\nline 4\nline 5\n..."),
     ("", "RuntimeError"),
+    ("\n".join(f"line {i}" for i in range(6)), "line 0\nline 1\nline 2\nline 3\nline 4\nline 5"),  # six: all
     ("bad shape\nException raised from check at shape.cpp:12\nframe #0: c10::fail", "bad shape"),
     ("bad value\nframe #0: c10::fail\nframe #1: more", "bad value"),
     (f"cannot add {torch.arange(40.0)!r} and 1", "cannot add tensor(…) and 1"),
