@@ -37,7 +37,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "archive": (["jitviz/archive.py"], ["tests/test_archive.py", "tests/test_archive_strangers.py"]),
     "zipcheck": (["jitviz/extract/zipcheck.py"], ["tests/test_archive.py", "tests/test_archive_strangers.py"]),
     "extract": (["jitviz/extract/torchscript.py", "jitviz/extract/export.py", "jitviz/extract/execution.py"],
-                ["tests/test_extract_torchscript.py", "tests/test_extract_export.py"]),
+                ["tests/test_extract_torchscript.py", "tests/test_extract_export.py", "tests/test_extract_execution.py",
+                 "tests/test_errors.py", "tests/test_highlight.py"]),
 }
 
 

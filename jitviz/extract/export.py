@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 import torch.fx
+from torch.fx.passes.shape_prop import TensorMetadata
 
 from .. import ir
 from ..errors import NotTorchScriptFileError
@@ -33,6 +34,10 @@ CALL_MODULE = "call_module"
 _BLOCK_LABELS = {COND_KIND: ["true branch", "false branch"],
                  "higher_order::while_loop": ["condition", "loop body"]}
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*(.*)')
+# What torch 2.13's export puts in the module stack of a node it adds outside every module (the
+# `sym_size` that reads a dynamic dimension): no module at all, not a submodule to draw as a call.
+_NO_MODULE = "_empty_nn_module_stack_from_metadata_hook"
+_SELF = re.compile(r"^L\['self'\]\.?|^L__self__\.?")  # how dynamo wrote paths in programs saved by older torch
 
 
 def accepts(obj: Any) -> bool:
@@ -104,7 +109,7 @@ def _symbol_notes(program: torch.export.ExportedProgram) -> list[str]:
         if env is not None:
             for symbol, found in getattr(env, "var_to_sources", {}).items():
                 if found:
-                    name = found[0].name() if callable(found[0].name) else str(found[0].name)
+                    name = str(found[0].name)  # "L['x'].size()[0]"
                     sources[str(symbol)] = _SOURCE.sub(r"\1.size(\2)", name)
             break
     notes = []
@@ -263,7 +268,8 @@ def _argument_names(node: torch.fx.Node) -> list[str]:
 
 
 def _type(value: Any) -> str:
-    if isinstance(value, torch.Tensor):
+    # a fake tensor (meta["val"]), or the TensorMetadata that FX's ShapeProp records (a NamedTuple)
+    if isinstance(value, (torch.Tensor, TensorMetadata)):
         dims = ", ".join(str(size) for size in value.shape)
         return f"{scalar_name(value.dtype)}({dims})"
     if isinstance(value, (tuple, list)):
@@ -291,18 +297,22 @@ def _source(node: torch.fx.Node) -> ir.SourceLocation | None:
 
 
 def _scope(node: torch.fx.Node) -> str:
-    stack = node.meta.get("nn_module_stack") or {}
-    paths = [str(path) for path, _ in stack.values()]
+    paths = [str(path) for path, _ in _module_stack(node)]
     deepest = paths[-1] if paths else ""
-    return re.sub(r"^L\['self'\]\.?|^L__self__\.?", "", deepest)
+    return _SELF.sub("", deepest)
 
 
 def _chain(node: torch.fx.Node) -> list[tuple[str, str]]:
     """The modules a node was called from, outermost first: ``[("layer1", "Sequential"), ...]``."""
-    stack = node.meta.get("nn_module_stack") or {}
     chain = []
-    for path, kind in stack.values():
-        path = re.sub(r"^L\['self'\]\.?|^L__self__\.?", "", str(path))
+    for path, kind in _module_stack(node):
+        path = _SELF.sub("", str(path))
         if path:
             chain.append((path, str(getattr(kind, "__name__", kind)).rsplit(".", 1)[-1]))
     return chain
+
+
+def _module_stack(node: torch.fx.Node) -> list[tuple[Any, Any]]:
+    """The ``(path, type)`` of each module the node was called from, outermost first."""
+    stack = node.meta.get("nn_module_stack") or {}
+    return [(path, kind) for path, kind in stack.values() if path != _NO_MODULE]

@@ -168,7 +168,7 @@ def _trace(obj: Any, example_inputs: Sequence[Any]) -> Source:
         except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
             raise TracingError(
                 f"Tracing {name} failed while running it on the example inputs: "
-                f"{_first_lines(error)}\n{_trace_advice(obj, name, error)}"
+                f"{_first_lines(error)}\n{_trace_advice(name, error)}"
             ) from error
     notes = []
     for warning in caught:  # kept for jitviz.compare, and passed on to the user unchanged
@@ -183,11 +183,17 @@ def _trace(obj: Any, example_inputs: Sequence[Any]) -> Source:
     return Source(traced.graph, name, "traced", module, runnable=traced, tracer_warnings=notes)
 
 
-def _trace_advice(obj: Any, name: str, error: BaseException) -> str:
+# How torch 2.13 says a traced output is not made of tensors, and names the offending type
+_UNRECORDABLE = ("Tracer cannot infer type of", "Only tensors", "are supported as JIT inputs/outputs")
+_OFFENDING_TYPE = re.compile(r"got value of type (\w+)|Found \w+ and (?:\w+\.)*(\w+)|unsupported type: (?:\w+\.)*(\w+)")
+
+
+def _trace_advice(name: str, error: BaseException) -> str:
     """What to do about a failed trace: whether the model itself fails on these inputs tells which."""
-    found = re.search(r"got value of type (\w+)", str(error))
-    if "Tracer cannot infer type of" in str(error) or "Only tensors" in str(error):
-        what = f"a {found.group(1)}" if found else "something"
+    text = str(error)
+    if any(sign in text for sign in _UNRECORDABLE):
+        found = _OFFENDING_TYPE.search(text)
+        what = f"a {next(group for group in found.groups() if group)}" if found else "something"
         return (f"{name} returns {what}, which the tracer cannot record: only tensors, and tuples, "
                 "lists or dicts of them, can be traced. Make it return tensors (a Hugging Face model: "
                 "config.use_cache=False and return_dict=False), or script it with mode='script'.")
@@ -228,9 +234,14 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
         with warnings.catch_warnings(), recording_calls(module) as recorded:
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             graph, _ = torch.jit._get_trace_graph(module, tuple(example_inputs), strict=False)
-    except Exception:  # a failure of its own, or one the recording caused: see below
-        # Traced in full, as torch.jit.trace would: the same picture, slower, or the error to show.
-        return convert(_trace(module, example_inputs), open_pass_through=False)
+    except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
+        try:  # traced in full, as torch.jit.trace would: a failure the recording caused does not recur
+            return convert(_trace(module, example_inputs), open_pass_through=False)
+        except TracingError:  # it does: the first error says more (torch.jit.trace names no type)
+            raise TracingError(
+                f"Tracing {name} failed while running it on the example inputs: "
+                f"{_first_lines(error)}\n{_trace_advice(name, error)}"
+            ) from error
     converter = _Converter(0, (), open_pass_through=False)
     converter.recorded = recorded
     model = converter.graph(Source(graph, name, "traced"))
@@ -421,9 +432,9 @@ def _expansion(expand_calls: ExpandCalls) -> tuple[int, tuple[str, ...]]:
         return 0, tuple(expand_calls)
     if expand_calls is True:
         return 1_000, ()
-    if expand_calls is False or expand_calls is None:
+    if expand_calls is None:
         return 0, ()
-    if isinstance(expand_calls, int) and expand_calls >= 0:
+    if isinstance(expand_calls, int) and expand_calls >= 0:  # False is 0
         return expand_calls, ()
     raise ValueError(
         f"expand_calls must be True, False, a depth >= 0 or submodule paths such as 'layers.0', "
@@ -664,8 +675,8 @@ def _resolve_module(module: Any, path: str | None) -> Any:
 
 
 def _block_label(kind: str, index: int) -> str:
-    if kind == "prim::If":
-        return ("then", "else")[index] if index < 2 else f"block{index}"
+    if kind == "prim::If":  # always exactly two blocks
+        return ("then", "else")[index]
     if kind == "prim::Loop":
         return "loop body"
     return f"block{index}"
@@ -693,7 +704,7 @@ def _schema(node: torch._C.Node) -> _Schema:
         text = node.schema()
     except RuntimeError:
         return _NO_SCHEMA
-    return _parsed_schema(text) if text != "(no schema)" else _NO_SCHEMA
+    return _parsed_schema(text)  # "(no schema)" does not parse: _NO_SCHEMA
 
 
 @functools.lru_cache(maxsize=4096)
@@ -731,7 +742,8 @@ def _attributes(node: torch._C.Node) -> dict[str, object]:
 
 
 def _attribute(node: torch._C.Node, name: str) -> object:
-    getter = {"s": node.s, "i": node.i, "f": node.f, "ss": node.ss, "is": node.is_, "fs": node.fs}
+    # `is` (int list) is a Python keyword, so torch names its getter `is` and its *setter* `is_`
+    getter = {"s": node.s, "i": node.i, "f": node.f, "ss": node.ss, "is": getattr(node, "is"), "fs": node.fs}
     kind = node.kindOf(name)
     if kind in getter:
         return getter[kind](name)
@@ -749,9 +761,7 @@ def _constant_of(value: torch._C.Value) -> object:
 
 def constant_value(node: torch._C.Node) -> object:
     """The value of a ``prim::Constant`` as plain Python (tensors and devices as literals)."""
-    output = node.output()
-    if output.type().kind() == "FunctionType":
-        return ir.Literal(node.s("name"))
+    output = node.output()  # (a function constant has a `name` attribute, not a `value`: never asked here)
     try:
         value = output.toIValue()
     except Exception:  # an IValue type with no Python counterpart
@@ -821,7 +831,7 @@ def type_name(value_type: torch._C.Type) -> str:
     if isinstance(value_type, torch._C.TensorType):
         return tensor_type_name(value_type.scalarType(), value_type.varyingSizes())
     if isinstance(value_type, torch._C.ClassType):
-        return value_type.str().rsplit(".", 1)[-1]
+        return value_type.name()  # `TinyNet`, without the `__torch__.module.` qualification
     return value_type.annotation_str.replace("__torch__.", "")
 
 
