@@ -21,6 +21,7 @@ import functools
 import hashlib
 import inspect
 import linecache
+import os
 import sys
 import weakref
 from collections.abc import Iterable, Iterator
@@ -35,7 +36,7 @@ from torch.overrides import TorchFunctionMode
 from .. import ir
 from ..text import short_file
 
-__all__ = ["RecordedCall", "RecordedFunction", "Recorded", "recording_calls", "CALL_ATTRIBUTE"]
+__all__ = ["RecordedCall", "RecordedFunction", "Recorded", "recording_calls", "recorder_file", "CALL_ATTRIBUTE"]
 
 #: The integer attribute on each added ``prim::CallMethod`` node: its index into the recorded calls.
 CALL_ATTRIBUTE = "jitviz_call"
@@ -223,12 +224,22 @@ def _tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
 def _call_site() -> ir.SourceLocation | None:
     """The line, outside torch's ``Module.__call__`` and function dispatch, that made the call."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename in _MACHINERY:
+    while frame is not None and (frame.f_code.co_filename in _MACHINERY or _wrapping(frame)):
         frame = frame.f_back  # type: ignore[assignment]
     if frame is None:
         return None
     file, line = frame.f_code.co_filename, frame.f_lineno
     return ir.SourceLocation(short_file(file), line, linecache.getline(file, line).strip())
+
+
+def _wrapping(frame: Any) -> bool:
+    return recorder_file(frame.f_code.co_filename)
+
+
+def recorder_file(path: str) -> bool:
+    """Whether a frame in ``path`` is this recorder's own, or a tool's that wraps jitviz's functions
+    in frames of its own (mutmut's trampolines, bench/mutation.py): not the line that made a call."""
+    return path == __file__ or f"{os.sep}mutmut{os.sep}" in path
 
 
 def _signature(module: torch.nn.Module) -> str:

@@ -865,7 +865,7 @@ def source_location(node: torch._C.Node) -> ir.SourceLocation | None:
         )
         return ir.SourceLocation(short_file(scripted.group(1)), int(scripted.group(2)), code)
     # the innermost frame, unless it is jitviz's own function-call recorder (extract/calls.py)
-    traced = next((frame for frame in _TRACE_FRAME.finditer(text) if frame.group(1) != calls.__file__), None)
+    traced = next((frame for frame in _TRACE_FRAME.finditer(text) if not calls.recorder_file(frame.group(1))), None)
     if traced is not None:
         file, line = traced.group(1), int(traced.group(2))
         code = linecache.getline(file, line).strip()
