@@ -150,8 +150,8 @@ def test_a_traced_module_shows_each_submodule_as_one_call_with_its_constants_ins
     assert (call.attributes["module_path"], call.attributes["module_type"]) == ("block", "_Scaled")
     assert call.inputs == [g.inputs[0]]  # the weights belong to the call, not drawn as its inputs
     # the constant 3 is used only inside `block`: it is part of the call, not a loose node
-    assert [(m.kind, m.attributes.get("value")) for m in call.members] == [
-        ("aten::linear", None), ("prim::Constant", 3), ("aten::mul", None)]
+    assert [(m.kind, m.attributes.get("value"), m.scope) for m in call.members] == [
+        ("aten::linear", None, "block.fc"), ("prim::Constant", 3, "block"), ("aten::mul", None, "block")]
     assert (one.kind, one.attributes, add.kind) == ("prim::Constant", {"value": 1}, "aten::add")
     assert add.inputs == [call.outputs[0], g.inputs[1], one.outputs[0]]
     assert add.arg_names == ["self", "other", "alpha"]  # the module's own nodes keep their schema
@@ -702,3 +702,45 @@ def _sees(images, **options):  # **options: TorchScript cannot compile it
 def test_a_function_that_fails_to_script_gets_inputs_that_fit_its_first_parameter():
     with pytest.raises(jitviz.ScriptingError, match=r"jitviz.show\(_sees, torch.rand\(1, 3, 224, 224\)\)"):
         jitviz.graph(_sees)
+
+
+@torch.jit.script
+def _formats(n: int):
+    return f"n={n}"
+
+
+def test_a_variadic_op_names_and_types_only_the_inputs_its_schema_declares():
+    (fmt,) = [n for n in jitviz.graph(_formats).nodes if n.kind == "aten::format"]
+    assert (fmt.arg_names, fmt.arg_types) == (["self", ""], ["str", ""])
+
+
+def test_a_bare_graph_s_calls_name_no_submodule():
+    bare = jitviz.graph(torch.jit.script(_Twin()).graph)
+    assert [n.callee for n in bare.find("prim::CallMethod")] == ["?.forward"] * 3
+
+
+def test_each_expanded_level_opens_one_level_of_submodules_and_hand_overs_are_free_inside_callees_too():
+    two = jitviz.graph(torch.jit.script(_PassThrough()), expand_calls=2)
+    assert {path: len(n.blocks) for path, n in _calls(two).items()} == {
+        "": 1, "inner": 1, "inner.a": 1, "inner.a.fc": 0, "inner.b": 1, "inner.b.fc": 0, "inner.c": 1}
+
+    class Holder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p = _PassThrough()
+
+        def forward(self, x):
+            return self.p(x) * 2
+
+    one = jitviz.graph(torch.jit.script(Holder()), expand_calls=1)
+    assert [(n.callee, n.attributes["module_path"], len(n.blocks)) for n in one.find("prim::CallMethod")] == [
+        ("self.p.forward", "p", 1), ("self._impl", "p", 1), ("self.inner.forward", "p.inner", 0)]
+
+
+def _hands_over(x):
+    return _with_default(x)
+
+
+def test_a_function_that_only_calls_another_shows_that_call_opened():
+    (call,) = jitviz.graph(torch.jit.script(_hands_over)).find("prim::CallFunction")
+    assert len(call.blocks) == 1 and [n.kind for n in call.blocks[0].nodes][-1] == "aten::add"
