@@ -744,3 +744,39 @@ def _hands_over(x):
 def test_a_function_that_only_calls_another_shows_that_call_opened():
     (call,) = jitviz.graph(torch.jit.script(_hands_over)).find("prim::CallFunction")
     assert len(call.blocks) == 1 and [n.kind for n in call.blocks[0].nodes][-1] == "aten::add"
+
+
+def _hop_that_doubles():
+    class Hop(torch.nn.Module):
+        def forward(self, x):
+            return self._impl(x)
+
+        def _impl(self, x):
+            return x * 2
+
+    return Hop()
+
+
+def _hop_that_adds():
+    class Hop(torch.nn.Module):  # the same name and forward; another _impl
+        def forward(self, x):
+            return self._impl(x)
+
+        def _impl(self, x):
+            return x + 2
+
+    return Hop()
+
+
+def test_calls_to_other_methods_are_drawn_alike_only_when_those_methods_are_the_same():
+    class Three(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p, self.q, self.r = _hop_that_doubles(), _hop_that_doubles(), _hop_that_adds()
+
+        def forward(self, x):
+            return self.p(x) + self.q(x) + self.r(x)
+
+    g = jitviz.graph(torch.jit.script(Three()), expand_calls=1)
+    p, q, r = (n.attributes["module_signature"] for n in g.find("prim::CallMethod") if n.callee == "self._impl")
+    assert p == q != r
