@@ -1,10 +1,12 @@
 """jitviz.graph: TorchScript objects of every accepted kind become the plain graph model."""
 
+import inspect
 import linecache
 import math
 import os
 import re
 import warnings
+import zipfile
 
 import pytest
 import torch
@@ -12,6 +14,7 @@ import torch
 import jitviz
 from jitviz import ir
 from jitviz.extract import torchscript
+from jitviz.extract.execution import schema_of
 
 from . import seed_functions as seed
 
@@ -780,3 +783,79 @@ def test_calls_to_other_methods_are_drawn_alike_only_when_those_methods_are_the_
     g = jitviz.graph(torch.jit.script(Three()), expand_calls=1)
     p, q, r = (n.attributes["module_signature"] for n in g.find("prim::CallMethod") if n.callee == "self._impl")
     assert p == q != r
+
+
+def test_obtain_refuses_an_unknown_mode_and_inputs_for_what_it_draws_as_it_is(tmp_path):
+    with pytest.raises(ValueError, match=r"^mode must be one of 'auto', 'trace', 'script', not 'compile'$"):
+        torchscript.obtain(seed.double, (), "compile")
+    path = tmp_path / "net.pt"
+    torch.jit.save(torch.jit.script(seed.TinyNet()), str(path))
+    for obj, what in ((torch.jit.script(seed.double).graph, "a torch._C.Graph"), (path, "a saved file")):
+        with pytest.raises(jitviz.TracingError, match=rf"^Example inputs are only used to trace a Python function "
+                           rf"or module; {re.escape(what)} is drawn as it is\. Call jitviz\.show\(obj\) without "
+                           r"inputs\.$"):
+            torchscript.obtain(obj, (torch.ones(2),), "auto")
+    with pytest.raises(jitviz.UnsupportedObjectError, match=r"^jitviz cannot draw a int\. Pass a Python function or "
+                       r"nn\.Module \(with example inputs to trace it, without to script it\), a torch\.jit\."
+                       r"ScriptFunction or ScriptModule, a torch\._C\.Graph, or the path of a file saved with "
+                       r"torch\.jit\.save\.$"):
+        torchscript.obtain(42, (), "auto")
+    scripted = torchscript.obtain(torch.jit.script(seed.looping), (), "auto")
+    assert [argument.name for argument in schema_of(scripted).arguments] == ["x", "n"]  # runnable kept
+
+
+def test_convert_checks_expand_calls_itself_and_can_leave_hand_overs_closed():
+    source = torchscript.obtain(torch.jit.script(_PassThrough()), (), "auto")
+    with pytest.raises(ValueError, match=r"^expand_calls must be True, False, a depth >= 0 or submodule paths such as "
+                       r"'layers\.0', not -1$"):
+        torchscript.convert(source, expand_calls=-1)
+    with pytest.raises(ValueError, match=r"^expand_calls names 'x\.y', 'z', but _PassThrough calls"):
+        torchscript.convert(source, expand_calls=["x.y", "z"])
+    assert {path: len(n.blocks) for path, n in _calls(torchscript.convert(source, expand_calls=None)).items()} == {
+        "": 1, "inner": 0}
+    closed = torchscript.convert(source, open_pass_through=False)  # what highlighting counts on
+    assert [len(n.blocks) for n in closed.find("prim::CallMethod")] == [0]
+
+
+def _no_parameters():
+    return 1
+
+
+class _Branches(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        if bool(x.sum() > 0):
+            return self.fc(x)
+        return x
+
+
+def test_a_function_without_parameters_and_a_branch_that_only_calls_draw_as_they_are():
+    assert jitviz.graph(torch.jit.script(_no_parameters)).inputs == []
+    (fc,) = jitviz.graph(torch.jit.script(_Branches())).find("prim::CallMethod")
+    assert fc.blocks == []  # a branch holding one call is not a hand-over: the call stays closed
+
+
+def test_a_collapsed_call_points_at_the_first_line_that_ran_inside_it():
+    call = jitviz.graph(_Outer(), torch.ones(1, 4)).nodes[0]
+    mul = call.members[-1]
+    assert mul.source == ir.SourceLocation("test_extract_torchscript.py",
+                                           inspect.getsourcelines(_Scaled.forward)[1] + 1, "return self.fc(x) * 3")
+    assert call.source is not None and call.source == call.members[0].source  # torch's linear, on this trace
+
+
+def test_a_file_torch_cannot_load_quotes_torch(tmp_path):
+    good = tmp_path / "good.pt"
+    torch.jit.save(torch.jit.script(seed.TinyNet()), str(good))
+    broken = tmp_path / "broken.pt"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
+        for name in source.namelist():
+            if not name.endswith("constants.pkl") and "/data/" not in name:
+                target.writestr(name, source.read(name))
+    with pytest.raises(jitviz.NotTorchScriptFileError) as refused:
+        jitviz.graph(broken)
+    prefix = f"torch.jit.load could not read {str(broken)!r}: "
+    message = str(refused.value)
+    assert message.startswith(prefix) and message[len(prefix):].splitlines()[0] in str(refused.value.__cause__)
