@@ -859,3 +859,10 @@ def test_a_file_torch_cannot_load_quotes_torch(tmp_path):
     prefix = f"torch.jit.load could not read {str(broken)!r}: "
     message = str(refused.value)
     assert message.startswith(prefix) and message[len(prefix):].splitlines()[0] in str(refused.value.__cause__)
+
+
+def test_a_collapsed_trace_with_several_calls_keeps_the_graph_s_invariants():
+    g = jitviz.graph(_Twin(), torch.ones(1, 4)).validate()  # the default view is not `convert`'s: checked here
+    calls = [n for n in g.nodes if n.kind == "prim::CallMethod"]
+    assert [n.attributes["module_path"] for n in calls] == ["a", "b", "c"]
+    assert len({n.id for n in calls}) == 3 and all(m.id for n in calls for m in n.members)
