@@ -1,6 +1,5 @@
 """jitviz.graph: TorchScript objects of every accepted kind become the plain graph model."""
 
-import inspect
 import linecache
 import math
 import os
@@ -836,14 +835,6 @@ def test_a_function_without_parameters_and_a_branch_that_only_calls_draw_as_they
     assert jitviz.graph(torch.jit.script(_no_parameters)).inputs == []
     (fc,) = jitviz.graph(torch.jit.script(_Branches())).find("prim::CallMethod")
     assert fc.blocks == []  # a branch holding one call is not a hand-over: the call stays closed
-
-
-def test_a_collapsed_call_points_at_the_first_line_that_ran_inside_it():
-    call = jitviz.graph(_Outer(), torch.ones(1, 4)).nodes[0]
-    mul = call.members[-1]
-    assert mul.source == ir.SourceLocation("test_extract_torchscript.py",
-                                           inspect.getsourcelines(_Scaled.forward)[1] + 1, "return self.fc(x) * 3")
-    assert call.source is not None and call.source == call.members[0].source  # torch's linear, on this trace
 
 
 def test_a_file_torch_cannot_load_quotes_torch(tmp_path):
