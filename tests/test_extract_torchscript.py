@@ -5,6 +5,7 @@ import math
 import os
 import re
 import warnings
+import zipfile
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ import torch
 import jitviz
 from jitviz import ir
 from jitviz.extract import torchscript
+from jitviz.extract.execution import schema_of
 
 from . import seed_functions as seed
 
@@ -699,3 +701,156 @@ def _sees(images, **options):  # **options: TorchScript cannot compile it
 def test_a_function_that_fails_to_script_gets_inputs_that_fit_its_first_parameter():
     with pytest.raises(jitviz.ScriptingError, match=r"jitviz.show\(_sees, torch.rand\(1, 3, 224, 224\)\)"):
         jitviz.graph(_sees)
+
+
+@torch.jit.script
+def _formats(n: int):
+    return f"n={n}"
+
+
+def test_a_variadic_op_names_and_types_only_the_inputs_its_schema_declares():
+    (fmt,) = [n for n in jitviz.graph(_formats).nodes if n.kind == "aten::format"]
+    assert (fmt.arg_names, fmt.arg_types) == (["self", ""], ["str", ""])
+
+
+def test_a_bare_graph_s_calls_name_no_submodule():
+    bare = jitviz.graph(torch.jit.script(_Twin()).graph)
+    assert [n.callee for n in bare.find("prim::CallMethod")] == ["?.forward"] * 3
+
+
+def test_each_expanded_level_opens_one_level_of_submodules_and_hand_overs_are_free_inside_callees_too():
+    two = jitviz.graph(torch.jit.script(_PassThrough()), expand_calls=2)
+    assert {path: len(n.blocks) for path, n in _calls(two).items()} == {
+        "": 1, "inner": 1, "inner.a": 1, "inner.a.fc": 0, "inner.b": 1, "inner.b.fc": 0, "inner.c": 1}
+
+    class Holder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p = _PassThrough()
+
+        def forward(self, x):
+            return self.p(x) * 2
+
+    one = jitviz.graph(torch.jit.script(Holder()), expand_calls=1)
+    assert [(n.callee, n.attributes["module_path"], len(n.blocks)) for n in one.find("prim::CallMethod")] == [
+        ("self.p.forward", "p", 1), ("self._impl", "p", 1), ("self.inner.forward", "p.inner", 0)]
+
+
+def _hands_over(x):
+    return _with_default(x)
+
+
+def test_a_function_that_only_calls_another_shows_that_call_opened():
+    (call,) = jitviz.graph(torch.jit.script(_hands_over)).find("prim::CallFunction")
+    assert len(call.blocks) == 1 and [n.kind for n in call.blocks[0].nodes][-1] == "aten::add"
+
+
+def _hop_that_doubles():
+    class Hop(torch.nn.Module):
+        def forward(self, x):
+            return self._impl(x)
+
+        def _impl(self, x):
+            return x * 2
+
+    return Hop()
+
+
+def _hop_that_adds():
+    class Hop(torch.nn.Module):  # the same name and forward; another _impl
+        def forward(self, x):
+            return self._impl(x)
+
+        def _impl(self, x):
+            return x + 2
+
+    return Hop()
+
+
+def test_calls_to_other_methods_are_drawn_alike_only_when_those_methods_are_the_same():
+    class Three(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p, self.q, self.r = _hop_that_doubles(), _hop_that_doubles(), _hop_that_adds()
+
+        def forward(self, x):
+            return self.p(x) + self.q(x) + self.r(x)
+
+    g = jitviz.graph(torch.jit.script(Three()), expand_calls=1)
+    p, q, r = (n.attributes["module_signature"] for n in g.find("prim::CallMethod") if n.callee == "self._impl")
+    assert p == q != r
+
+
+def test_obtain_refuses_an_unknown_mode_and_inputs_for_what_it_draws_as_it_is(tmp_path):
+    with pytest.raises(ValueError, match=r"^mode must be one of 'auto', 'trace', 'script', not 'compile'$"):
+        torchscript.obtain(seed.double, (), "compile")
+    path = tmp_path / "net.pt"
+    torch.jit.save(torch.jit.script(seed.TinyNet()), str(path))
+    for obj, what in ((torch.jit.script(seed.double).graph, "a torch._C.Graph"), (path, "a saved file")):
+        with pytest.raises(jitviz.TracingError, match=rf"^Example inputs are only used to trace a Python function "
+                           rf"or module; {re.escape(what)} is drawn as it is\. Call jitviz\.show\(obj\) without "
+                           r"inputs\.$"):
+            torchscript.obtain(obj, (torch.ones(2),), "auto")
+    with pytest.raises(jitviz.UnsupportedObjectError, match=r"^jitviz cannot draw a int\. Pass a Python function or "
+                       r"nn\.Module \(with example inputs to trace it, without to script it\), a torch\.jit\."
+                       r"ScriptFunction or ScriptModule, a torch\._C\.Graph, or the path of a file saved with "
+                       r"torch\.jit\.save\.$"):
+        torchscript.obtain(42, (), "auto")
+    scripted = torchscript.obtain(torch.jit.script(seed.looping), (), "auto")
+    assert [argument.name for argument in schema_of(scripted).arguments] == ["x", "n"]  # runnable kept
+
+
+def test_convert_checks_expand_calls_itself_and_can_leave_hand_overs_closed():
+    source = torchscript.obtain(torch.jit.script(_PassThrough()), (), "auto")
+    with pytest.raises(ValueError, match=r"^expand_calls must be True, False, a depth >= 0 or submodule paths such as "
+                       r"'layers\.0', not -1$"):
+        torchscript.convert(source, expand_calls=-1)
+    with pytest.raises(ValueError, match=r"^expand_calls names 'x\.y', 'z', but _PassThrough calls"):
+        torchscript.convert(source, expand_calls=["x.y", "z"])
+    assert {path: len(n.blocks) for path, n in _calls(torchscript.convert(source, expand_calls=None)).items()} == {
+        "": 1, "inner": 0}
+    closed = torchscript.convert(source, open_pass_through=False)  # what highlighting counts on
+    assert [len(n.blocks) for n in closed.find("prim::CallMethod")] == [0]
+
+
+def _no_parameters():
+    return 1
+
+
+class _Branches(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(2, 2)
+
+    def forward(self, x):
+        if bool(x.sum() > 0):
+            return self.fc(x)
+        return x
+
+
+def test_a_function_without_parameters_and_a_branch_that_only_calls_draw_as_they_are():
+    assert jitviz.graph(torch.jit.script(_no_parameters)).inputs == []
+    (fc,) = jitviz.graph(torch.jit.script(_Branches())).find("prim::CallMethod")
+    assert fc.blocks == []  # a branch holding one call is not a hand-over: the call stays closed
+
+
+def test_a_file_torch_cannot_load_quotes_torch(tmp_path):
+    good = tmp_path / "good.pt"
+    torch.jit.save(torch.jit.script(seed.TinyNet()), str(good))
+    broken = tmp_path / "broken.pt"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
+        for name in source.namelist():
+            if not name.endswith("constants.pkl") and "/data/" not in name:
+                target.writestr(name, source.read(name))
+    with pytest.raises(jitviz.NotTorchScriptFileError) as refused:
+        jitviz.graph(broken)
+    prefix = f"torch.jit.load could not read {str(broken)!r}: "
+    message = str(refused.value)
+    assert message.startswith(prefix) and message[len(prefix):].splitlines()[0] in str(refused.value.__cause__)
+
+
+def test_a_collapsed_trace_with_several_calls_keeps_the_graph_s_invariants():
+    g = jitviz.graph(_Twin(), torch.ones(1, 4)).validate()  # the default view is not `convert`'s: checked here
+    calls = [n for n in g.nodes if n.kind == "prim::CallMethod"]
+    assert [n.attributes["module_path"] for n in calls] == ["a", "b", "c"]
+    assert len({n.id for n in calls}) == 3 and all(m.id for n in calls for m in n.members)
