@@ -38,7 +38,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "zipcheck": (["jitviz/extract/zipcheck.py"], ["tests/test_archive.py", "tests/test_archive_strangers.py"]),
     "extract": (["jitviz/extract/torchscript.py", "jitviz/extract/export.py", "jitviz/extract/execution.py"],
                 ["tests/test_extract_torchscript.py", "tests/test_extract_export.py", "tests/test_extract_execution.py",
-                 "tests/test_errors.py", "tests/test_highlight.py"]),
+                 "tests/test_errors.py", "tests/test_highlight.py", "tests/test_calls.py"]),
     "calls": (["jitviz/extract/calls.py"], ["tests/test_calls.py"]),
     "dotgraph": (["jitviz/dotgraph.py", "jitviz/layout.py"], ["tests/test_dotgraph.py", "tests/test_layout.py"]),
 }
