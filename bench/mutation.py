@@ -35,7 +35,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "highlight": (["jitviz/highlight.py"], ["tests/test_highlight.py"]),
     "compare": (["jitviz/comparison.py"], ["tests/test_compare.py"]),
     "archive": (["jitviz/archive.py"], ["tests/test_archive.py", "tests/test_archive_strangers.py"]),
-    "zipcheck": (["jitviz/extract/zipcheck.py"], ["tests/test_archive.py", "tests/test_archive_strangers.py"]),
+    "zipcheck": (["jitviz/extract/zipcheck.py"],
+                 ["tests/test_zipcheck.py", "tests/test_archive.py", "tests/test_archive_strangers.py"]),
     "extract": (["jitviz/extract/torchscript.py", "jitviz/extract/export.py", "jitviz/extract/execution.py"],
                 ["tests/test_extract_torchscript.py", "tests/test_extract_export.py"]),
 }

@@ -1,0 +1,384 @@
+"""zipcheck, the bounded reader of files from strangers: each bound holds exactly where it is set, what
+it refuses it says in plain words, and what torch reads is read as torch reads it.
+
+Every odd file and pickle is made here (pickles by ``pickle.dumps`` or opcode by opcode, archives with
+:mod:`tests.zipforge`); nothing reaches torch.jit.load.
+"""
+
+import ast
+import pickle
+import re
+import zipfile
+
+import pytest
+import torch
+import torch.jit._pickle
+
+import jitviz
+from jitviz.extract import zipcheck
+from jitviz.extract.zipcheck import BigInt, TensorSpec, UnreadableError, check_code, check_debug_pickle, walk_pickle
+
+from . import zipforge
+from .zipforge import PROTO2, STOP, Member, tensor_pickle, unicode
+
+
+class AddOne(torch.nn.Module):
+    def forward(self, x):
+        return x + 1
+
+
+@pytest.fixture
+def add_one(tmp_path):
+    """The entries of a saved ``x + 1`` module, in folder ``m``."""
+    return zipforge.saved_module(tmp_path / "m.pt", AddOne())
+
+
+def _refusal(path):
+    """Why vet_torchscript refuses ``path``: the words between the file's name and the advice."""
+    with pytest.raises(jitviz.NotTorchScriptFileError) as caught:
+        zipcheck.vet_torchscript(path)
+    message = str(caught.value)
+    head = f"{path.name!r} is not handed to torch.jit.load: "
+    tail = ". jitviz.inspect_archive(path) shows what is inside."
+    assert message.startswith(head) and message.endswith(tail), message
+    return message[len(head):-len(tail)]
+
+
+def _unreadable(read, *args):
+    with pytest.raises(UnreadableError) as caught:
+        read(*args)
+    return str(caught.value)
+
+
+# --- pickles, walked opcode by opcode -------------------------------------------------------------------
+
+_PAST_STACK = "malformed pickle: a key without a value (torch would read past its stack)"
+_PROTOCOL = "it does not start with pickle protocol 2 (and only there), as torch.jit.load needs"
+
+
+@pytest.mark.parametrize("body, torch_only, says", [
+    (b"NN\x87", False, "malformed pickle: IndexError: stack underflow"),  # a 3-tuple of 2 items
+    (b"NN(00t", False, "malformed pickle: IndexError: stack underflow"),  # a mark above the stack
+    (b"N\x85Na", False, "malformed pickle: items added to a tuple"),
+    (b"NNa", False, "malformed pickle: items added to a NoneType"),
+    (b"]q\x00(h\x00e", False, "a container holds itself"),
+    (b"]q\x00]q\x01ah\x01Na", False,
+     "it changes a container after placing it in another, which torch's pickler never does"),
+    (b"(NNNd", False, _PAST_STACK),
+    (b"}(NNNu", False, _PAST_STACK),
+    (b"Nr\xff\xff\xff\xff", False,
+     "it stores a value at memo slot 4294967295 (torch would allocate every slot below it)"),
+    (b"Pabc\n", False, "it uses the pickle opcode PERSID, which TorchScript files never contain"),
+    (b"\x8f", True, "it uses the pickle opcode EMPTY_SET, which torch.jit.load cannot read"),
+    (b"N" + PROTO2, True, _PROTOCOL),  # PROTO again, after the start
+])
+def test_a_pickle_that_cannot_be_read_safely_is_refused_saying_why(body, torch_only, says):
+    assert _unreadable(walk_pickle, PROTO2 + body + STOP, torch_only) == says
+
+
+@pytest.mark.parametrize("data", [b"N.", b"\x80\x03N."])
+def test_torch_reads_only_pickles_that_start_with_protocol_2(data):
+    assert _unreadable(walk_pickle, data, True) == _PROTOCOL
+    assert walk_pickle(data) == {}  # the report reads them
+
+
+def test_the_error_text_of_a_malformed_pickle_is_cut_to_100_characters():
+    says = _unreadable(walk_pickle, b"L" + b"x" * 300 + b"L\n.")  # int() quotes the whole literal
+    assert says.startswith("malformed pickle: ValueError: invalid literal for int()")
+    assert len(says) == len("malformed pickle: ValueError: ") + 100
+
+
+def test_a_protocol_4_pickle_is_walked_for_the_report_but_refused_for_torch():
+    data = pickle.dumps({"a": [1, 2]}, 4)  # FRAME, MEMOIZE, SHORT_BINUNICODE: not torch's
+    assert walk_pickle(data) == {}
+    assert _unreadable(walk_pickle, data, True) == _PROTOCOL
+
+
+def _nested_lists(depth, leaves=0):
+    return PROTO2 + b"(" * depth + b"K\x01" * leaves + b"l" * depth + STOP
+
+
+def test_the_nesting_bound_holds_exactly(monkeypatch):
+    monkeypatch.setattr(zipcheck, "MAX_PICKLE_DEPTH", 5)
+    assert walk_pickle(_nested_lists(5)) == {}
+    assert _unreadable(walk_pickle, _nested_lists(6)) == "it nests deeper than 5 levels (torch.jit.load would crash)"
+
+
+def test_the_bound_on_items_built_holds_exactly_and_counts_nested_ones(monkeypatch):
+    monkeypatch.setattr(zipcheck, "MAX_PICKLE_ITEMS", 10)
+    too_many = "it builds more than 10 items (shared ones counted at each use)"
+    assert walk_pickle(_nested_lists(1, leaves=9)) == {}  # a list and 9 ints
+    assert _unreadable(walk_pickle, _nested_lists(1, leaves=10)) == too_many
+    assert walk_pickle(_nested_lists(2, leaves=8)) == {}  # [[8 ints]]: 10
+    assert _unreadable(walk_pickle, _nested_lists(2, leaves=9)) == too_many  # [[9 ints]]: 11
+    assert walk_pickle(PROTO2 + b"Nr\x0a\x00\x00\x00" + STOP) == {}  # memo slot 10
+    assert "memo slot 11 " in _unreadable(walk_pickle, PROTO2 + b"Nr\x0b\x00\x00\x00" + STOP)
+
+
+# --- what data.pkl says of tensors ----------------------------------------------------------------------
+
+REBUILD = b"ctorch._utils\n_rebuild_tensor_v2\n"
+FLOAT = b"ctorch\nFloatStorage\n"
+
+
+def _pid(*items):
+    """A persistent id, the tuple of ``items``."""
+    return b"(" + b"".join(items) + b"tQ"
+
+
+STORAGE = _pid(unicode("storage"), FLOAT, unicode("0"), unicode("cpu"), b"K\x02")
+
+
+def _rebuild(*args, target=REBUILD):
+    return PROTO2 + target + b"(" + b"".join(args) + b"tR" + STOP
+
+
+def _stack_global(module, name):
+    return unicode(module) + unicode(name) + b"\x93"
+
+
+_SHAPE, _STRIDE, _ZERO = b"(K\x02K\x03t", b"(K\x03K\x01t", b"K\x00"
+
+
+@pytest.mark.parametrize("data, specs", [
+    (_rebuild(STORAGE, b"K\x05", _SHAPE, _STRIDE), {"0": TensorSpec("float32", (2, 3), (3, 1), 5)}),
+    (_rebuild(STORAGE, _ZERO, b")", b")"), {"0": TensorSpec("float32", (), (), 0)}),  # a scalar
+    (_rebuild(STORAGE, _ZERO, b"K\x02", b"K\x01"), {"0": TensorSpec("float32", None, None, 0)}),  # not tuples
+    (_rebuild(STORAGE), {"0": TensorSpec("float32", None, None, None)}),  # only the storage
+    (_rebuild(STORAGE, b"K\x03"), {"0": TensorSpec("float32", None, None, 3)}),
+    # protocol 4 names globals by STACK_GLOBAL
+    (_rebuild(_pid(unicode("storage"), _stack_global("torch", "FloatStorage"), unicode("0"), unicode("cpu"),
+                   b"K\x02"), _ZERO, _SHAPE, _STRIDE, target=_stack_global("torch._utils", "_rebuild_tensor_v2")),
+     {"0": TensorSpec("float32", (2, 3), (3, 1), 0)}),
+    # a storage type that is not a global of two strings has no dtype
+    (_rebuild(_pid(unicode("storage"), b"K\x05" + unicode("FloatStorage") + b"\x93", unicode("0")), _ZERO),
+     {"0": TensorSpec(None, None, None, 0)}),
+    (_rebuild(_pid(unicode("storage"), unicode("torch.FloatStorage"), unicode("0")), _ZERO),
+     {"0": TensorSpec(None, None, None, 0)}),
+    (_rebuild(_pid(unicode("storage"), FLOAT, unicode("0")), _ZERO), {"0": TensorSpec("float32", None, None, 0)}),
+    # what is not a tensor torch would rebuild is not taken for one
+    (_rebuild(STORAGE, _ZERO, _SHAPE, target=b"cos\nsystem\n"), {}),
+    (PROTO2 + REBUILD + b"(" + STORAGE + b"lR" + STOP, {}),  # its arguments a list
+    (_rebuild(b"K\x05", _ZERO, _SHAPE), {}),  # no storage
+    (_rebuild(unicode("0") + b"Q", _ZERO, _SHAPE), {}),  # a persistent id that is not a tuple
+    (_rebuild(_pid(unicode("storage"), FLOAT), _ZERO, _SHAPE), {}),  # without a key
+    (_rebuild(_pid(unicode("storage"), FLOAT, b"K\x00"), _ZERO, _SHAPE), {}),  # a key that is not a string
+])
+def test_tensors_are_read_from_torchs_rebuild_calls_only(data, specs):
+    assert walk_pickle(data) == specs
+
+
+def test_integers_up_to_64_bits_are_kept_and_wider_ones_only_by_their_width():
+    shape = b"(" + b"".join(b"\x8a" + bytes([len(raw)]) + raw for raw in map(pickle.encode_long, (2**63, 2**64))) + b"t"
+    assert walk_pickle(tensor_pickle(unicode("0"), shape))["0"].shape == (2**63, BigInt(65))
+    assert str(BigInt(65)) == "<65-bit integer>"
+
+
+# --- debug info ---------------------------------------------------------------------------------------
+
+
+class _Call:
+    """Pickled as a call of ``function`` on ``args``, as torch pickles ``build_intlist([...])``."""
+
+    def __init__(self, function, *args):
+        self.function, self.args = function, args
+
+    def __reduce__(self):
+        return self.function, self.args
+
+
+def _lines(*indices):
+    return _Call(torch.jit._pickle.build_intlist, list(indices))
+
+
+TABLE = ("", "    return x + 1\n", "m.py")
+
+
+def _debug(source=None, start=4, end=10, record=None, table=TABLE, layout=None):
+    """A .debug_pkl in torch's string-table layout with one record (offset, (source, start, end), handle)."""
+    source = (_lines(1, 1), 2, 1) if source is None else source
+    record = (0, (source, start, end), 0) if record is None else record
+    root = ("FORMAT_WITH_STRING_TABLE", table, (record,)) if layout is None else layout
+    return pickle.dumps(root, 2)
+
+
+def _old(source):
+    """A .debug_pkl in the older layout: the source is (text, file name or None, first line)."""
+    return pickle.dumps(((0, (source, 0, 4), 0),), 2)
+
+
+@pytest.mark.parametrize("data", [
+    _debug(),
+    _debug(record=(0, ((_lines(1, 1), 2, 1), 4, 10))),  # a record of two parts
+    _debug(start=3, end=3),
+    _old(("def f(x):", "m.py", 1)),
+    _old(("def f(x):", None, 1)),
+])
+def test_debug_info_as_torch_writes_it_is_accepted(data):
+    assert check_debug_pickle(data) is None
+
+
+_MALFORMED = "is debug info with a malformed source"
+_PAST_TABLE = "is debug info pointing past its string table (torch.jit.load would crash on it)"
+
+
+@pytest.mark.parametrize("data, says", [
+    (pickle.dumps([1, 2], 2), "is debug info in which the debug info is not a tuple"),
+    (_debug(table=["", "m.py"]), "is debug info in which the string table is not a tuple"),
+    (_debug(table=("", 1)), "is debug info whose string table holds something other than strings"),
+    (_debug(layout=("FORMAT_WITH_STRING_TABLE", TABLE, [1, 2])),
+     "is debug info in which the source ranges is not a tuple"),
+    (_debug(layout=("FORMAT_WITH_STRING_TABLE", TABLE)), "is debug info with a string table but not 3 parts"),
+    (_debug(record=(0, ((_lines(1, 1), 2, 1), 4, 10), 0, 0)), "is debug info with a malformed source range record"),
+    (_debug(record=("0", ((_lines(1, 1), 2, 1), 4, 10))), "is debug info with a malformed source range record"),
+    (_debug(record=(0, [1, 2])), "is debug info in which a source range is not a tuple"),
+    (_debug(record=(0, ((_lines(1, 1), 2, 1), 4))), "is debug info in which a source range has 2 parts, not 3"),
+    (_debug(start=5, end=4), "is debug info with a source range that is not a pair of offsets"),
+    (_debug(start=-1), "is debug info with a source range that is not a pair of offsets"),
+    (_debug(end="x"), "is debug info with a source range that is not a pair of offsets"),
+    (_debug(source=[1, 2]), "is debug info in which a source is not a tuple"),
+    (_debug(source=(_lines(1, 1), 2)), "is debug info in which a source has 2 parts, not 3"),
+    (_old((5, "m.py", 1)), _MALFORMED),
+    (_old(("def f(x):", 5, 1)), _MALFORMED),
+    (_old(("def f(x):", "m.py", "1")), _MALFORMED),
+    (_debug(source=(5, 2, 1)), _MALFORMED),  # lines: not build_intlist([...])
+    (_debug(source=(_Call(list, [1, 1]), 2, 1)), _MALFORMED),
+    (_debug(source=(_Call(torch.jit._pickle.build_intlist, (1, 1)), 2, 1)), _MALFORMED),
+    (_debug(source=(_Call(torch.jit._pickle.build_intlist, 5), 2, 1)), _MALFORMED),
+    (_debug(source=(_Call(torch.jit._pickle.build_intlist, [1, 1], [1, 1]), 2, 1)), _MALFORMED),
+    (_debug(source=(_lines("a", "b"), 2, 1)), _MALFORMED),
+    (_debug(source=(_lines(1, 1), "2", 1)), _MALFORMED),
+    (_debug(source=(_lines(1, 1), 2, "1")), _MALFORMED),
+    (_debug(source=(_lines(1, 3), 2, 1)), _PAST_TABLE),
+    (_debug(source=(_lines(1, 1), 3, 1)), _PAST_TABLE),
+    (pickle.dumps((1, 2), 3), _PROTOCOL),
+    (PROTO2 + b"\x8f\x85" + STOP, "it uses the pickle opcode EMPTY_SET, which torch.jit.load cannot read"),
+])
+def test_tampered_debug_info_is_refused_saying_why(data, says):
+    assert _unreadable(check_debug_pickle, data) == says
+
+
+# --- code ---------------------------------------------------------------------------------------------
+
+
+def _depth(code):
+    """Depth of the syntax tree of ``code``, the module counted 1."""
+    pending, deepest = [(ast.parse(code), 1)], 0
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def test_the_code_depth_bound_holds_exactly(monkeypatch):
+    code = "def forward(self, x):\n    return -(-(-(x + 1)))\n"
+    monkeypatch.setattr(zipcheck, "MAX_CODE_DEPTH", _depth(code))
+    assert check_code(code.encode()) is None
+    monkeypatch.setattr(zipcheck, "MAX_CODE_DEPTH", _depth(code) - 1)
+    assert _unreadable(check_code, code.encode()) == (
+        f"nests code deeper than {_depth(code) - 1} levels (torch.jit.load would crash)")
+
+
+def test_code_that_is_not_python_text_is_refused_saying_why():
+    assert _unreadable(check_code, b"# caf\xe9\n") == "is not UTF-8 text, so not code torch.jit.save wrote"
+    assert _unreadable(check_code, b"def f(:\n").startswith("is not code torch.jit.save writes (SyntaxError: ")
+
+
+# --- vetting a file before torch.jit.load -----------------------------------------------------------------
+
+
+def _body(key, elements, storage=b"ctorch\nFloatStorage\n"):
+    """One rebuild call (no PROTO, no STOP) of a 1-d tensor over storage ``key`` of ``elements``."""
+    persistent = _pid(unicode("storage"), storage, unicode(key), unicode("cpu"), elements)
+    return REBUILD + b"(" + persistent + b"K\x00(K\x01t(K\x01t\x89ccollections\nOrderedDict\n)RtR"
+
+
+def _with_storages(add_one, records, *bodies, pickle_name="data.pkl"):
+    data = PROTO2 + b"(" + b"".join(bodies) + b"t" + STOP
+    return zipforge.replaced(add_one, pickle_name, data) + [Member(f"m/{name}", b"\0" * size) for name, size in records]
+
+
+_FLOAT, _DOUBLE, _QINT8 = (f"ctorch\n{name}Storage\n".encode() for name in ("Float", "Double", "QInt8"))
+
+
+@pytest.mark.parametrize("storage, elements, held, says", [
+    (_FLOAT, b"K\x04", 16, None),
+    (_FLOAT, b"K\x04", 15, "storage '0' claims 4 elements (16 bytes) but its record data/0 holds 15 bytes"),
+    (_DOUBLE, b"K\x02", 15, "storage '0' claims 2 elements (16 bytes) but its record data/0 holds 15 bytes"),
+    (_QINT8, b"K\x10", 16, None),  # a type jitviz has no size for: 1 byte an element
+    (_QINT8, b"K\x11", 16, "storage '0' claims 17 elements (17 bytes) but its record data/0 holds 16 bytes"),
+    (unicode("torch.FloatStorage"), b"K\x10", 16, None),  # not a global: 1 byte an element
+    (_FLOAT, b"K\x00", 0, None),
+    (_FLOAT, b"J\xff\xff\xff\xff", 16, "storage '0' has -1 elements"),
+    (_FLOAT, unicode("x"), 16, "storage '0' has x elements"),
+])
+def test_a_storage_must_fit_its_record(tmp_path, add_one, storage, elements, held, says):
+    path = zipforge.write(tmp_path / "s.pt", _with_storages(add_one, [("data/0", held)], _body("0", elements, storage)))
+    if says is None:
+        assert "data/0" in zipcheck.vet_torchscript(path)
+    else:
+        suffix = " (torch would read past it)" if "claims" in says else ""
+        assert _refusal(path) == f"'m/data.pkl': {says}{suffix}"
+
+
+def test_every_storage_is_checked_past_one_whose_record_is_missing(tmp_path, add_one):
+    # torch says plainly that a record is missing; the next storage is still checked
+    members = _with_storages(add_one, [("data/1", 4)], _body("0", b"K\x01"), _body("1", b"K\x02"))
+    path = zipforge.write(tmp_path / "two.pt", members)
+    assert _refusal(path) == ("'m/data.pkl': storage '1' claims 2 elements (8 bytes) but its record data/1 "
+                              "holds 4 bytes (torch would read past it)")
+
+
+def test_a_frozen_models_constants_must_fit_their_records(tmp_path, add_one):
+    members = _with_storages(add_one, [("constants/0", 4)], _body("0", b"K\x02"), pickle_name="constants.pkl")
+    assert _refusal(zipforge.write(tmp_path / "c.pt", members)) == (
+        "'m/constants.pkl': storage '0' claims 2 elements (8 bytes) but its record constants/0 holds 4 bytes "
+        "(torch would read past it)")
+
+
+@pytest.mark.parametrize("folder", ["data", "constants"])
+@pytest.mark.parametrize("method, flags", [(14, 0), (zipfile.ZIP_STORED, 1)])
+def test_tensor_data_torch_cannot_read_is_refused(tmp_path, add_one, folder, method, flags):
+    path = zipforge.write(tmp_path / "t.pt", add_one + [Member(f"m/{folder}/0", b"\0" * 4, method, flags=flags)])
+    assert _refusal(path) == (f"'m/{folder}/0': is compressed with method {method} or encrypted, "
+                              "which torch cannot read")
+
+
+def _vetted(add_one):
+    """What vetting reads: pickles, code, and the version and byte order records (no tensor data)."""
+    return sum(len(m.data) for m in add_one if not str(m.name).endswith("serialization_id"))
+
+
+def test_vetting_reads_within_its_own_budgets_and_exactly_up_to_them(tmp_path, add_one, monkeypatch):
+    monkeypatch.setattr(zipcheck, "MAX_MEMBER_BYTES", 1)  # the report's budgets are not vetting's
+    monkeypatch.setattr(zipcheck, "MAX_TOTAL_BYTES", 1)
+    big = [Member("m/data/0", b"\0" * 5000), Member("m/extra/notes.txt", b"x" * 5000)]  # never read
+    path = zipforge.write(tmp_path / "m.pt", add_one + big)
+    largest = max(len(m.data) for m in add_one)
+    monkeypatch.setattr(zipcheck, "VET_MEMBER_BYTES", largest)
+    monkeypatch.setattr(zipcheck, "VET_TOTAL_BYTES", _vetted(add_one))
+    assert "data/0" in zipcheck.vet_torchscript(path)
+    monkeypatch.setattr(zipcheck, "VET_TOTAL_BYTES", _vetted(add_one) - 1)
+    assert re.fullmatch(r"'m/[^']+': claims \d+ bytes; not read \(limit \d+\)", _refusal(path))
+    monkeypatch.setattr(zipcheck, "VET_TOTAL_BYTES", _vetted(add_one))
+    monkeypatch.setattr(zipcheck, "VET_MEMBER_BYTES", largest - 1)
+    assert _refusal(path).endswith(f": claims {largest} bytes; not read (limit {largest - 1})")
+
+
+def test_every_ambiguity_is_said_when_vetting_refuses(tmp_path, add_one):
+    twice = add_one + [Member(str(add_one[-1].name).upper(), add_one[-1].data)]
+    path = tmp_path / "both.pt"
+    path.write_bytes(b"#" * 100 + zipforge.write(tmp_path / "m.pt", twice).read_bytes())
+    first, second = _refusal(path).split("; ", 1)
+    assert first.startswith("the entries are 100 bytes away from where the archive's directory says")
+    assert second.startswith("1 name is used by more than one entry")
+
+
+def test_too_many_entries_are_refused_saying_what_a_torchscript_file_holds(tmp_path, add_one, monkeypatch):
+    path = zipforge.write(tmp_path / "many.pt", add_one + [Member(f"m/extra/{i}", b"") for i in range(20)])
+    monkeypatch.setattr(zipcheck, "MAX_ENTRIES", 20)
+    with pytest.raises(jitviz.NotTorchScriptFileError) as caught:
+        zipcheck.SafeZip(path)
+    assert str(caught.value) == (f"'many.pt' has {len(add_one) + 20} entries, more than the 20 jitviz inspects; "
+                                 "a TorchScript file has a few per module and tensor, so this is not one.")
