@@ -271,7 +271,7 @@ class _Reader:
 
     def _text(self, info: zipfile.ZipInfo, local: str) -> str | None:
         data = self._read(info, local)
-        return None if data is None else data.decode("utf-8", errors="replace")
+        return None if data is None else data.decode(errors="replace")  # UTF-8
 
     def _small(self, local: str) -> str | None:
         info = self.archive.find(local)

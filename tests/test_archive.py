@@ -183,6 +183,9 @@ def test_what_is_not_a_path_to_a_file_is_refused_plainly(tmp_path):
     with pytest.raises(jitviz.NotTorchScriptFileError, match="No file at .* \\(a folder\\)"):
         jitviz.inspect_archive(tmp_path)
     os.mkfifo(tmp_path / "fifo")  # opening a FIFO to read it would block forever
+    with pytest.raises(jitviz.NotTorchScriptFileError) as caught:
+        jitviz.inspect_archive(tmp_path / "fifo")
+    assert str(caught.value) == f"No file at {str(tmp_path / 'fifo')!r} (not a regular file)."
     for read in (jitviz.inspect_archive, jitviz.show):
         with pytest.raises(jitviz.NotTorchScriptFileError, match="not a regular file"):
             read(tmp_path / "fifo")

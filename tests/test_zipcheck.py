@@ -9,6 +9,7 @@ import ast
 import pickle
 import re
 import zipfile
+import zlib
 
 import pytest
 import torch
@@ -71,6 +72,10 @@ _PROTOCOL = "it does not start with pickle protocol 2 (and only there), as torch
     (b"Pabc\n", False, "it uses the pickle opcode PERSID, which TorchScript files never contain"),
     (b"\x8f", True, "it uses the pickle opcode EMPTY_SET, which torch.jit.load cannot read"),
     (b"N" + PROTO2, True, _PROTOCOL),  # PROTO again, after the start
+    # opcodes of other protocols, read for the report
+    (b"\x8f(NN\x90t", False, "malformed pickle: IndexError: pop from empty list"),  # ADDITEMS takes its mark
+    (b"NN]2a", False, "a container holds itself"),  # DUP
+    (b"]\x94(h\x00e", False, "a container holds itself"),  # MEMOIZE
 ])
 def test_a_pickle_that_cannot_be_read_safely_is_refused_saying_why(body, torch_only, says):
     assert _unreadable(walk_pickle, PROTO2 + body + STOP, torch_only) == says
@@ -80,6 +85,17 @@ def test_a_pickle_that_cannot_be_read_safely_is_refused_saying_why(body, torch_o
 def test_torch_reads_only_pickles_that_start_with_protocol_2(data):
     assert _unreadable(walk_pickle, data, True) == _PROTOCOL
     assert walk_pickle(data) == {}  # the report reads them
+
+
+@pytest.mark.parametrize("body", [
+    b"(NN\x91",  # FROZENSET
+    b"N(NN1",  # POP_MARK
+    b"Np0\n",  # PUT
+    b"(NNd",  # DICT of one pair
+    b"}NNs",  # SETITEM
+])
+def test_opcodes_of_other_protocols_are_read_for_the_report(body):
+    assert walk_pickle(PROTO2 + body + STOP) == {}
 
 
 def test_the_error_text_of_a_malformed_pickle_is_cut_to_100_characters():
@@ -207,8 +223,15 @@ def _old(source):
     return pickle.dumps(((0, (source, 0, 4), 0),), 2)
 
 
+def _list_opcode(data):
+    """``data`` with its lists made by MARK ... LIST, which torch's unpickler also reads: ``]`` (EMPTY_LIST),
+    ``q`` n, ``(`` ... ``e`` (APPENDS) rewritten as ``(`` ... ``l``."""
+    return re.sub(rb"\]q.\((.*?)e", rb"(\1l", data, flags=re.S)
+
+
 @pytest.mark.parametrize("data", [
     _debug(),
+    _list_opcode(_debug()),  # its line list made by LIST
     _debug(record=(0, ((_lines(1, 1), 2, 1), 4, 10))),  # a record of two parts
     _debug(start=3, end=3),
     _old(("def f(x):", "m.py", 1)),
@@ -382,3 +405,145 @@ def test_too_many_entries_are_refused_saying_what_a_torchscript_file_holds(tmp_p
         zipcheck.SafeZip(path)
     assert str(caught.value) == (f"'many.pt' has {len(add_one) + 20} entries, more than the 20 jitviz inspects; "
                                  "a TorchScript file has a few per module and tensor, so this is not one.")
+
+
+# --- the zip archive, read with bounds ----------------------------------------------------------------
+
+
+def _open(tmp_path, members, name="z.pt", **bounds):
+    return zipcheck.SafeZip(zipforge.write(tmp_path / name, members), **bounds)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_member_is_read_up_to_its_limit_exactly(tmp_path, method):
+    data = bytes(range(256)) * 4
+    with _open(tmp_path, [Member("m/a", data, method)], member_bytes=len(data)) as archive:
+        assert archive.read(archive.find("a")) == data
+    with _open(tmp_path, [Member("m/a", data, method)], member_bytes=len(data) - 1) as archive:
+        says = _unreadable(archive.read, archive.find("a"))
+        assert says == f"claims {len(data)} bytes; not read (limit {len(data) - 1})"
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_member_that_holds_more_than_it_claims_is_cut_at_the_limit(tmp_path, method):
+    members = [Member("m/a", b"x" * 1000, method, claimed_size=10), Member("m/b", b"x" * 101, method, claimed_size=10),
+               Member("m/c", b"x" * 100, method, claimed_size=10)]
+    with _open(tmp_path, members, member_bytes=100, total_bytes=10_000) as archive:
+        assert _unreadable(archive.read, archive.find("a")) == "expands past 100 bytes (it claims 10); not read"
+        assert 10_000 - 102 <= archive.budget <= 10_000 - 101  # what was read is charged: up to just past the limit
+        assert _unreadable(archive.read, archive.find("b")) == "expands past 100 bytes (it claims 10); not read"
+        assert _unreadable(archive.read, archive.find("c")) == "holds 100 bytes but claims 10; torch would refuse it"
+
+
+def test_the_total_budget_is_charged_for_every_byte_read(tmp_path):
+    members = [Member(f"m/{name}", bytes([i]) * 1000, zipfile.ZIP_DEFLATED) for i, name in enumerate("abc")]
+    members[1] = Member("m/b", b"\1" * 1000, zipfile.ZIP_DEFLATED, crc=0)  # read, then refused
+    with _open(tmp_path, members, member_bytes=1000, total_bytes=2500) as archive:
+        assert archive.read(archive.find("a")) == b"\0" * 1000
+        assert "fails its CRC check" in _unreadable(archive.read, archive.find("b"))
+        assert archive.budget == 500
+        assert _unreadable(archive.read, archive.find("c")) == "claims 1000 bytes; not read (limit 500)"
+
+
+def test_the_report_reads_16_mib_in_all_whatever_the_file_holds(tmp_path):
+    # 24 code files of 1 MiB each (a few kilobytes deflated): the first 16 are read, then nothing
+    size = zipcheck.MAX_MEMBER_BYTES
+    code = [Member(f"m/code/f{i:02}.py", b"#" * size, zipfile.ZIP_DEFLATED) for i in range(24)]
+    report = jitviz.inspect_archive(zipforge.write(tmp_path / "big.pt", [Member("m/version", b"3\n"), *code]))
+    assert sorted(report.code) == [f"code/f{i:02}.py" for i in range(16)]
+    assert [note for note in report.notes if "/code/" in note] == [
+        f"'m/code/f{i:02}.py' claims {size} bytes; not read (limit 0)." for i in range(16, 24)]
+
+
+@pytest.mark.parametrize("member, says", [
+    (Member("m/a", b"x", flags=1), "is encrypted, which torch cannot read"),
+    (Member("m/a", b"x", method=14), "is compressed with method 14 (lzma), which torch cannot read"),
+    (Member("m/a", b"x", method=99), "is compressed with method 99 (AES), which torch cannot read"),
+    (Member("m/a", b"x", method=7), "is compressed with method 7 (unknown), which torch cannot read"),
+    (Member("m/a", b"x", header_offset=1), "has no local header where the central directory says"),
+    (Member("m/a", b"\xff" * 10, zipfile.ZIP_DEFLATED, compress=False),
+     "is not valid deflate data (Error -3 while decompressing data: invalid block type)"),
+    (Member("m/a", b"x" * 10, zipfile.ZIP_DEFLATED, claimed_size=20),
+     "holds 10 bytes but claims 20; torch would refuse it"),
+])
+def test_a_member_that_cannot_be_read_is_refused_saying_why(tmp_path, member, says):
+    with _open(tmp_path, [Member("m/version", b"3\n"), member]) as archive:
+        assert _unreadable(archive.read, archive.find("a")) == says
+
+
+def test_a_deflated_member_cut_short_is_refused(tmp_path):
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    cut = (packer.compress(bytes(range(256)) * 40) + packer.flush())[:-20]
+    member = Member("m/a", cut, zipfile.ZIP_DEFLATED, compress=False, claimed_size=10240, crc=0)
+    with _open(tmp_path, [member], member_bytes=20_000) as archive:
+        assert re.fullmatch(r"holds \d+ bytes but claims 10240; torch would refuse it",
+                            _unreadable(archive.read, archive.find("a")))
+
+
+# --- names, as torch looks them up ---------------------------------------------------------------------
+
+
+def test_names_are_looked_up_inside_the_first_entrys_folder_with_ascii_case_ignored(tmp_path):
+    members = [Member("Model/version", b"3\n"), Member("MODEL/CODE/A.PY", b"a"), Member("other/x", b""),
+               Member("model/data/\xc9", b""), Member("top.txt", b"")]
+    with _open(tmp_path, members) as archive:
+        assert archive.folder == "Model/"
+        assert [archive.local(info) for info in archive.infos] == ["version", "code/a.py", None, "data/\xc9", None]
+        assert archive.find("Code/a.py") is archive.infos[1]
+        assert archive.find("data/\xe9") is None  # only ASCII letters are folded, as miniz folds them
+        assert archive.other_folders() == ["other", "top.txt"]
+        assert archive.duplicates() == []
+
+
+def test_a_name_used_twice_is_found_by_neither_entry(tmp_path):
+    members = [Member("m/version", b"3\n"), Member("m/a", b"1"), Member("M/A", b"2"), Member("m/b", b"")]
+    with _open(tmp_path, members) as archive:
+        assert archive.find("a") is None and archive.find("b") is archive.infos[3]
+        assert archive.duplicates() == ["m/a"]
+
+
+def test_the_first_entry_outside_a_folder_means_torch_reads_nothing(tmp_path):
+    with _open(tmp_path, [Member("version", b"3\n"), Member("m/a", b"")]) as archive:
+        assert archive.folder == ""
+        assert [archive.local(info) for info in archive.infos] == [None, None]
+        assert archive.ambiguities() == [
+            "the first entry is not inside a folder, and torch.jit.load reads only files saved inside one "
+            "(it would refuse this file)"]
+
+
+def test_ambiguities_are_said_in_plain_words_with_counts(tmp_path):
+    members = [Member("m/version", b"3\n"), Member("m/a", b""), Member("m/A", b""), Member("m/b", b""),
+               Member("m/B", b"")] + [Member(f"{top}/x", b"") for top in ("p", "q", "r", "s")] + [Member("M/c", b"")]
+    with _open(tmp_path, members) as archive:
+        assert archive.ambiguities() == [
+            "2 names are used by more than one entry (for example 'm/a'; case is ignored, as torch ignores it): "
+            "which copy torch.jit.load reads depends on the order miniz sorts them in, so the file is ambiguous",
+            "besides the folder 'm' (the first entry's, the only one torch.jit.load reads) the archive holds "
+            "4 other top-level names ('p', 'q', 'r', ...), which torch ignores",
+            "entries under 'M' are read by torch.jit.load as part of the folder 'm' (it ignores case), "
+            "unlike unzip and most zip tools",
+        ]
+    with _open(tmp_path, [Member("m/version", b"3\n"), Member("p/x", b""), Member("q/x", b""), Member("r/x", b"")],
+               name="three.pt") as archive:
+        assert archive.ambiguities() == [
+            "besides the folder 'm' (the first entry's, the only one torch.jit.load reads) the archive holds "
+            "3 other top-level names ('p', 'q', 'r'), which torch ignores"]
+    with _open(tmp_path, [Member("m/version", b"3\n"), Member("p/x", b"")], name="one.pt") as archive:
+        assert "holds 1 other top-level name ('p'), which" in archive.ambiguities()[0]
+
+
+@pytest.mark.parametrize("name, unsafe", [
+    ("../x", True), ("m/../../x", True), ("/etc/x", True), ("m\\..\\x", True), ("C:x", True), ("\\x", True),
+    ("m/x..y", False), ("m/..x", False), ("C", False), ("m/C:x", False), ("m/x", False),
+])
+def test_names_that_would_escape_a_folder(name, unsafe):
+    assert zipcheck.unsafe_name(name) is unsafe
+
+
+@pytest.mark.parametrize("names, export", [
+    (["models/m.json"], True), (["archive_format"], True), (["serialized_exported_program.json"], True),
+    (["data/x.serialized_exported_program.json"], True), (["code/models/x.py", "data.pkl"], False),
+    (["archive_format.txt"], False), ([], False),
+])
+def test_a_torch_export_archive_is_told_by_its_names(names, export):
+    assert zipcheck.is_export_layout(names) is export

@@ -180,9 +180,10 @@ class SafeZip:
             )
         return notes
 
-    def read(self, info: zipfile.ZipInfo, limit: int | None = None) -> bytes:
-        """The member's bytes, inflated here and checked against its size and CRC; at most ``limit``."""
-        limit = min(self.member_bytes if limit is None else limit, self.budget)
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        """The member's bytes, inflated here and checked against its size and CRC; at most ``member_bytes``,
+        and at most what is left of the total budget."""
+        limit = min(self.member_bytes, self.budget)
         if info.flag_bits & 0x1:
             raise UnreadableError("is encrypted, which torch cannot read")
         if info.compress_type not in (_STORED, _DEFLATED):
@@ -434,17 +435,17 @@ class _Walker:
         elif name in ("TUPLE", "FROZENSET"):
             self._tuple(self.marks.pop())
         elif name in _EMPTY:
-            stack.append(_Node(_EMPTY[name], payload=[] if name == "EMPTY_LIST" else None))
+            stack.append(_Node(_EMPTY[name], payload=[]))  # only a list's items are kept (see _grow)
         elif name in ("LIST", "DICT"):
             items = self._take(self.marks.pop())
             if name == "DICT" and len(items) % 2:
                 raise UnreadableError("malformed pickle: a key without a value (torch would read past its stack)")
-            stack.append(self._grow(_Node(name.lower(), payload=[] if name == "LIST" else None), items))
+            stack.append(self._grow(_Node(name.lower(), payload=[]), items))
         elif name in ("APPEND", "SETITEM", "APPENDS", "SETITEMS", "ADDITEMS"):
             start = self.marks.pop() if name in ("APPENDS", "SETITEMS", "ADDITEMS") else len(stack) - (
                 1 if name == "APPEND" else 2)
             items = self._take(start)
-            if name in ("SETITEMS", "SETITEM") and len(items) % 2:
+            if name == "SETITEMS" and len(items) % 2:  # SETITEM takes two by construction
                 raise UnreadableError("malformed pickle: a key without a value (torch would read past its stack)")
             self._grow(stack[-1], items)
         elif name == "POP_MARK":
