@@ -8,6 +8,7 @@ Every odd file and pickle is made here (pickles by ``pickle.dumps`` or opcode by
 import ast
 import pickle
 import re
+import struct
 import zipfile
 import zlib
 
@@ -547,3 +548,106 @@ def test_names_that_would_escape_a_folder(name, unsafe):
 ])
 def test_a_torch_export_archive_is_told_by_its_names(names, export):
     assert zipcheck.is_export_layout(names) is export
+
+
+# --- the end records, read before zipfile parses the directory -------------------------------------------
+
+
+def _saved(tmp_path):
+    """A file as torch.jit.save writes it: a zip64 end record, its locator, then the plain end record."""
+    path = tmp_path / "m.pt"
+    torch.jit.save(torch.jit.script(AddOne()), str(path))
+    return path.read_bytes()
+
+
+def _zip64_fields(data):
+    """The entry count and directory size the zip64 end record gives, and their offsets in ``data``."""
+    at = data.rfind(b"PK\x06\x06")
+    count, size = struct.unpack("<QQ", data[at + 32:at + 48])
+    return at, count, size
+
+
+def test_a_file_torch_saved_with_data_put_before_it_is_ambiguous(tmp_path):
+    path = tmp_path / "shifted.pt"
+    path.write_bytes(b"#" * 100 + _saved(tmp_path))
+    with zipcheck.SafeZip(path) as archive:
+        assert archive.shift == 100
+    assert _refusal(path).startswith("the entries are 100 bytes away from where the archive's directory says")
+
+
+def test_a_zip64_locator_pointing_elsewhere_is_ambiguous(tmp_path):
+    data = bytearray(_saved(tmp_path))
+    locator = data.rfind(b"PK\x06\x07")
+    data[locator + 8:locator + 16] = struct.pack("<Q", 0)  # torch would look for the zip64 record at 0
+    path = tmp_path / "located.pt"
+    path.write_bytes(bytes(data))
+    with zipcheck.SafeZip(path) as archive:
+        assert archive.shift != 0
+    assert "bytes away from where the archive's directory says" in _refusal(path)
+
+
+def test_the_zip64_records_counts_are_the_ones_checked(tmp_path, monkeypatch):
+    data = bytearray(_saved(tmp_path))
+    _, count, size = _zip64_fields(data)
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8:end + 16] = struct.pack("<HHL", 0xFFFF, 0xFFFF, 0xFFFFFFFF)  # "see the zip64 record"
+    path = tmp_path / "z64.pt"
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(zipcheck, "MAX_ENTRIES", count)
+    monkeypatch.setattr(zipcheck, "MAX_DIRECTORY_BYTES", size)
+    with zipcheck.SafeZip(path) as archive:
+        assert len(archive.infos) == count and archive.shift == 0
+    monkeypatch.setattr(zipcheck, "MAX_DIRECTORY_BYTES", size - 1)
+    with pytest.raises(jitviz.NotTorchScriptFileError) as caught:
+        zipcheck.SafeZip(path)
+    assert str(caught.value) == (f"'z64.pt' has a {size}-byte list of entries, more than the {size - 1} jitviz reads; "
+                                 "a TorchScript file's is a few kilobytes.")
+    monkeypatch.setattr(zipcheck, "MAX_DIRECTORY_BYTES", size)
+    monkeypatch.setattr(zipcheck, "MAX_ENTRIES", count - 1)
+    too_many = f"^'z64.pt' has {count} entries, more than the {count - 1} "
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=too_many):
+        zipcheck.SafeZip(path)
+
+
+def test_the_plain_end_records_counts_are_checked_exactly(tmp_path, add_one, monkeypatch):
+    path = zipforge.write(tmp_path / "m.pt", add_one)
+    with zipfile.ZipFile(path) as archive:
+        size = sum(46 + len(info.orig_filename.encode()) for info in archive.infolist())
+    monkeypatch.setattr(zipcheck, "MAX_ENTRIES", len(add_one))
+    monkeypatch.setattr(zipcheck, "MAX_DIRECTORY_BYTES", size)
+    with zipcheck.SafeZip(path) as archive:
+        assert archive.shift == 0
+    monkeypatch.setattr(zipcheck, "MAX_DIRECTORY_BYTES", size - 1)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=f"has a {size}-byte list of entries"):
+        zipcheck.SafeZip(path)
+
+
+def test_a_large_file_or_one_with_a_comment_is_not_taken_for_a_shifted_one(tmp_path, add_one):
+    big = zipforge.write(tmp_path / "big.pt", add_one + [Member("m/data/0", bytes(range(256)) * 400)])  # 100 kB
+    assert big.stat().st_size > 22 + 0xFFFF
+    data = bytearray(zipforge.write(tmp_path / "m.pt", add_one).read_bytes())
+    data[-2:] = struct.pack("<H", 30)  # the end record's comment length
+    commented = tmp_path / "commented.pt"
+    commented.write_bytes(bytes(data) + b"c" * 30)
+    for path in (big, commented):
+        with zipcheck.SafeZip(path) as archive:
+            assert archive.shift == 0 and archive.ambiguities() == [], path.name
+
+
+def test_a_file_cut_inside_its_end_record_is_not_a_zip(tmp_path, add_one):
+    path = tmp_path / "cut.pt"
+    path.write_bytes(zipforge.write(tmp_path / "m.pt", add_one).read_bytes()[:-5])
+    with pytest.raises(jitviz.NotTorchScriptFileError) as caught:
+        zipcheck.SafeZip(path)
+    assert str(caught.value) == "'cut.pt' is not a zip archive (or is truncated), so it is not a TorchScript file."
+
+
+def test_a_damaged_directory_is_refused_naming_the_damage(tmp_path, add_one):
+    odd = Member("m/code/caf\xe9.py".encode("latin-1"), b"x", flags=0x800)  # flagged UTF-8, and it is not
+    path = zipforge.write(tmp_path / "utf8.pt", add_one + [odd])
+    with pytest.raises(jitviz.NotTorchScriptFileError) as caught:
+        zipcheck.SafeZip(path)
+    message = str(caught.value)
+    assert message.startswith("'utf8.pt' is a damaged zip archive (UnicodeDecodeError: 'utf-8' codec can't decode")
+    assert message.endswith("); torch.jit.save never writes one like it.")
+    assert isinstance(caught.value.__cause__, UnicodeDecodeError)
