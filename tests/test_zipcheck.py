@@ -6,7 +6,9 @@ Every odd file and pickle is made here (pickles by ``pickle.dumps`` or opcode by
 """
 
 import ast
+import io
 import pickle
+import random
 import re
 import struct
 import zipfile
@@ -62,7 +64,8 @@ _PROTOCOL = "it does not start with pickle protocol 2 (and only there), as torch
     (b"NN\x87", False, "malformed pickle: IndexError: stack underflow"),  # a 3-tuple of 2 items
     (b"NN(00t", False, "malformed pickle: IndexError: stack underflow"),  # a mark above the stack
     (b"N\x85Na", False, "malformed pickle: items added to a tuple"),
-    (b"NNa", False, "malformed pickle: items added to a NoneType"),
+    (b"K\x01Na", False, "malformed pickle: items added to a int"),
+    (b"NQNa", False, "malformed pickle: items added to a persistent"),  # a persistent id
     (b"]q\x00(h\x00e", False, "a container holds itself"),
     (b"]q\x00]q\x01ah\x01Na", False,
      "it changes a container after placing it in another, which torch's pickler never does"),
@@ -77,6 +80,8 @@ _PROTOCOL = "it does not start with pickle protocol 2 (and only there), as torch
     (b"\x8f(NN\x90t", False, "malformed pickle: IndexError: pop from empty list"),  # ADDITEMS takes its mark
     (b"NN]2a", False, "a container holds itself"),  # DUP
     (b"]\x94(h\x00e", False, "a container holds itself"),  # MEMOIZE
+    (b"]p0\n(g0\ne", False, "a container holds itself"),  # PUT, GET
+    (b")}\x92", False, "malformed pickle: IndexError: stack underflow"),  # NEWOBJ_EX takes three
 ])
 def test_a_pickle_that_cannot_be_read_safely_is_refused_saying_why(body, torch_only, says):
     assert _unreadable(walk_pickle, PROTO2 + body + STOP, torch_only) == says
@@ -94,6 +99,7 @@ def test_torch_reads_only_pickles_that_start_with_protocol_2(data):
     b"Np0\n",  # PUT
     b"(NNd",  # DICT of one pair
     b"}NNs",  # SETITEM
+    b"ccollections\nOrderedDict\n)}\x92",  # NEWOBJ_EX
 ])
 def test_opcodes_of_other_protocols_are_read_for_the_report(body):
     assert walk_pickle(PROTO2 + body + STOP) == {}
@@ -535,7 +541,7 @@ def test_ambiguities_are_said_in_plain_words_with_counts(tmp_path):
 
 @pytest.mark.parametrize("name, unsafe", [
     ("../x", True), ("m/../../x", True), ("/etc/x", True), ("m\\..\\x", True), ("C:x", True), ("\\x", True),
-    ("m/x..y", False), ("m/..x", False), ("C", False), ("m/C:x", False), ("m/x", False),
+    ("C:", True), ("m/x..y", False), ("m/..x", False), ("C", False), ("m/C:x", False), ("m/x", False),
 ])
 def test_names_that_would_escape_a_folder(name, unsafe):
     assert zipcheck.unsafe_name(name) is unsafe
@@ -572,6 +578,10 @@ def test_a_file_torch_saved_with_data_put_before_it_is_ambiguous(tmp_path):
     path.write_bytes(b"#" * 100 + _saved(tmp_path))
     with zipcheck.SafeZip(path) as archive:
         assert archive.shift == 100
+        assert archive.ambiguities() == [
+            "the entries are 100 bytes away from where the archive's directory says (something was put before or "
+            "inside the archive): zip tools read them where they are, torch.jit.load where the directory says, "
+            "so the file is ambiguous"]
     assert _refusal(path).startswith("the entries are 100 bytes away from where the archive's directory says")
 
 
@@ -651,3 +661,91 @@ def test_a_damaged_directory_is_refused_naming_the_damage(tmp_path, add_one):
     assert message.startswith("'utf8.pt' is a damaged zip archive (UnicodeDecodeError: 'utf-8' codec can't decode")
     assert message.endswith("); torch.jit.save never writes one like it.")
     assert isinstance(caught.value.__cause__, UnicodeDecodeError)
+
+
+# --- what is read from disk ---------------------------------------------------------------------------
+
+
+def _noise(size, values=16):
+    """``size`` bytes of ``values`` different values, deterministic: deflate packs 16 values about 2:1."""
+    return random.Random(0).randbytes(size).translate(bytes(b % values for b in range(256)))
+
+
+def _deflated(data):
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
+
+
+class _Counted(io.FileIO):
+    """A file that counts the bytes read from it."""
+
+    count = 0
+
+    def readinto(self, buffer):
+        read = super().readinto(buffer)
+        self.count += read or 0
+        return read
+
+    def readall(self):
+        data = super().readall()
+        self.count += len(data)
+        return data
+
+
+def test_reading_a_member_reads_from_disk_no_further_than_the_member(tmp_path, monkeypatch):
+    data = _noise(400_000)
+    stream = _deflated(data)
+    assert len(stream) > 3 << 16  # read in several chunks
+    members = [Member("m/version", b"3\n"), Member("m/a", stream, zipfile.ZIP_DEFLATED, compress=False,
+                                                   claimed_size=len(data), crc=zlib.crc32(data)),
+               Member("m/z", _noise(2_000_000, 256))]  # what lies after it is not read
+    files = []
+
+    def counted_open(path, mode):
+        files.append(_Counted(path, "r"))
+        return io.BufferedReader(files[-1])
+
+    monkeypatch.setattr(zipcheck, "open", counted_open, raising=False)
+    with _open(tmp_path, members, member_bytes=len(data)) as archive:
+        for name, size, expected in (("version", 2, b"3\n"), ("a", len(stream), data)):
+            before = files[0].count
+            assert archive.read(archive.find(name)) == expected
+            assert files[0].count - before < size + (1 << 16), name
+
+
+@pytest.mark.parametrize("past", [1, 0])
+def test_a_deflated_member_is_inflated_no_further_than_just_past_its_limit(tmp_path, past):
+    # the stream is fed in 64 KiB chunks: the first chunk's output ends 1 byte past the limit (past=1),
+    # or exactly at it with more to come (past=0), the two places where a reader could lose count
+    data = _noise(400_000)
+    stream = _deflated(data)
+    limit = len(zlib.decompressobj(-15).decompress(stream[:1 << 16])) - past
+    member = Member("m/a", stream, zipfile.ZIP_DEFLATED, compress=False, claimed_size=limit, crc=zlib.crc32(data))
+    with _open(tmp_path, [member], member_bytes=limit, total_bytes=10**7) as archive:
+        says = _unreadable(archive.read, archive.find("a"))
+        assert says == f"expands past {limit} bytes (it claims {limit}); not read"
+        assert 10**7 - archive.budget <= limit + 2
+
+
+def test_a_member_with_a_name_longer_than_32_kib_is_read(tmp_path):
+    name = "m/" + "n" * 40_000  # its length does not fit a signed 16-bit field
+    with _open(tmp_path, [Member("m/version", b"3\n"), Member(name, b"data")]) as archive:
+        assert archive.read(archive.find(name[2:])) == b"data"
+
+
+def test_an_offset_past_what_a_file_can_hold_is_refused_saying_so(tmp_path):
+    extra = struct.pack("<HHQ", 1, 8, 2**64 - 1)  # a zip64 offset of 2**64 - 1
+    member = Member("m/a", b"x", central_extra=extra, header_offset=0xFFFFFFFF)
+    with _open(tmp_path, [Member("m/version", b"3\n"), member]) as archive:
+        assert _unreadable(archive.read, archive.find("a")).startswith("has an impossible offset (")
+
+
+def test_an_end_record_zipfile_refuses_to_read_is_still_a_zip(tmp_path):
+    data = bytearray(_saved(tmp_path))
+    locator = data.rfind(b"PK\x06\x07")
+    data[locator + 16:locator + 20] = struct.pack("<L", 2)  # "spans 2 disks": zipfile.is_zipfile raises
+    path = tmp_path / "disks.pt"
+    path.write_bytes(bytes(data))
+    assert zipcheck.is_zip(path) is True  # so the loaders ask SafeZip, which says what is wrong
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="not a zip archive"):
+        zipcheck.SafeZip(path)

@@ -313,7 +313,7 @@ def unsafe_name(name: str) -> bool:
 
 def is_export_layout(local_names: list[str]) -> bool:
     """Whether names inside the folder are a ``torch.export`` archive's (``models/``, ``archive_format``)."""
-    return any(name.startswith("models/") or name in ("archive_format", "serialized_exported_program.json")
+    return any(name.startswith("models/") or name == "archive_format"
                or name.endswith("serialized_exported_program.json") for name in local_names)
 
 
