@@ -491,7 +491,7 @@ def test_a_deflated_member_cut_short_is_refused(tmp_path):
 
 
 def test_names_are_looked_up_inside_the_first_entrys_folder_with_ascii_case_ignored(tmp_path):
-    members = [Member("Model/version", b"3\n"), Member("MODEL/CODE/A.PY", b"a"), Member("other/x", b""),
+    members = [Member("Model/version", b"3\n"), Member("MODEL/CODE/A.PY", b"a"), Member("other/deep/x", b""),
                Member("model/data/\xc9", b""), Member("top.txt", b"")]
     with _open(tmp_path, members) as archive:
         assert archive.folder == "Model/"
@@ -519,24 +519,25 @@ def test_the_first_entry_outside_a_folder_means_torch_reads_nothing(tmp_path):
 
 
 def test_ambiguities_are_said_in_plain_words_with_counts(tmp_path):
-    members = [Member("m/version", b"3\n"), Member("m/a", b""), Member("m/A", b""), Member("m/b", b""),
-               Member("m/B", b"")] + [Member(f"{top}/x", b"") for top in ("p", "q", "r", "s")] + [Member("M/c", b"")]
+    members = [Member("mo/version", b"3\n"), Member("mo/a", b""), Member("mo/A", b""), Member("mo/b", b""),
+               Member("mo/B", b"")] + [Member(f"{top}/x", b"") for top in "pqrs"] + [Member("MO/x/c", b"")]
     with _open(tmp_path, members) as archive:
         assert archive.ambiguities() == [
-            "2 names are used by more than one entry (for example 'm/a'; case is ignored, as torch ignores it): "
+            "2 names are used by more than one entry (for example 'mo/a'; case is ignored, as torch ignores it): "
             "which copy torch.jit.load reads depends on the order miniz sorts them in, so the file is ambiguous",
-            "besides the folder 'm' (the first entry's, the only one torch.jit.load reads) the archive holds "
+            "besides the folder 'mo' (the first entry's, the only one torch.jit.load reads) the archive holds "
             "4 other top-level names ('p', 'q', 'r', ...), which torch ignores",
-            "entries under 'M' are read by torch.jit.load as part of the folder 'm' (it ignores case), "
+            "entries under 'MO' are read by torch.jit.load as part of the folder 'mo' (it ignores case), "
             "unlike unzip and most zip tools",
         ]
-    with _open(tmp_path, [Member("m/version", b"3\n"), Member("p/x", b""), Member("q/x", b""), Member("r/x", b"")],
-               name="three.pt") as archive:
-        assert archive.ambiguities() == [
-            "besides the folder 'm' (the first entry's, the only one torch.jit.load reads) the archive holds "
-            "3 other top-level names ('p', 'q', 'r'), which torch ignores"]
-    with _open(tmp_path, [Member("m/version", b"3\n"), Member("p/x", b"")], name="one.pt") as archive:
-        assert "holds 1 other top-level name ('p'), which" in archive.ambiguities()[0]
+    for tops, says in (("pqr", "3 other top-level names ('p', 'q', 'r'), which"),
+                       ("pq", "2 other top-level names ('p', 'q'), which"),
+                       ("p", "1 other top-level name ('p'), which")):
+        members = [Member("mo/version", b"3\n")] + [Member(f"{top}/x", b"") for top in tops]
+        with _open(tmp_path, members, name=f"{tops}.pt") as archive:
+            assert archive.ambiguities() == [
+                f"besides the folder 'mo' (the first entry's, the only one torch.jit.load reads) the archive holds "
+                f"{says} torch ignores"]
 
 
 @pytest.mark.parametrize("name, unsafe", [
@@ -748,4 +749,82 @@ def test_an_end_record_zipfile_refuses_to_read_is_still_a_zip(tmp_path):
     path.write_bytes(bytes(data))
     assert zipcheck.is_zip(path) is True  # so the loaders ask SafeZip, which says what is wrong
     with pytest.raises(jitviz.NotTorchScriptFileError, match="not a zip archive"):
+        zipcheck.SafeZip(path)
+
+
+def _end_record(data, **fields):
+    """``data`` with fields of its (plain) end record replaced: count, size (of the directory), comment."""
+    at = data.rfind(b"PK\x05\x06")
+    count, size, offset, comment = struct.unpack("<4x4xHxxLLH", data[at:at + 22])
+    count, size, comment = fields.get("count", count), fields.get("size", size), fields.get("comment", comment)
+    return data[:at] + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count & 0xFFFF, count & 0xFFFF, size, offset,
+                                   comment) + data[at + 22:]
+
+
+@pytest.mark.parametrize("fields, says", [
+    ({"count": 40_000}, "has 40000 entries, more than the 30000 jitviz inspects"),  # past a signed 16-bit count
+    ({"size": 0x90000000}, f"has a {0x90000000}-byte list of entries"),  # past a signed 32-bit size
+])
+def test_counts_in_the_end_record_are_refused_before_the_directory_is_parsed(tmp_path, add_one, monkeypatch,
+                                                                              fields, says):
+    path = tmp_path / "big.pt"
+    path.write_bytes(_end_record(zipforge.write(tmp_path / "m.pt", add_one).read_bytes(), **fields))
+    monkeypatch.setattr(zipcheck, "MAX_ENTRIES", 30_000)
+    monkeypatch.setattr(zipcheck.zipfile, "ZipFile", None)  # calling it would fail with a TypeError
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=f"^'big.pt' {says}"):
+        zipcheck.SafeZip(path)
+
+
+def test_a_longest_comment_does_not_hide_the_end_record(tmp_path, add_one, monkeypatch):
+    data = _end_record(zipforge.write(tmp_path / "m.pt", add_one).read_bytes(), comment=0xFFFF) + b"c" * 0xFFFF
+    path = tmp_path / "comment.pt"
+    path.write_bytes(data)
+    monkeypatch.setattr(zipcheck, "MAX_ENTRIES", len(add_one) - 1)
+    monkeypatch.setattr(zipcheck.zipfile, "ZipFile", None)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=f"has {len(add_one)} entries, more than"):
+        zipcheck.SafeZip(path)
+
+
+def test_an_end_record_that_understates_its_entries_is_caught_after_parsing(tmp_path, add_one, monkeypatch):
+    path = tmp_path / "few.pt"
+    path.write_bytes(_end_record(zipforge.write(tmp_path / "m.pt", add_one).read_bytes(), count=1))
+    monkeypatch.setattr(zipcheck, "MAX_ENTRIES", len(add_one) - 1)
+    with pytest.raises(jitviz.NotTorchScriptFileError) as caught:
+        zipcheck.SafeZip(path)  # zipfile reads the whole directory whatever the count says
+    assert str(caught.value) == (f"'few.pt' has {len(add_one)} entries, more than the {len(add_one) - 1} jitviz "
+                                 "inspects; a TorchScript file has a few per module and tensor, so this is not one.")
+
+
+def test_opening_a_large_file_reads_only_its_end_and_directory(tmp_path, add_one, monkeypatch):
+    path = zipforge.write(tmp_path / "big.pt", add_one + [Member("m/data/0", _noise(2_000_000, 256))])
+    files = []
+
+    def counted_open(path, mode):
+        files.append(_Counted(path, "r"))
+        return io.BufferedReader(files[-1])
+
+    monkeypatch.setattr(zipcheck, "open", counted_open, raising=False)
+    with zipcheck.SafeZip(path) as archive:
+        assert len(archive.infos) == len(add_one) + 1
+    assert files[0].count < 200_000  # of 2 MB
+
+
+def test_an_empty_archive_is_refused_as_not_torchscript(tmp_path):
+    path = zipforge.write(tmp_path / "empty.pt", [])
+    with zipcheck.SafeZip(path) as archive:
+        assert archive.infos == [] and archive.folder == ""
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="is a zip archive without a code/ folder"):
+        jitviz.inspect_archive(path)
+
+
+def test_a_zip64_count_past_a_signed_64_bit_integer_is_refused_before_parsing(tmp_path, monkeypatch):
+    data = bytearray(_saved(tmp_path))
+    at, _, _ = _zip64_fields(data)
+    data[at + 24:at + 40] = struct.pack("<QQ", 2**63, 2**63)  # entries on this disk, entries in all
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 8:end + 12] = struct.pack("<HH", 0xFFFF, 0xFFFF)
+    path = tmp_path / "z64.pt"
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(zipcheck.zipfile, "ZipFile", None)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match=f"^'z64.pt' has {2**63} entries, more than"):
         zipcheck.SafeZip(path)
