@@ -38,7 +38,7 @@ from .extract.zipcheck import (
     unsafe_name,
 )
 
-__all__ = ["inspect_archive", "is_export_archive", "ArchiveReport", "Entry", "StoredTensor",
+__all__ = ["inspect_archive", "ArchiveReport", "Entry", "StoredTensor",
            "MAX_ENTRIES", "MAX_LISTED", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "MAX_HTML_ROWS",
            "MAX_CODE_CHARS"]
 
@@ -271,7 +271,7 @@ class _Reader:
 
     def _text(self, info: zipfile.ZipInfo, local: str) -> str | None:
         data = self._read(info, local)
-        return None if data is None else data.decode("utf-8", errors="replace")
+        return None if data is None else data.decode(errors="replace")  # UTF-8
 
     def _small(self, local: str) -> str | None:
         info = self.archive.find(local)
@@ -345,7 +345,3 @@ def _bytes_needed(spec: TensorSpec, shape: tuple[int, ...]) -> int | None:
         return (spec.offset + math.prod(shape)) * item
     return (spec.offset + sum((n - 1) * s for n, s in zip(shape, stride)) + 1) * item
 
-
-def is_export_archive(names: list[str]) -> bool:
-    """Whether zip member names look like a ``torch.export`` ``.pt2`` (its graph is JSON under models/)."""
-    return zipcheck.is_export_layout([name.split("/", 1)[-1] for name in names])

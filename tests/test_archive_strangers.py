@@ -82,6 +82,7 @@ def test_two_entries_of_one_name_are_ambiguous_and_not_loaded(tmp_path, add_one,
     report = jitviz.inspect_archive(path)
     assert _local(add_one) not in report.code  # neither copy is shown as what torch runs
     assert any("used by more than one entry" in note and "ambiguous" in note for note in report.notes)
+    assert "entries of a repeated name are not shown: none of them is surely what torch reads" in report.notes
     assert "ambiguous" in report._repr_html_()
     with pytest.raises(jitviz.NotTorchScriptFileError, match="ambiguous"):
         jitviz.show(path)
@@ -96,6 +97,9 @@ def test_of_two_top_level_folders_the_first_entrys_is_shown_as_torch_reads_it(tm
         report = jitviz.inspect_archive(path)
         assert expected.decode() in report.code[_local(add_one)], order
         assert any("other top-level name" in note and "torch ignores" in note for note in report.notes)
+        assert "entries outside the folder torch reads are listed but not shown" in report.notes
+        outside = {e.kind for e in report.entries if e.name.split("/")[0] != ("n" if order == "evil first" else "m")}
+        assert outside == {"outside the folder torch reads"}, order
         with pytest.raises(jitviz.NotTorchScriptFileError, match="other top-level name"):
             jitviz.show(path)
 
@@ -298,6 +302,7 @@ def test_a_frozen_models_weights_and_data_version_are_reported(tmp_path):
     assert sorted((t.folder, t.dtype, t.shape) for t in report.tensors) == [
         ("constants", "float32", (2,)), ("constants", "float32", (2, 3))]
     assert report.tensor_bytes == 4 * (6 + 2)
+    assert {e.kind for e in report.entries if "/constants/" in e.name} == {"constant tensor data"}
     assert report.version == written
     assert "constants/" in repr(report) and "2x3" in repr(report)
 
@@ -310,8 +315,11 @@ def test_the_data_version_record_is_read_first_as_torch_does(tmp_path, add_one):
 
 
 @pytest.mark.parametrize("shape, says", [
-    (b"(J@B\x0f\x00J@B\x0f\x00t", "needs 4000000000000 bytes, but its storage holds 12"),  # 10**6 x 10**6
+    (b"(J@B\x0f\x00J@B\x0f\x00t", "data/0 claims shape 1000000x1000000, which needs 4000000000000 bytes, "
+                                  "but its storage holds 12"),  # 10**6 x 10**6
     (b"(J\xff\xff\xff\xfft", "a size of -1"),
+    (b"(K\x00K\x02J\xff\xff\xff\xfft", "data/0 has an impossible shape: a size of -1;"),  # the size that is wrong
+    (b"(G" + struct.pack(">d", 1.5) + b"t", "a size of a float"),
     (b"(\x88t", "a size of True (a bool)"),
     (b"(" + b"K\x01" * 5000 + b"t", "an impossible shape: 5000 dimensions"),
     (b"(\x8b" + struct.pack("<I", 2076) + b"\x00" * 2074 + b"\x80\x00t", "a size of <16600-bit integer>"),
@@ -322,6 +330,40 @@ def test_absurd_shapes_are_noted_and_never_break_the_report(tmp_path, add_one, s
     report = jitviz.inspect_archive(zipforge.write(tmp_path / "shape.pt", members))
     assert any(says in note for note in report.notes), report.notes
     assert says in repr(report) and html.escape(says) in report._repr_html_()
+
+
+_INT = b"J\xff\xff\xff\xff"  # -1
+
+
+@pytest.mark.parametrize("shape, stride, offset, storage, held, needs", [
+    (b"(K\x02K\x02t", b"(K\x04K\x01t", b"K\x00", "FloatStorage", 20, 24),  # strides reach past 2x2 elements
+    (b"(K\x01M\xe8\x03t", b"(M\xe8\x03K\x01t", b"K\x00", "FloatStorage", 12, 4000),  # a 1x1000 row
+    (b"(K\x02t", b"(K\x01t", b"K\x01", "FloatStorage", 8, 12),  # the offset counts
+    (b"(K\x02t", b"(K\x01t", b"K\x00", "DoubleStorage", 12, 16),  # 8 bytes a double
+    (b"(K\x04t", b"N", b"K\x00", "FloatStorage", 12, 16),  # no stride: contiguous
+    (b"(K\x02K\x02t", b"(K\x01t", b"K\x00", "FloatStorage", 12, 16),  # strides not one a size: contiguous
+    (b"(K\x02t", b"(" + _INT + b"t", b"K\x00", "FloatStorage", 4, 8),  # a negative stride: contiguous
+    (b"(K\x03t", b"(K\x00t", b"K\x00", "FloatStorage", 4, None),  # three views of one element fit
+    (b"(K\x00K\x03t", b"(K\x03K\x01t", b"K\x00", "FloatStorage", 0, None),  # empty: needs nothing
+    (b"(" + b"K\x01" * 64 + b"t", b"(K\x01t", b"K\x00", "FloatStorage", 4, None),  # 64 dimensions are allowed
+    (b"(K\x04t", b"(K\x01t", unicode("x"), "FloatStorage", 4, None),  # an odd offset: not known
+    (b"(K\x04t", b"(K\x01t", b"\x88", "FloatStorage", 4, None),  # offset True: not known
+    (b"(K\x04t", b"(K\x01t", b"K\x00", "QInt8Storage", 1, None),  # a dtype jitviz has no size for
+])
+def test_a_view_needing_more_bytes_than_its_storage_is_noted(tmp_path, add_one, shape, stride, offset, storage,
+                                                               held, needs):
+    data = tensor_pickle(unicode("0"), shape, stride=stride, offset=offset, storage=storage)
+    members = zipforge.replaced(add_one, "data.pkl", data) + [Member("m/data/0", b"\0" * held)]
+    report = jitviz.inspect_archive(zipforge.write(tmp_path / "view.pt", members))
+    notes = [note for note in report.notes if note.startswith("data/0")]
+    tensor = report.tensors[0]
+    assert tensor.shape is not None  # a possible shape, shown
+    if needs is None:
+        assert notes == []
+    else:
+        shown = "x".join(map(str, tensor.shape))
+        assert notes == [f"data/0 claims shape {shown}, which needs {needs} bytes, but its storage holds {held}: "
+                         "torch.jit.load would refuse it."]
 
 
 def test_a_small_file_cannot_make_a_huge_html_report(tmp_path, add_one):
@@ -348,6 +390,9 @@ def test_control_characters_from_the_file_are_shown_as_text(tmp_path, add_one):
     for text in (repr(report), page):
         assert not re.search("[\x00-\x08\x0b-\x1f\u202e]", text)
         assert "\\x1b[31mred\\x00\\u202eevil" in text
+    assert "  extra/\\x1b[31mred\\x00\\u202eevil: 0 bytes" in repr(report).splitlines()  # not via a note's repr()
+    names = ["".join(code.itertext()) for code in xml.etree.ElementTree.fromstring(f"<root>{page}</root>").iter("code")]
+    assert "m/extra/\\x1b[31mred\\x00\\u202eevil" in names
     xml.etree.ElementTree.fromstring(f"<root>{page}</root>")  # well-formed: safe inside SVG/XHTML too
 
 
@@ -362,7 +407,8 @@ def test_an_exported_program_saved_as_pt_is_drawn(tmp_path):
     drawn = jitviz.graph(path)
     assert drawn.origin == "loaded .pt2"
     assert [node.kind for node in drawn.nodes] == ["aten::add.Tensor"]
-    with pytest.raises(jitviz.NotTorchScriptFileError, match="looks like a torch.export .pt2"):
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="without a code/ folder, so it is not TorchScript: "
+                       "it looks like a torch.export .pt2, which inspect_archive does not read yet.$"):
         jitviz.inspect_archive(path)
     with zipfile.ZipFile(path) as archive:  # torch's reader ignores case: an ambiguous copy
         members = [Member(info.filename, archive.read(info)) for info in archive.infolist()]

@@ -180,9 +180,10 @@ class SafeZip:
             )
         return notes
 
-    def read(self, info: zipfile.ZipInfo, limit: int | None = None) -> bytes:
-        """The member's bytes, inflated here and checked against its size and CRC; at most ``limit``."""
-        limit = min(self.member_bytes if limit is None else limit, self.budget)
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        """The member's bytes, inflated here and checked against its size and CRC; at most ``member_bytes``,
+        and at most what is left of the total budget."""
+        limit = min(self.member_bytes, self.budget)
         if info.flag_bits & 0x1:
             raise UnreadableError("is encrypted, which torch cannot read")
         if info.compress_type not in (_STORED, _DEFLATED):
@@ -312,7 +313,7 @@ def unsafe_name(name: str) -> bool:
 
 def is_export_layout(local_names: list[str]) -> bool:
     """Whether names inside the folder are a ``torch.export`` archive's (``models/``, ``archive_format``)."""
-    return any(name.startswith("models/") or name in ("archive_format", "serialized_exported_program.json")
+    return any(name.startswith("models/") or name == "archive_format"
                or name.endswith("serialized_exported_program.json") for name in local_names)
 
 
@@ -385,7 +386,7 @@ _TORCH_OPCODES = {
 class _Walker:
     """A pickle machine that builds only the shape of things: what they are, how deep, how large."""
 
-    def __init__(self, torch_only: bool = False) -> None:
+    def __init__(self, torch_only: bool) -> None:
         self.torch_only = torch_only
         self.stack: list[Any] = []
         self.marks: list[int] = []
@@ -393,7 +394,7 @@ class _Walker:
         self.tensors: dict[str, TensorSpec] = {}
         self.result: Any = None
         self.storages: dict[str, tuple[str, Any]] = {}  # key -> (storage type, elements)
-        self.opcodes = 0
+        self.started = False  # an opcode was read: PROTO may come first and only there
 
     def run(self, data: bytes) -> dict[str, TensorSpec]:
         try:
@@ -409,9 +410,9 @@ class _Walker:
         stack = self.stack
         if self.torch_only and name not in _TORCH_OPCODES:
             raise UnreadableError(f"it uses the pickle opcode {name}, which torch.jit.load cannot read")
-        if self.torch_only and ((self.opcodes == 0) != (name == "PROTO") or name == "PROTO" and arg != 2):
+        if self.torch_only and (self.started == (name == "PROTO") or name == "PROTO" and arg != 2):
             raise UnreadableError("it does not start with pickle protocol 2 (and only there), as torch.jit.load needs")
-        self.opcodes += 1
+        self.started = True
         if name in ("PROTO", "FRAME", "STOP"):
             return
         if name in _PUSH_ARG:
@@ -434,17 +435,17 @@ class _Walker:
         elif name in ("TUPLE", "FROZENSET"):
             self._tuple(self.marks.pop())
         elif name in _EMPTY:
-            stack.append(_Node(_EMPTY[name], payload=[] if name == "EMPTY_LIST" else None))
+            stack.append(_Node(_EMPTY[name], payload=[]))  # only a list's items are kept (see _grow)
         elif name in ("LIST", "DICT"):
             items = self._take(self.marks.pop())
             if name == "DICT" and len(items) % 2:
                 raise UnreadableError("malformed pickle: a key without a value (torch would read past its stack)")
-            stack.append(self._grow(_Node(name.lower(), payload=[] if name == "LIST" else None), items))
+            stack.append(self._grow(_Node(name.lower(), payload=[]), items))
         elif name in ("APPEND", "SETITEM", "APPENDS", "SETITEMS", "ADDITEMS"):
             start = self.marks.pop() if name in ("APPENDS", "SETITEMS", "ADDITEMS") else len(stack) - (
                 1 if name == "APPEND" else 2)
             items = self._take(start)
-            if name in ("SETITEMS", "SETITEM") and len(items) % 2:
+            if name == "SETITEMS" and len(items) % 2:  # SETITEM takes two by construction
                 raise UnreadableError("malformed pickle: a key without a value (torch would read past its stack)")
             self._grow(stack[-1], items)
         elif name == "POP_MARK":
@@ -493,7 +494,8 @@ class _Walker:
     def _grow(self, node: Any, items: list[Any]) -> _Node:
         """Put ``items`` inside ``node``, keeping its depth and size exact and bounded."""
         if not isinstance(node, _Node) or node.kind in ("tuple", "persistent") and node.nested:
-            raise UnreadableError(f"malformed pickle: items added to a {type(node).__name__}")
+            what = node.kind if isinstance(node, _Node) else type(node).__name__
+            raise UnreadableError(f"malformed pickle: items added to a {what}")
         if node.nested:
             raise UnreadableError(
                 "it changes a container after placing it in another, which torch's pickler never does")
@@ -517,8 +519,7 @@ class _Walker:
     def _record_storage(self, pid: Any) -> None:
         """``("storage", torch.FloatStorage, key, device, elements)``, as torch's pickler writes it."""
         if isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage" and isinstance(pid[2], str):
-            kind = pid[1].dotted.rsplit(".", 1)[-1] if isinstance(pid[1], _Name) else "?"
-            self.storages[pid[2]] = (kind, pid[4])
+            self.storages[pid[2]] = (_storage_type(pid[1]), pid[4])
 
     def _record_tensor(self, call: _Node) -> None:
         target, args = call.payload[0], call.payload[1]
@@ -530,11 +531,16 @@ class _Walker:
         pid = _plain(args[0].payload)
         if not (isinstance(pid, tuple) and len(pid) >= 3 and isinstance(pid[2], str)):
             return
-        dtype = _STORAGE_DTYPES.get(pid[1].dotted.rsplit(".", 1)[-1]) if isinstance(pid[1], _Name) else None
+        dtype = _STORAGE_DTYPES.get(_storage_type(pid[1]))
         offset = args[1] if len(args) > 1 else None
         shape, stride = (_plain(args[i]) if len(args) > i else None for i in (2, 3))
         self.tensors[pid[2]] = TensorSpec(dtype, shape if isinstance(shape, tuple) else None,
                                           stride if isinstance(stride, tuple) else None, offset)
+
+
+def _storage_type(value: Any) -> str:
+    """``FloatStorage`` for the global ``torch.FloatStorage``; ``?`` for anything else."""
+    return value.dotted.rsplit(".", 1)[-1] if isinstance(value, _Name) else "?"
 
 
 def _plain(value: Any) -> Any:
@@ -601,7 +607,7 @@ def _items(value: Any, what: str) -> tuple[Any, ...]:
 
 def _sized(items: tuple[Any, ...], count: int, what: str) -> tuple[Any, ...]:
     if len(items) != count:
-        raise UnreadableError(f"is debug info whose {what} has {len(items)} parts, not {count}")
+        raise UnreadableError(f"is debug info in which {what} has {len(items)} parts, not {count}")
     return items
 
 
@@ -660,16 +666,16 @@ def vet_torchscript(path: Path) -> list[str]:
         problems = archive.ambiguities()
         if problems:
             raise _refused(archive, "; ".join(problems))
-        locals_ = [name for name in map(archive.local, archive.infos) if name is not None]
-        for info in archive.infos:
-            local = archive.local(info) or ""
+        # no ambiguities: every entry is inside the folder torch reads
+        entries = [(info, local) for info in archive.infos if (local := archive.local(info)) is not None]
+        for info, local in entries:
             try:
                 storages = _vet_member(archive, info, local)
                 if local in ("data.pkl", "constants.pkl"):
                     _check_storages(archive, local.removesuffix(".pkl"), storages)
             except UnreadableError as reason:
                 raise _refused(archive, f"{info.filename!r}: {reason}") from reason
-    return locals_
+    return [local for _, local in entries]
 
 
 def _refused(archive: SafeZip, why: str) -> NotTorchScriptFileError:
