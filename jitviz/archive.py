@@ -37,6 +37,7 @@ from .extract.zipcheck import (
     UnreadableError,
     unsafe_name,
 )
+from .text import plural
 
 __all__ = ["inspect_archive", "ArchiveReport", "Entry", "StoredTensor",
            "MAX_ENTRIES", "MAX_LISTED", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "MAX_HTML_ROWS",
@@ -97,9 +98,9 @@ class ArchiveReport:
 
     def __repr__(self) -> str:
         lines = [
-            f"<jitviz archive {_visible(Path(self.path).name)}: {self.entry_count} entries, format version "
-            f"{_visible(str(self.version))}, {len(self.code)} code files, {len(self.tensors)} tensors "
-            f"({self.tensor_bytes} bytes)>"
+            f"<jitviz archive {_visible(Path(self.path).name)}: {plural(self.entry_count, 'entry', 'entries')}, "
+            f"format version {_visible(str(self.version))}, {plural(len(self.code), 'code file')}, "
+            f"{plural(len(self.tensors), 'tensor')} ({plural(self.tensor_bytes, 'byte')})>"
         ]
         for tensor in self.tensors[:MAX_HTML_ROWS]:
             lines.append(f"  {tensor.folder}/{_visible(tensor.key)}: {tensor.dtype or '?'} "

@@ -375,3 +375,18 @@ def test_a_scalar_and_a_constant_without_a_spec_are_shown_as_such(tmp_path, save
     assert "  data/0: float32 scalar, 4 bytes" in repr(report).splitlines()
     assert "  constants/0: ? ?, 8 bytes" in repr(report).splitlines()
     assert [text for text, _ in _table(_page(report), 1)[0]] == ["data/0", "float32", "scalar", "4"]
+
+
+def test_counts_of_one_read_in_the_singular(tmp_path):
+    class _OneWeight(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+
+        def forward(self, x):
+            return x * self.w
+
+    path = tmp_path / "one.pt"
+    torch.jit.save(torch.jit.script(_OneWeight()), str(path))
+    head = repr(jitviz.inspect_archive(path)).splitlines()[0]
+    assert ", 1 code file, 1 tensor (4 bytes)>" in head

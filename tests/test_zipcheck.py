@@ -63,9 +63,9 @@ _PROTOCOL = "it does not start with pickle protocol 2 (and only there), as torch
 @pytest.mark.parametrize("body, torch_only, says", [
     (b"NN\x87", False, "malformed pickle: IndexError: stack underflow"),  # a 3-tuple of 2 items
     (b"NN(00t", False, "malformed pickle: IndexError: stack underflow"),  # a mark above the stack
-    (b"N\x85Na", False, "malformed pickle: items added to a tuple"),
-    (b"K\x01Na", False, "malformed pickle: items added to a int"),
-    (b"NQNa", False, "malformed pickle: items added to a persistent"),  # a persistent id
+    (b"N\x85Na", False, "malformed pickle: items added to a value of kind tuple"),
+    (b"K\x01Na", False, "malformed pickle: items added to a value of kind int"),
+    (b"NQNa", False, "malformed pickle: items added to a value of kind persistent"),  # a persistent id
     (b"]q\x00(h\x00e", False, "a container holds itself"),
     (b"]q\x00]q\x01ah\x01Na", False,
      "it changes a container after placing it in another, which torch's pickler never does"),

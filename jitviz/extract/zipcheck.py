@@ -495,7 +495,7 @@ class _Walker:
         """Put ``items`` inside ``node``, keeping its depth and size exact and bounded."""
         if not isinstance(node, _Node) or node.kind in ("tuple", "persistent") and node.nested:
             what = node.kind if isinstance(node, _Node) else type(node).__name__
-            raise UnreadableError(f"malformed pickle: items added to a {what}")
+            raise UnreadableError(f"malformed pickle: items added to a value of kind {what}")
         if node.nested:
             raise UnreadableError(
                 "it changes a container after placing it in another, which torch's pickler never does")
