@@ -107,6 +107,16 @@ def test_node_budget_counts_drawn_nodes_not_folded_ones():
         to_dot(g, constants="nodes", max_nodes=3)
 
 
+def test_a_picture_fits_a_budget_of_exactly_its_drawn_nodes():
+    from jitviz.render import draw
+
+    g = jitviz.graph(torch.jit.script(seed.TinyNet()), expand_calls=True)  # `self` is folded, not drawn
+    size = draw(g).node_count
+    assert draw(g, max_nodes=size).node_count == size
+    with pytest.raises(jitviz.GraphTooLargeError, match=f"would have {size} nodes, more than max_nodes={size - 1};"):
+        draw(g, max_nodes=size - 1)
+
+
 def test_module_calls_are_labelled_by_path_and_type_and_expand_by_path():
     enc = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 2,
                                       enable_nested_tensor=False).eval()
