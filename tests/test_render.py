@@ -555,3 +555,50 @@ def test_an_exported_programs_parameters_are_drawn_as_parameters_when_asked():
     line = _node_line(source, f"in_{weight.id}")
     assert f"({weight.role})" in line and f'fillcolor="{NODE_STYLE["parameter"]["fillcolor"]}"' in line
     assert f"in_{weight.id}" not in draw(g).dot.source  # folded into its users' labels by default
+
+
+def test_every_drawn_element_is_mapped_to_the_innermost_block_it_sits_in():
+    g = jitviz.graph(seed.looping)
+    drawing = draw(g)
+    (for_loop, while_loop) = g.find("prim::Loop")
+    (if_node,) = g.find("prim::If")
+    assert drawing.regions[for_loop.id] is None and drawing.regions[f"cluster_{for_loop.id}"] is None
+    body = ir.block_key(for_loop, 0)
+    assert drawing.regions[if_node.id] == body and drawing.regions[f"cluster_{if_node.id}"] == body
+    assert drawing.regions[f"{if_node.id}_join"] == body
+    for index, block in enumerate(if_node.blocks):
+        key = ir.block_key(if_node, index)
+        assert drawing.regions[f"cluster_{if_node.id}_b{index}"] == key
+        assert drawing.regions[f"{if_node.id}_r{index}"] == key
+        assert all(drawing.regions[n.id] == key for n in block.nodes if n.id in drawing.regions)
+    assert drawing.regions[f"{while_loop.id}_p0"] == ir.block_key(while_loop, 0)
+
+
+def test_the_edges_into_a_branch_say_which_way_the_condition_went():
+    source = draw(jitviz.graph(seed.branchy_bool)).dot.source
+    (if_node,) = jitviz.graph(seed.branchy_bool).find("prim::If")
+    labels = dict(re.findall(rf"{if_node.id} -> {if_node.id}_r(\d) \[label=(\w+)", source))
+    assert labels == {"0": "true", "1": "false"}
+
+
+def test_a_long_line_is_cut_to_48_characters_ending_in_an_ellipsis():
+    line = 'if x.size(0) > 1 and x.size(1) > 1 and x.numel() > 4:'
+    assert f'label="{line[:47]}…"' in draw(jitviz.graph(_guarded)).dot.source
+
+
+def test_a_node_without_a_source_line_says_so_and_an_odd_graph_name_is_made_safe():
+    user = ir.Node("n1", "aten::f", inputs=[_v("x")], outputs=[_v("y")])
+    g = _graph([user], [_v("y")])
+    g.name = "my model (v2)"
+    source = draw(g, checks="show").dot.source
+    assert 'tooltip="aten::f (no source line recorded)"' in _node_line(source, "n1")
+    assert source.startswith("digraph my_model__v2_ {")
+    g.name = ""
+    assert draw(g, checks="show").dot.source.startswith('digraph "graph" {')  # a DOT keyword, quoted
+
+
+def test_over_the_budget_the_error_says_what_to_draw_instead():
+    with pytest.raises(jitviz.GraphTooLargeError) as refused:
+        draw(jitviz.graph(seed.looping), max_nodes=3)
+    assert "Graphviz would take minutes or never finish. Draw less: leave calls collapsed (expand_calls=False), " \
+           "use constants='fold', draw a submodule on its own" in str(refused.value)
