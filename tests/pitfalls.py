@@ -68,7 +68,7 @@ def tensor_in_loop(x):
     return x
 
 def two_reads(x):
-    n = x.size(0) + len(x)
+    n = len(x) + int(x.max().item())
     return x * x.max().item() / n
 
 def warns(x):

@@ -331,7 +331,7 @@ def test_each_line_that_reads_values_once_is_one_finding():
     c = jitviz.compare(pitfalls.two_reads, (torch.ones(3),), [torch.ones(4)])
     constants = [f for f in c.findings if f.kind == "constant"]
     assert [f.where.line for f in constants] == [line_of(pitfalls.two_reads, "len(x)"),
-                                                 line_of(pitfalls.two_reads, ".item()")]
+                                                 line_of(pitfalls.two_reads, "return x * x.max()")]
     assert constants[1].explanation == ("`return x * x.max().item() / n` read a tensor value (.item()) while "
                                         "tracing, and the trace keeps the value it had then as a constant.")
 
