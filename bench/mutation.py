@@ -30,7 +30,7 @@ SCRATCH = Path("/tmp/jitviz-mutation")
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "ir": (["jitviz/ir.py"], ["tests/test_ir.py"]),
     "paint": (["jitviz/paint.py"], ["tests/test_paint.py", "tests/test_highlight.py"]),
-    "render": (["jitviz/render.py", "jitviz/style.py"], ["tests/test_render.py"]),
+    "render": (["jitviz/render.py", "jitviz/style.py"], ["tests/test_render.py", "tests/test_paint.py"]),
     "fold": (["jitviz/fold.py"], ["tests/test_fold.py"]),
     "highlight": (["jitviz/highlight.py"], ["tests/test_highlight.py"]),
     "compare": (["jitviz/comparison.py"], ["tests/test_compare.py"]),

@@ -192,11 +192,8 @@ def _line(where: ir.SourceLocation, home: str | None) -> str:
 
 
 def _script_reason(error: str) -> str:
-    """The first line of a scripting error and, when it only introduces one, the reason after it."""
-    lines = [line.strip() for line in error.splitlines() if line.strip()]
-    if len(lines) > 1 and lines[0].endswith(":"):
-        return f"{lines[0]} {lines[1]}"
-    return lines[0] if lines else ""
+    """The first two lines of a scripting error: ``Scripting f failed:`` and TorchScript's reason."""
+    return " ".join([line.strip() for line in error.splitlines() if line.strip()][:2])
 
 
 # --- what the trace froze ------------------------------------------------------------------------
@@ -289,9 +286,8 @@ def _frozen_branch(node: ir.Node, location: ir.SourceLocation,
             kept.append((block.label, sorted(line for _, line in lines)))
     code = f"`{location.code}`"
     if len(kept) == 1:
-        label, kept_lines = kept[0]
-        where = f" (line {kept_lines[0]})" if kept_lines else ""
-        what = f"the trace kept only the {label} branch{where} and takes it for every input."
+        label, kept_lines = kept[0]  # a kept branch has a traced line, so kept_lines is never empty
+        what = f"the trace kept only the {label} branch (line {kept_lines[0]}) and takes it for every input."
     else:
         what = "the trace recorded only the branch its example input took, for every input."
     trace_nodes = [n.id for block in node.blocks for line in _lines(block.nodes) for n in trace_at.get(line, [])
@@ -312,7 +308,9 @@ def _unrolled_loop(node: ir.Node, location: ir.SourceLocation,
                        [], [node.id])
     header = (location.file, location.line)
     in_body = sorted((n for n in traced if _at(n) != header), key=lambda n: order[n.id])
-    copies = _iterations(in_body, _statement_keys(body.nodes)) if in_body else 1
+    # a loop written on one line (`for i in range(n): y = y * 2`) has all its ops on the header's line
+    copies = (_iterations(in_body, _statement_keys(body.nodes)) if in_body
+              else _periods([n.kind for n in sorted(traced, key=lambda n: order[n.id])]))
     return Finding(
         "loop", location,
         f"{code} was unrolled: the trace holds {plural(copies, 'copy', 'copies')} of its body and runs "

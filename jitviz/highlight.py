@@ -46,7 +46,9 @@ class Highlighter:
         options.check(mode=mode, expand_calls=expand_calls, inline=inline, constants=constants,
                       max_nodes=max_nodes, rankdir=rankdir, repeats=repeats)
         self._obj = obj
-        self._mode = "script" if mode == "auto" else mode
+        # "auto" is kept: with no example inputs it scripts a Python function, as "script" does,
+        # and it also accepts what is already TorchScript (a trace), which "script" refuses.
+        self._mode = mode
         self._inline = inline or bool(expand_calls)
         self._paths = expand_calls if isinstance(expand_calls, (str, list, tuple)) else None
         self._constants, self._max_nodes, self._rankdir, self._repeats = constants, max_nodes, rankdir, repeats

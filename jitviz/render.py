@@ -185,9 +185,8 @@ class _Builder:
         dot.attr("node", **GRAPH_STYLE["node"])
         dot.attr("edge", **GRAPH_STYLE["edge"])
         for value in self.graph.inputs:
-            if value.id in self.folded and (value.is_module or value.role):
-                continue  # `self`, a parameter: every use of it is a folded label (self.fc.weight)
-            self._emit_input(dot, value)
+            if not self._is_folded_input(value):
+                self._emit_input(dot, value)
         if any(node.scope for node in self.graph.nodes):
             self._emit_scoped(dot, self.graph.nodes, "")
         else:
@@ -269,6 +268,10 @@ class _Builder:
                             self.folded[param.id] = self.folded[argument.id]
                 self._fold_in(block.nodes, written)
 
+    def _is_folded_input(self, value: ir.Value) -> bool:
+        # `self`, a parameter: every use of it is a folded label (self.fc.weight), so it is not drawn
+        return value.id in self.folded and (value.is_module or bool(value.role))
+
     def _is_folded_node(self, node: ir.Node) -> bool:
         if node.id in self.merged:
             return True
@@ -310,7 +313,8 @@ class _Builder:
             self.merged.update(node.id for node in chain[1:])
 
     def _check_budget(self) -> int:
-        count = len(self.graph.inputs) + len(self.graph.outputs) + self._count(self.graph.nodes)
+        inputs = sum(1 for value in self.graph.inputs if not self._is_folded_input(value))
+        count = inputs + len(self.graph.outputs) + self._count(self.graph.nodes)
         if count > self.max_nodes:
             raise GraphTooLargeError(
                 f"This picture would have {plural(count, 'node')}, more than max_nodes={self.max_nodes}; "

@@ -1,5 +1,6 @@
 """Executed-path highlighting: the counts come from what TorchScript ran, for every shape of code."""
 
+import functools
 import re
 
 import pytest
@@ -241,3 +242,86 @@ def test_expand_calls_naming_a_submodule_that_is_not_called_is_refused():
         jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, expand_calls="no.such.module")
     view = jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, expand_calls="layers.0")
     assert len(view.model.find("prim::If")) == 4  # inlined, each call site counted
+
+
+def test_a_highlighter_made_directly_leaves_calls_collapsed_and_repeats_drawn_out():
+    _, view = Highlighter(_Stack().eval()).run(torch.ones(1, 4))
+    assert len(view.model.find("prim::CallMethod")) == 4 and not view.model.find("prim::If")
+    assert "×4" not in view.source
+
+
+@pytest.mark.parametrize("option, bad", [
+    ("mode", "scripted"), ("expand_calls", -1), ("inline", "yes"), ("constants", "folded"),
+    ("max_nodes", 0), ("rankdir", "top-down"), ("repeats", 1),
+])
+def test_a_bad_option_is_refused_when_the_highlighter_is_made(option, bad):
+    with pytest.raises(jitviz.OptionsError, match=option):
+        Highlighter(seed.branchy_bool, **{option: bad})
+
+
+def test_the_drawing_options_reach_the_picture():
+    _, view = Highlighter(seed.double, constants="nodes", rankdir="LR").run(torch.ones(2))
+    assert "prim::Constant\\nvalue=2" in view.source and "rankdir=LR" in view.source
+    _, default = Highlighter(seed.double).run(torch.ones(2))
+    assert "prim::Constant" not in default.source and "rankdir=TB" in default.source
+
+
+def test_trace_mode_traces_on_the_first_inputs_and_every_node_ran_once():
+    outputs, view = Highlighter(seed.branchy, mode="trace").run(torch.full((2, 2), 3.0))
+    assert view.model.origin == "traced" and not view.model.find("prim::If")
+    assert torch.equal(outputs, torch.tensor(1.0))
+    outputs, _ = Highlighter(functools.partial(seed.looping, n=2), mode="trace").run(torch.ones(2))
+    assert torch.equal(outputs, seed.looping(torch.ones(2), 2))
+
+
+def test_a_traced_function_is_highlighted_as_the_trace_it_is():
+    traced = torch.jit.trace(seed.double, torch.ones(2))
+    view = jitviz.show(traced, torch.ones(2), highlight=True)  # mode left at "auto"
+    assert view.model.origin == "traced"
+    with pytest.raises(jitviz.TracingError, match="mode='script' cannot apply"):
+        Highlighter(traced, mode="script").run(torch.ones(2))
+
+
+class _PassThrough(torch.nn.Module):
+    """A forward that only hands its input to one method (as torchvision's ResNet does)."""
+
+    def forward(self, x):
+        return self._impl(x)
+
+    def _impl(self, x):
+        if bool(x.sum() > 0):
+            return x * 2
+        return x - 1
+
+
+def test_a_pass_through_forward_is_drawn_with_its_call_collapsed_so_it_can_be_counted():
+    outputs, view = Highlighter(_PassThrough()).run(torch.ones(2))
+    assert torch.equal(outputs, torch.full((2,), 2.0))
+    assert [n.kind for n in view.model.walk()] == ["prim::CallMethod"]
+    _, inlined = Highlighter(_PassThrough(), inline=True).run(-torch.ones(2))
+    assert runs(inlined) == [[0, 1]]
+
+
+class _ScaledStack(_Stack):
+    def forward(self, x, scale: float = 2.0):
+        for layer in self.layers:
+            x = layer(x)
+        return x * scale
+
+
+def test_inlined_or_fallen_back_arguments_left_out_take_their_defaults():
+    stack, x = _ScaledStack().eval(), torch.ones(1, 4)
+    inlined = Highlighter(stack, expand_calls=True)
+    outputs, view = inlined.run(x)
+    assert torch.allclose(outputs, stack(x)) and len(view.model.find("prim::If")) == 4
+    budget = view.drawing.node_count - 1
+    outputs, collapsed = Highlighter(stack, expand_calls=True, max_nodes=budget).run(x)
+    assert torch.allclose(outputs, stack(x)) and not collapsed.model.find("prim::If")
+
+
+def test_the_fallback_note_says_how_big_the_inlined_picture_would_have_been():
+    inlined = jitviz.show(_Stack().eval(), torch.ones(1, 4), highlight=True, expand_calls=True)
+    size, budget = inlined.drawing.node_count, inlined.drawing.node_count - 1
+    _, view = Highlighter(_Stack().eval(), expand_calls=True, max_nodes=budget).run(torch.ones(1, 4))
+    assert view.model.notes == [f"calls not inlined, not as asked: inlined, {size} nodes, more than "
+                                f"max_nodes={budget} (raise max_nodes, or highlight a submodule on its own)"]

@@ -8,7 +8,10 @@ import pytest
 import torch
 
 import jitviz
-from jitviz.render import to_dot
+from jitviz import ir
+from jitviz.fold import CHECK_KIND, FOLDED_KIND
+from jitviz.render import IN_LABELS, draw, to_dot
+from jitviz.style import MARK_STYLES, NODE_STYLE
 
 from . import seed_functions as seed
 
@@ -52,6 +55,8 @@ def test_constant_modes():
     g = jitviz.graph(seed.double, torch.ones(2, 2))
     nodes = to_dot(g, constants="nodes").source
     assert "prim::Constant\\nvalue=2" in nodes and nodes.count("->") == 3
+    (constant,) = [line for line in nodes.splitlines() if "prim::Constant" in line]
+    assert f'fillcolor="{NODE_STYLE["constant"]["fillcolor"]}"' in constant  # grey: not an operation
     hidden = to_dot(g, constants="hide").source
     assert "other=2" not in hidden and "prim::Constant" not in hidden
 
@@ -105,6 +110,14 @@ def test_node_budget_counts_drawn_nodes_not_folded_ones():
     assert to_dot(g, max_nodes=3).source  # input, mul, output: the constant is folded
     with pytest.raises(jitviz.GraphTooLargeError, match="4 nodes"):
         to_dot(g, constants="nodes", max_nodes=3)
+
+
+def test_a_picture_fits_a_budget_of_exactly_its_drawn_nodes():
+    g = jitviz.graph(torch.jit.script(seed.TinyNet()), expand_calls=True)  # `self` is folded, not drawn
+    size = draw(g).node_count
+    assert draw(g, max_nodes=size).node_count == size
+    with pytest.raises(jitviz.GraphTooLargeError, match=f"would have {size} nodes, more than max_nodes={size - 1};"):
+        draw(g, max_nodes=size - 1)
 
 
 def test_module_calls_are_labelled_by_path_and_type_and_expand_by_path():
@@ -215,3 +228,377 @@ def test_control_characters_in_source_lines_and_constants_keep_the_svg_well_form
         svg = view.svg()
         xml.dom.minidom.parseString(svg)  # raises on a control character
         assert "\\x1b" in svg  # shown, as its escape
+
+
+# --- draw beyond the golden files: its options, the maps a Drawing hands to paint, and labels -----
+
+
+def _node_line(dot: str, node_id: str) -> str:
+    """The DOT statement that draws ``node_id``."""
+    (line,) = [line for line in dot.splitlines() if line.strip().startswith(f"{node_id} [")]
+    return line
+
+
+@pytest.mark.parametrize("option, message", [
+    ("constants", "constants must be one of 'fold', 'nodes', 'hide', not 'folded'"),
+    ("mark_style", "mark_style must be one of 'warn', 'removed', 'added', not 'folded'"),
+    ("rankdir", "rankdir must be 'TB', 'LR', 'BT' or 'RL', not 'folded'"),
+    ("checks", "checks must be one of 'fold', 'show', not 'folded'"),
+])
+def test_an_unknown_option_is_refused_with_what_it_accepts(option, message):
+    with pytest.raises(ValueError) as refused:
+        draw(jitviz.graph(seed.double, torch.ones(2)), **{option: "folded"})
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("rankdir", ["TB", "LR", "BT", "RL"])
+def test_every_graphviz_direction_is_drawn(rankdir):
+    assert f"rankdir={rankdir}" in draw(jitviz.graph(seed.double, torch.ones(2)), rankdir=rankdir).dot.source
+
+
+def _guarded(x):
+    if x.dim() != 2:
+        raise ValueError("want a matrix")
+    if x.size(0) > 1 and x.size(1) > 1 and x.numel() > 4:
+        x = x * 2
+    return x
+
+
+class _Noisy(torch.nn.Module):
+    def forward(self, x):
+        if self.training:
+            x = x + torch.randn_like(x)
+        return x * 2
+
+
+def test_checks_fold_argument_checks_long_conditions_and_training_branches_and_show_draws_them():
+    g = jitviz.graph(_guarded)
+    folded, shown = draw(g).dot.source, draw(g, checks="show").dot.source
+    assert "prim::RaiseException" not in folded and 'label="check\\n' in folded
+    assert "ops folded" in folded and "aten::numel" not in folded
+    assert "prim::RaiseException" in shown and "ops folded" not in shown and "aten::numel" in shown
+    (raises,) = g.find("prim::RaiseException")
+    assert any(raises.id in members for members in draw(g).members.values())
+    assert draw(g, checks="show").members == {}
+    noisy = jitviz.graph(torch.jit.script(_Noisy().eval()))
+    assert "training only" in draw(noisy).dot.source and "aten::randn_like" not in draw(noisy).dot.source
+    assert "aten::randn_like" in draw(noisy, checks="show").dot.source
+
+
+@pytest.mark.parametrize("style, symbol", [("warn", "⚠ "), ("removed", "− "), ("added", "+ ")])
+def test_a_marked_node_shows_its_note_in_its_style(style, symbol):
+    g = jitviz.graph(seed.double, torch.ones(2))
+    (mul,) = g.find("aten::mul")
+    line = _node_line(draw(g, marks={mul.id: "look here"}, mark_style=style).dot.source, mul.id)
+    assert f"\\n{symbol}look here\"" in line
+    assert f'color="{MARK_STYLES[style]["color"]}"' in line and "penwidth=2.5" in line
+    assert "penwidth" not in _node_line(draw(g).dot.source, mul.id)
+
+
+def test_run_counts_leave_room_for_the_count_in_every_block_label():
+    g = jitviz.graph(seed.branchy_bool)
+    counted = draw(g, run_counts=True).dot.source
+    assert "label=\"then · ran ?×\"" in counted and "label=\"else · ran ?×\"" in counted
+    assert "ran ?×" not in draw(g).dot.source
+
+
+def test_the_drawing_maps_every_edge_to_its_ends_and_every_node_to_where_it_is_drawn():
+    g = jitviz.graph(seed.looping)
+    drawing = draw(g)
+    edges = re.findall(r"^\s+(\w+) -> (\w+) \[.*\bid=(e\d+)", drawing.dot.source, re.MULTILINE)
+    assert drawing.edge_ends == {edge: (tail, head) for tail, head, edge in edges} and len(edges) > 10
+    for node in g.walk():
+        if node.kind == "prim::Constant":
+            assert drawing.drawn_as[node.id] == IN_LABELS
+        elif node.id in drawing.regions:
+            assert drawing.drawn_as[node.id] == node.id
+            assert drawing.sources[node.id] == ([node.source] if node.source else [])
+
+
+def _refine(x, y: torch.Tensor | None):
+    if y is not None:
+        return x + y
+    return x
+
+
+def test_a_refined_value_is_drawn_as_what_it_refines():
+    g = jitviz.graph(_refine)
+    (cast,) = g.find("prim::unchecked_cast")
+    drawing = draw(g)
+    assert {value: alias.id for value, alias in drawing.aliases.items()} == {cast.outputs[0].id: cast.inputs[0].id}
+    assert "prim::unchecked_cast" not in drawing.dot.source
+
+
+def _cast_and_add(x: torch.Tensor) -> torch.Tensor:
+    return x.to(torch.float16).add(torch.ones(2), alpha=2)
+
+
+def test_the_drawing_says_which_inputs_it_renamed_or_left_out():
+    g = jitviz.graph(_cast_and_add)
+    drawing = draw(g)
+    (to,) = g.find("aten::to")
+    assert {text for (node, _), text in drawing.shown_as.items() if node == to.id} == {"float16"}
+    assert {node for node, _ in drawing.omitted} >= {to.id}  # non_blocking=False, copy=False
+    (add,) = g.find("aten::add")
+    assert (add.id, add.inputs[2].id) not in drawing.omitted  # alpha=2 is not aten::add's default
+
+
+def _chain(n: int):
+    def chain(x):
+        for _ in range(n):
+            x = x + 1
+        return x
+    return jitviz.graph(chain, torch.ones(2))
+
+
+def test_over_400_nodes_edge_labels_are_placed_after_layout_and_layout_passes_capped():
+    at_limit, over = draw(_chain(398)), draw(_chain(399))
+    assert (at_limit.node_count, over.node_count) == (400, 401)
+    assert "nslimit" not in at_limit.dot.source and 'label="Float(2)"' in at_limit.dot.source
+    assert "nslimit=1 nslimit1=1" in over.dot.source
+    assert 'xlabel="Float(2)"' in over.dot.source and ' label="Float(2)"' not in over.dot.source
+
+
+def test_the_title_and_its_notes_are_never_cut():
+    g = jitviz.graph(seed.double, torch.ones(2))
+    g.notes.append("a note of more than forty-eight characters, which a label line would cut")
+    assert "which a label line would cut" in draw(g).dot.source
+
+
+def _v(name: str, type_: str = "Tensor") -> ir.Value:
+    return ir.Value(name, name, type_)
+
+
+def _constant(name: str, value: object) -> ir.Node:
+    return ir.Node(f"n_{name}", "prim::Constant", outputs=[_v(name, "Any")], attributes={"value": value})
+
+
+def _graph(nodes: list[ir.Node], outputs: list[ir.Value]) -> ir.Graph:
+    return ir.Graph("made", "scripted", [_v("x")], nodes, outputs)
+
+
+def test_several_outputs_are_numbered_and_a_constant_output_shows_its_value():
+    source = draw(_graph([_constant("c", 3)], [_v("x"), ir.Value("c", "c", "int")]), checks="show").dot.source
+    assert 'label="output 0: Tensor"' in source and 'label="output 1: int\\n3"' in source
+
+
+@pytest.mark.parametrize("value, text", [((1,), "(1,)"), ((1, 2), "(1, 2)"), ([1, "a"], "[1, 'a']"),
+                                         (None, "None"), ([(1,), []], "[(1,), []]")])
+def test_constants_are_written_as_python_would(value, text):
+    user = ir.Node("n1", "aten::f", inputs=[_v("x"), _v("c")], outputs=[_v("y")], arg_names=["self", "v"])
+    source = draw(_graph([_constant("c", value), user], [_v("y")]), checks="show").dot.source
+    assert f'label="aten::f\\nv={text}"' in source
+
+
+def test_tuples_and_lists_of_constants_fold_into_their_users():
+    one = ir.Node("n2", "prim::TupleConstruct", inputs=[_v("c")], outputs=[_v("t")])
+    pair = ir.Node("n3", "prim::ListConstruct", inputs=[_v("c"), _v("c")], outputs=[_v("l")])
+    user = ir.Node("n4", "aten::f", inputs=[_v("t"), _v("l")], outputs=[_v("y")], arg_names=["a", "b"])
+    g = _graph([_constant("c", 3), one, pair, user], [_v("y")])
+    assert 'label="aten::f\\na=(3,)\\nb=[3, 3]"' in draw(g, checks="show").dot.source
+    assert 'label="aten::f"' in draw(g, checks="show", constants="hide").dot.source
+
+
+@pytest.mark.parametrize("arg_type", ["ScalarType", "ScalarType?", "Optional[ScalarType]"])
+def test_a_dtype_number_is_named_whatever_optional_type_it_comes_as(arg_type):
+    def label(number):
+        user = ir.Node("n1", "aten::f", inputs=[_v("c")], outputs=[_v("y")], arg_names=["dtype"], arg_types=[arg_type])
+        return _node_line(draw(_graph([_constant("c", number), user], [_v("y")]), checks="show").dot.source, "n1")
+
+    assert "dtype=float32" in label(6)
+    assert "dtype=30" in label(30) and "dtype=uint64" in label(29)  # one past the last named is left a number
+
+
+@pytest.mark.parametrize("kind, first", [(CHECK_KIND, ["check"]), (FOLDED_KIND, [])])
+def test_a_folded_node_lists_the_lines_it_stands_for(kind, first):
+    folded = ir.Node("n1", kind, inputs=[_v("x")], attributes={"lines": ["f.py:2  if x:", "f.py:3  raise"]})
+    line = _node_line(draw(_graph([folded], [_v("x")]), checks="show").dot.source, "n1")
+    expected = "\\n".join(first + ["f.py:2  if x:", "f.py:3  raise"])
+    assert f'label="{expected}"' in line
+    assert f'fillcolor="{NODE_STYLE["check"]["fillcolor"]}"' in line
+
+
+def test_hidden_constants_leave_a_mark_where_a_value_is_returned_but_module_values_stay():
+    hidden = draw(jitviz.graph(seed.branchy_bool), constants="hide").dot.source
+    assert 'label="-> (…)"' in hidden and 'label="-> (1)"' not in hidden
+    net = draw(jitviz.graph(torch.jit.script(seed.TinyNet()), expand_calls=True), constants="hide").dot.source
+    assert "weight=self.fc1.weight" in net
+
+
+def _meta(x):
+    return torch.zeros(2, dtype=x.dtype, device=x.device)
+
+
+def test_what_is_read_off_a_value_is_named_in_the_label():
+    for constants in ("fold", "hide"):
+        source = draw(jitviz.graph(_meta), constants=constants).dot.source
+        assert "dtype=x.dtype\\ndevice=x.device" in source and "prim::dtype" not in source
+
+
+def _returns_from_a_loop(x, n: int):
+    for i in range(n):
+        if i > 2:
+            return x  # the loop's other result is left uninitialized on this path
+        x = x + 1
+    return x * 2
+
+
+def test_an_uninitialized_value_is_named_not_drawn():
+    g = jitviz.graph(_returns_from_a_loop)
+    assert g.find("prim::Uninitialized")
+    source = draw(g).dot.source
+    assert "uninitialized" in source and "prim::Uninitialized" not in source
+    assert "uninitialized" not in draw(g, constants="hide").dot.source
+
+
+def test_a_for_loop_over_a_constant_range_shows_its_trip_count():
+    def three(x):
+        for _ in range(3):
+            x = x + 1
+        return x
+
+    assert "prim::Loop\\nmax_trip_count=3" in draw(jitviz.graph(three)).dot.source
+
+
+class _Block(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 4)
+
+    def forward(self, x):
+        return torch.relu(self.fc(x))
+
+
+class _Branching(torch.nn.Module):
+    """Two identical blocks, the first one's result also handed back by the branch."""
+
+    def __init__(self):
+        super().__init__()
+        self.b0, self.b1 = _Block(), _Block()
+
+    def forward(self, x, c: bool):
+        if c:
+            y = self.b0(x)
+            z = self.b1(y)
+        else:
+            y = x
+            z = x
+        return y + z
+
+
+def test_a_chain_is_only_merged_where_each_result_feeds_only_the_next_call():
+    pair = jitviz.graph(torch.jit.script(torch.nn.Sequential(_Block(), _Block())))
+    drawing = draw(pair, repeats=True)
+    assert "×2 (0 … 1)" in drawing.dot.source
+    first, second = pair.find("prim::CallMethod")
+    assert drawing.drawn_as[second.id] == first.id
+    assert "×" not in draw(pair).dot.source  # draw's default draws every call
+    branching = jitviz.graph(torch.jit.script(_Branching()))
+    assert "×" not in draw(branching, repeats=True).dot.source  # y is also returned by the branch
+    expanded = jitviz.graph(torch.jit.script(torch.nn.Sequential(_Block(), _Block())), expand_calls=True)
+    assert "×" not in draw(expanded, repeats=True).dot.source  # opened calls are drawn, not merged
+
+
+def _helper(x, k: int):
+    return x * k
+
+
+def _calls_helper(x):
+    return _helper(x, 3)
+
+
+def test_an_expanded_function_call_shows_the_arguments_it_was_given():
+    source = draw(jitviz.graph(torch.jit.script(_calls_helper), expand_calls=True)).dot.source
+    assert "aten::mul\\nother=3" in source
+
+
+class _Outer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = _Inner()
+
+    def forward(self, x):
+        return self._twice(self.inner.half(x))
+
+    def _twice(self, x):
+        return x * 2
+
+
+class _Inner(torch.nn.Module):
+    def forward(self, x):
+        return x
+
+    def half(self, x):
+        return x / 2
+
+
+def test_a_call_to_another_method_names_the_module_and_the_method():
+    source = draw(jitviz.graph(torch.jit.script(_Outer()))).dot.source
+    assert "inner: _Inner.half\\nprim::CallMethod" in source
+    assert "self: _Outer._twice\\nprim::CallMethod" in source
+
+
+def test_scope_frames_nest_as_the_modules_do():
+    model = torch.nn.Sequential(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU()), torch.nn.Linear(2, 2))
+    g = jitviz.graph(torch.jit.trace(model, torch.ones(1, 2)), inline=True)
+    source = draw(g).dot.source
+    frames = re.findall(r"subgraph (cluster_scope_\w+) \{\n[^\n]*\blabel=\"?([\w.]+)", source)
+    assert [label for _, label in frames] == ["0", "0.0", "0.1", "1"]
+    outer = source.split("subgraph cluster_scope_0 {")[1].split("subgraph cluster_scope_1 {")[0]
+    assert "subgraph cluster_scope_0_0 {" in outer and "subgraph cluster_scope_0_1 {" in outer
+
+
+def test_an_exported_programs_parameters_are_drawn_as_parameters_when_asked():
+    g = jitviz.graph(torch.export.export(seed.TinyNet(), (torch.ones(1, 4),)))
+    source = draw(g, constants="nodes").dot.source
+    weight = next(v for v in g.inputs if v.role)
+    line = _node_line(source, f"in_{weight.id}")
+    assert f"({weight.role})" in line and f'fillcolor="{NODE_STYLE["parameter"]["fillcolor"]}"' in line
+    assert f"in_{weight.id}" not in draw(g).dot.source  # folded into its users' labels by default
+
+
+def test_every_drawn_element_is_mapped_to_the_innermost_block_it_sits_in():
+    g = jitviz.graph(seed.looping)
+    drawing = draw(g)
+    (for_loop, while_loop) = g.find("prim::Loop")
+    (if_node,) = g.find("prim::If")
+    assert drawing.regions[for_loop.id] is None and drawing.regions[f"cluster_{for_loop.id}"] is None
+    body = ir.block_key(for_loop, 0)
+    assert drawing.regions[if_node.id] == body and drawing.regions[f"cluster_{if_node.id}"] == body
+    assert drawing.regions[f"{if_node.id}_join"] == body
+    for index, block in enumerate(if_node.blocks):
+        key = ir.block_key(if_node, index)
+        assert drawing.regions[f"cluster_{if_node.id}_b{index}"] == key
+        assert drawing.regions[f"{if_node.id}_r{index}"] == key
+        assert all(drawing.regions[n.id] == key for n in block.nodes if n.id in drawing.regions)
+    assert drawing.regions[f"{while_loop.id}_p0"] == ir.block_key(while_loop, 0)
+
+
+def test_the_edges_into_a_branch_say_which_way_the_condition_went():
+    source = draw(jitviz.graph(seed.branchy_bool)).dot.source
+    (if_node,) = jitviz.graph(seed.branchy_bool).find("prim::If")
+    labels = dict(re.findall(rf"{if_node.id} -> {if_node.id}_r(\d) \[label=(\w+)", source))
+    assert labels == {"0": "true", "1": "false"}
+
+
+def test_a_long_line_is_cut_to_48_characters_ending_in_an_ellipsis():
+    line = 'if x.size(0) > 1 and x.size(1) > 1 and x.numel() > 4:'
+    assert f'label="{line[:47]}…"' in draw(jitviz.graph(_guarded)).dot.source
+
+
+def test_a_node_without_a_source_line_says_so_and_an_odd_graph_name_is_made_safe():
+    user = ir.Node("n1", "aten::f", inputs=[_v("x")], outputs=[_v("y")])
+    g = _graph([user], [_v("y")])
+    g.name = "my model (v2)"
+    source = draw(g, checks="show").dot.source
+    assert 'tooltip="aten::f (no source line recorded)"' in _node_line(source, "n1")
+    assert source.startswith("digraph my_model__v2_ {")
+    g.name = ""
+    assert draw(g, checks="show").dot.source.startswith('digraph "graph" {')  # a DOT keyword, quoted
+
+
+def test_over_the_budget_the_error_says_what_to_draw_instead():
+    with pytest.raises(jitviz.GraphTooLargeError) as refused:
+        draw(jitviz.graph(seed.looping), max_nodes=3)
+    assert "Graphviz would take minutes or never finish. Draw less: leave calls collapsed (expand_calls=False), " \
+           "use constants='fold', draw a submodule on its own" in str(refused.value)
