@@ -154,6 +154,9 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
     """Within the block, a trace of ``module`` records each of its submodules' calls as one node.
 
     ``with recording_calls(model) as recorded: graph, _ = torch.jit._get_trace_graph(model, inputs)``
+
+    For the block, ``torch.nn.Module._slow_forward`` (what a module call runs while tracing) is
+    replaced process-wide, as ``torch.jit.trace`` sets its own module map; it is put back after.
     """
     paths = {child: path for path, child in module.named_modules() if path}
     recorded = Recorded()
