@@ -18,9 +18,11 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import select
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Sequence
 
 from .errors import GraphvizNotFoundError, JitvizError
@@ -97,9 +99,9 @@ def _served(source: str, timeout: float) -> bytes | None:
         raise GraphvizNotFoundError("Drawing SVG")
     with _SPARES_LOCK:
         spare = _SPARES.pop(program, None)
+        if spare is None or not spare.usable():  # the first picture, or one after a fork
+            spare = _WarmDot(program)
         _SPARES[program] = _WarmDot(program)  # warms up while this one draws
-    if spare is None or not spare.usable():
-        return None  # the first picture (or one after a fork): a plain run, as fast as the spare's start
     return spare.render(source.encode("utf-8"), timeout)
 
 
@@ -130,19 +132,35 @@ class _WarmDot:
         return False
 
     def render(self, source: bytes, timeout: float) -> bytes | None:
-        """The SVG of ``source``; raises like :func:`run_dot` when ``dot`` fails or runs out of time."""
+        """The SVG of ``source``; raises like :func:`run_dot` when ``dot`` fails or runs out of time.
+
+        It waits for the warm-up picture first: a graph that reached ``dot`` while it was still
+        reading the warm-up was read into the same buffer, and graphviz orders sibling clusters by
+        where their names landed in memory, so the SVG changed from one run to the next.
+        """
+        deadline = time.monotonic() + timeout
+        process = self._process
+        assert process.stdout is not None
+        warm_up = b""
+        while not warm_up.endswith(self._END):
+            ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(process.stdout.fileno(), 1 << 16) if ready else None
+            if chunk is None:
+                self.stop()
+                raise _timed_out(timeout)
+            if not chunk:  # it died: let a fresh dot draw the picture (and report its error)
+                self.stop()
+                return None
+            warm_up += chunk
         try:
-            out, err = self._process.communicate(source + b"\n", timeout=timeout)
+            out, err = process.communicate(source + b"\n", timeout=max(0.001, deadline - time.monotonic()))
         except subprocess.TimeoutExpired as error:
             self.stop()
             raise _timed_out(timeout) from error
-        if self._process.returncode != 0:
+        if process.returncode != 0:
             reason = err.decode("utf-8", "replace").strip().splitlines()[:3]
             raise JitvizError(f"Graphviz could not draw this picture: {' '.join(reason) or 'no reason given'}")
-        _, warmed, picture = out.partition(self._END)
-        if not warmed:  # not the dot this was written for: let a fresh one draw it
-            return None
-        return picture.replace(b'"page0,1_', b'"')  # attribute values only: a quote in text is &quot;
+        return out.replace(b'"page0,1_', b'"')  # attribute values only: a quote in text is &quot;
 
     def stop(self) -> None:
         if self._process.poll() is None:
