@@ -126,7 +126,9 @@ class _WarmDot:
         self._process.stdin.flush()
 
     def usable(self) -> bool:
-        if self.owner == os.getpid() and self._process.poll() is None:
+        if self.owner != os.getpid():  # a forked child's copy of its parent's spare: not its to stop
+            return False
+        if self._process.poll() is None:
             return True
         self.stop()
         return False
