@@ -1,6 +1,6 @@
 """Bad input gets a JitvizError that says what was wrong and what to do; never a raw torch error."""
 
-import zipfile
+
 
 import pytest
 import torch
@@ -8,6 +8,7 @@ import torch
 import jitviz
 
 from . import seed_functions as seed
+from . import zipforge
 
 
 def test_unsupported_object():
@@ -66,13 +67,7 @@ def test_missing_path_directory_and_non_torchscript_files(tmp_path):
 
 
 def test_corrupt_torchscript_file(tmp_path):
-    good = tmp_path / "good.pt"
-    torch.jit.save(torch.jit.script(seed.TinyNet()), str(good))
-    broken = tmp_path / "broken.pt"
-    with zipfile.ZipFile(good) as src, zipfile.ZipFile(broken, "w") as dst:
-        for name in src.namelist():
-            if not name.endswith("constants.pkl") and "/data/" not in name:
-                dst.writestr(name, src.read(name))
+    broken = zipforge.without_tensors(tmp_path, seed.TinyNet())
     with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.jit.load could not read") as refused:
         jitviz.show(broken)
     # torch's own error is chained, whole, for whoever needs more than the line the message quotes

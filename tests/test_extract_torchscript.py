@@ -5,7 +5,6 @@ import math
 import os
 import re
 import warnings
-import zipfile
 
 import pytest
 import torch
@@ -16,6 +15,7 @@ from jitviz.extract import torchscript
 from jitviz.extract.execution import schema_of
 
 from . import seed_functions as seed
+from . import zipforge
 
 
 def test_trace_of_double_is_one_mul_with_traced_shapes():
@@ -835,13 +835,7 @@ def test_a_function_without_parameters_and_a_branch_that_only_calls_draw_as_they
 
 
 def test_a_file_torch_cannot_load_quotes_torch(tmp_path):
-    good = tmp_path / "good.pt"
-    torch.jit.save(torch.jit.script(seed.TinyNet()), str(good))
-    broken = tmp_path / "broken.pt"
-    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
-        for name in source.namelist():
-            if not name.endswith("constants.pkl") and "/data/" not in name:
-                target.writestr(name, source.read(name))
+    broken = zipforge.without_tensors(tmp_path, seed.TinyNet())
     with pytest.raises(jitviz.NotTorchScriptFileError) as refused:
         jitviz.graph(broken)
     prefix = f"torch.jit.load could not read {str(broken)!r}: "

@@ -98,3 +98,15 @@ def debug_pickle(line_index: int) -> bytes:
     source = intlist + b"K\x02K\x01\x87"  # (lines, file name index, first line number)
     record = b"K\x00" + source + b"K\x04K\x0a\x87" + b"K\x00\x87"  # (offset, (source, start, end), handle)
     return PROTO2 + unicode("FORMAT_WITH_STRING_TABLE") + table + b"(" + record + b"t\x87" + STOP
+
+
+def without_tensors(folder: Path, module: torch.nn.Module) -> Path:
+    """``module`` saved with torch.jit.save, then copied without its constants and tensor data:
+    a file zip tools read and torch.jit.load refuses."""
+    good, broken = folder / "good.pt", folder / "broken.pt"
+    torch.jit.save(torch.jit.script(module), str(good))
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
+        for name in source.namelist():
+            if not name.endswith("constants.pkl") and "/data/" not in name:
+                target.writestr(name, source.read(name))
+    return broken
