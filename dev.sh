@@ -128,7 +128,7 @@ case "${1:-}" in
         ensure_chromium
         shift
         lint  # ruff and mypy first: a few seconds, and a red lint fails the run like a red test
-        exec "$PY" -m pytest tests notebooks jitviz --nbval --nbval-sanitize-with notebooks/sanitize.cfg "$@"
+        exec "$PY" -m pytest tests notebooks jitviz --nbval --nbval-sanitize-with notebooks/sanitize.cfg --durations=10 "$@"
         ;;
     notebooks)
         setup

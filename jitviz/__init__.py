@@ -12,18 +12,21 @@ from .archive import ArchiveReport, inspect_archive
 from .comparison import Comparison, compare
 from .display import GraphView
 from .errors import (
+    ExecutionError,
+    GraphInvariantError,
     GraphTooLargeError,
     GraphvizNotFoundError,
     JitvizError,
+    LayoutTimeoutError,
     NotTorchScriptFileError,
+    OptionsError,
     ScriptingError,
     TracingError,
     UnsupportedObjectError,
+    UntrustedFileError,
 )
 from .explain import Explanation, explain
-from .extract.execution import ExecutionError
 from .graph_diff import GraphDiff, diff
-from .options import OptionsError
 from .viewer import GraphExplorer, explore_graph
 from .widgets import Explorer, explore
 
@@ -52,6 +55,9 @@ __all__ = [
     "GraphvizNotFoundError",
     "ExecutionError",
     "OptionsError",
+    "LayoutTimeoutError",
+    "UntrustedFileError",
+    "GraphInvariantError",
 ]
 
 __version__ = "0.1.0"

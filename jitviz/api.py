@@ -75,8 +75,9 @@ def show(
         max_nodes: the node budget (default 3000). A picture over it with calls expanded is drawn
             at the deepest expansion that fits, with a note in its title; one over it with
             nothing left to collapse raises :class:`~jitviz.GraphTooLargeError` rather than have
-            Graphviz run for minutes. (A picture under it that ``dot`` cannot lay out in 4 s is
-            laid out by ``sfdp`` instead, and says so: :mod:`jitviz.layout`.)
+            Graphviz run for minutes. (The layout never depends on time: a picture ``dot`` has
+            not laid out in ``jitviz.layout.LAYOUT_SECONDS`` raises :class:`~jitviz.LayoutTimeoutError`;
+            one ``dot`` fails on is laid out again with ``-Gnewrank=true``: :mod:`jitviz.layout`.)
         rankdir: Graphviz's direction, ``"TB"`` (default, top to bottom) or ``"LR"``.
         repeats: draw a chain of calls to identical submodules (the 6 layers of an encoder) once,
             marked ``×6``.

@@ -10,6 +10,11 @@ __all__ = [
     "NotTorchScriptFileError",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
+    "LayoutTimeoutError",
+    "UntrustedFileError",
+    "ExecutionError",
+    "OptionsError",
+    "GraphInvariantError",
 ]
 
 INSTALL_GRAPHVIZ = (
@@ -50,3 +55,26 @@ class GraphvizNotFoundError(JitvizError, RuntimeError):
             f"Install it with one of: {INSTALL_GRAPHVIZ}. "
             "The DOT text is still available as GraphView.source."
         )
+
+
+class LayoutTimeoutError(JitvizError):
+    """Graphviz did not lay the picture out within :data:`jitviz.layout.LAYOUT_SECONDS`."""
+
+
+class UntrustedFileError(JitvizError):
+    """Reading the file would run code stored in it; pass ``trusted=True`` only for a file you trust."""
+
+
+class ExecutionError(JitvizError):
+    """The inputs did not fit the function, or the counting copy of the graph failed to run."""
+
+
+class OptionsError(JitvizError, ValueError, TypeError):
+    """An option has a value jitviz does not accept; the message names it and what it accepts.
+
+    It is a ``ValueError`` and a ``TypeError`` too, so ``except ValueError`` keeps working.
+    """
+
+
+class GraphInvariantError(JitvizError, AssertionError):
+    """A graph model breaks an invariant: a bug in whatever built it, not in your code."""

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .errors import JitvizError
+from .errors import GraphInvariantError
 from .text import plural
 
 __all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key",
@@ -262,10 +262,6 @@ class Execution:
         if key is None:
             return 1
         return self.block_runs.get(key)
-
-
-class GraphInvariantError(JitvizError, AssertionError):
-    """A :class:`Graph` breaks an invariant of the model: a bug in whatever built it, not in your code."""
 
 
 class _Checker:

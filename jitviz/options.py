@@ -12,7 +12,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import JitvizError, ScriptingError
+from .errors import OptionsError, ScriptingError
 from .extract.torchscript import MODES
 from .render import CHECK_MODES, CONSTANT_MODES
 
@@ -20,13 +20,6 @@ __all__ = ["OptionsError", "check", "refuse_for_exported", "traceable_partial", 
 
 #: Graphviz's four directions.
 RANKDIRS = ("TB", "LR", "BT", "RL")
-
-
-class OptionsError(JitvizError, ValueError, TypeError):
-    """An option has a value jitviz does not accept; the message names it and what it accepts.
-
-    It is a ``ValueError`` and a ``TypeError`` too, so ``except ValueError`` keeps working.
-    """
 
 
 def check(**options: Any) -> None:

@@ -8,16 +8,12 @@ from typing import Any
 import torch
 
 from .. import ir
-from ..errors import JitvizError
+from ..errors import ExecutionError
 from ..results import describe_type
 from ..text import plural
 from .torchscript import Source
 
 __all__ = ["ExecutionError", "CountedRun", "schema_of"]
-
-
-class ExecutionError(JitvizError):
-    """The inputs did not fit the function, or the counting copy of the graph failed to run."""
 
 
 class CountedRun:
