@@ -25,21 +25,22 @@ def graph(
     mode: str = "auto",
     expand_calls: torchscript.ExpandCalls = False,
     inline: bool = False,
+    trusted: bool = False,
 ) -> ir.Graph:
     """The plain graph model of ``obj``, no Graphviz involved: ``jitviz.graph(f, torch.ones(2))``.
 
-    Takes the same ``obj``, inputs, ``mode`` and ``expand_calls``/``inline`` as :func:`show`.
+    Takes the same ``obj``, inputs, ``mode``, ``expand_calls``/``inline`` and ``trusted`` as :func:`show`.
     """
-    check_options(mode=mode, expand_calls=expand_calls, inline=inline)
+    check_options(mode=mode, expand_calls=expand_calls, inline=inline, trusted=trusted)
     if export.accepts(obj):
         refuse_for_exported(mode=mode, inline=inline)
         if example_inputs:
             raise TracingError("An exported or FX graph is drawn as it is; call jitviz.show(program) without inputs.")
-        return export.convert(obj, expand_calls=expand_calls)
+        return export.convert(obj, expand_calls=expand_calls, trusted=trusted)
     if (example_inputs and mode in ("auto", "trace") and isinstance(obj, torch.nn.Module)
             and not isinstance(obj, torch.jit.ScriptModule) and not inline and expand_calls is False):
         return torchscript.trace_collapsed(obj, example_inputs)  # the default view: calls recorded, not traced
-    source = torchscript.obtain(traceable_partial(obj, example_inputs, mode), example_inputs, mode)
+    source = torchscript.obtain(traceable_partial(obj, example_inputs, mode), example_inputs, mode, trusted=trusted)
     if inline:
         source = torchscript.inlined(source)
     return torchscript.convert(source, expand_calls=expand_calls)
@@ -57,6 +58,7 @@ def show(
     highlight: bool = False,
     repeats: bool = False,
     checks: str = "fold",
+    trusted: bool = False,
 ) -> GraphView:
     """Draw a TorchScript graph; in a notebook cell it shows as SVG: ``jitviz.show(f, torch.ones(2, 2))``.
 
@@ -85,18 +87,25 @@ def show(
             ``check`` node naming their lines, a branch condition of more than two operations
             is folded into its ``if``, and the ``if self.training:`` branch of a module in eval
             mode becomes one node (:mod:`jitviz.fold`); ``"show"`` draws every node as it is.
+        trusted: only for a saved file (a path): load it even though loading runs code stored
+            in it. ``torch.jit.load`` runs the ``__setstate__`` methods a TorchScript file
+            defines, and ``torch.export.load`` unpickles parts of a ``.pt2``; either can run any
+            code a crafted file holds. By default jitviz loads a TorchScript file only when its
+            code defines no ``__setstate__``, and a ``.pt2`` never, raising
+            :class:`~jitviz.UntrustedFileError` with advice. ``highlight=True`` on a file runs
+            its ``forward`` and so needs ``trusted=True`` too.
         highlight: run ``obj`` on the inputs and show what ran: the taken branch of every
             ``prim::If`` in green, the other greyed out, each block's run count (a loop body's is
             its number of iterations). A plain function is then scripted, not traced; the inputs
             are for running it. How the counts are obtained: :class:`jitviz.highlight.Highlighter`.
     """
     check_options(constants=constants, max_nodes=max_nodes, rankdir=rankdir, highlight=highlight, repeats=repeats,
-                  checks=checks)
+                  checks=checks, trusted=trusted)
     if highlight:
-        highlighter = Highlighter(obj, mode=mode, expand_calls=expand_calls, inline=inline,
-                                  constants=constants, max_nodes=max_nodes, rankdir=rankdir, repeats=repeats)
+        highlighter = Highlighter(obj, mode=mode, expand_calls=expand_calls, inline=inline, constants=constants,
+                                  max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted)
         return highlighter.run(*example_inputs)[1]
-    model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline)
+    model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline, trusted=trusted)
 
     def drawn(model: ir.Graph) -> GraphView:
         return GraphView(model, draw(model, constants=constants, max_nodes=max_nodes, rankdir=rankdir,

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch.utils
 
-from .errors import JitvizError
+from .errors import TRUST_ADVICE, JitvizError, OptionsError, UntrustedFileError
+from .extract.torchscript import vet_torchscript_file
 
 __all__ = ["CppResult", "build", "run", "SOURCE_DIR", "BUILD_DIR"]
 
@@ -42,7 +43,7 @@ class CppResult:
         return f"{self.kind} {_number(self.values[0])}"
 
 
-def build(*, quiet: bool = True) -> Path:
+def build() -> Path:
     """Build ``run_model`` if needed and return its path: ``jitviz.cpp.build()``."""
     binary = BUILD_DIR / "run_model"
     sources = [SOURCE_DIR / "run_model.cpp", SOURCE_DIR / "CMakeLists.txt"]
@@ -64,12 +65,24 @@ def build(*, quiet: bool = True) -> Path:
 
 
 def run(model: str | Path, *values: float, fill: float | None = None,
-        shape: Sequence[int] = (2, 2)) -> list[CppResult]:
+        shape: Sequence[int] = (2, 2), trusted: bool = False) -> list[CppResult]:
     """Run ``forward`` of a saved TorchScript file in C++ on one input tensor.
 
-    ``run("m.pt", fill=3.0, shape=(2, 2))`` passes ``torch.full((2, 2), 3.0)``; ``run("m.pt", 1, 2)``
-    passes ``torch.tensor([1., 2.])``. Returns what the program printed, one result per output.
+    ``run("m.pt", fill=3.0, shape=(2, 2), trusted=True)`` passes ``torch.full((2, 2), 3.0)``;
+    ``run("m.pt", 1, 2, trusted=True)`` passes ``torch.tensor([1., 2.])``. Returns what the program
+    printed, one result per output.
+
+    Running a model runs the code stored in its file, so ``trusted=True`` is required: say it
+    only for a file you made or trust. The file is checked first as :func:`jitviz.show` checks a
+    path (a damaged zip, or a pickle deep enough to crash the loader, is refused with the reason).
     """
+    if not isinstance(trusted, bool):
+        raise OptionsError(f"trusted must be True or False, not {trusted!r}.")
+    vet_torchscript_file(model, trusted=True)  # the bounded checks; trust is asked for just below
+    if not trusted:
+        raise UntrustedFileError(
+            f"jitviz.cpp.run runs the forward of {str(model)!r}, code stored in the file, in C++. " + TRUST_ADVICE
+            .replace("jitviz.show(path, trusted=True)", "jitviz.cpp.run(path, ..., trusted=True)"))
     binary = build()
     arguments = [str(binary), str(model)]
     if fill is not None or not values:
@@ -78,7 +91,8 @@ def run(model: str | Path, *values: float, fill: float | None = None,
         arguments += [repr(float(v)) for v in values]
     done = subprocess.run(arguments, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
-        raise JitvizError(f"run_model failed on {Path(model).name}: {done.stderr.strip()}")
+        reason = done.stderr.strip() or f"it stopped with status {done.returncode} and printed no reason"
+        raise JitvizError(f"run_model failed on {Path(model).name}: {reason}")
     return [_parse(line) for line in done.stdout.splitlines() if line.strip()]
 
 

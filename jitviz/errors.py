@@ -17,6 +17,15 @@ __all__ = [
     "GraphInvariantError",
 ]
 
+#: What an :class:`UntrustedFileError` advises, with torch's own warnings quoted.
+TRUST_ADVICE = (
+    "torch's documentation warns: \"It is possible to construct malicious pickle data which will execute "
+    "arbitrary code during torch.jit.load. [...] Only load data you trust\" and \"torch.export.load() uses "
+    "pickle under the hood to load models. Never load data from an untrusted source.\" "
+    "jitviz.inspect_archive(path) shows what is inside without running anything; if you made the file "
+    "yourself or trust whoever did, pass trusted=True (jitviz.show(path, trusted=True))."
+)
+
 INSTALL_GRAPHVIZ = (
     "conda install -c conda-forge graphviz | sudo apt-get install graphviz | brew install graphviz"
 )

@@ -91,20 +91,20 @@ class GraphDiff:
 
 def diff(before: Any, after: Any, *, labels: tuple[str, str] = ("before", "after"),
          inline: bool = True, constants: str = "fold", max_nodes: int = DEFAULT_MAX_NODES,
-         rankdir: str = "TB") -> GraphDiff:
+         rankdir: str = "TB", trusted: bool = False) -> GraphDiff:
     """Draw two graphs and mark what differs: ``jitviz.diff(module, torch.jit.freeze(module))``.
 
     ``before`` and ``after`` are anything :func:`jitviz.show` takes without inputs (scripted or
     traced modules and functions, graphs, saved files). ``inline`` (default) compares the inlined
     graphs, since freezing inlines every call. A side whose picture would have more than
     ``max_nodes`` nodes is not drawn (a big model's inlined graph easily has 10,000): the table
-    still counts every node, and says so.
+    still counts every node, and says so. ``trusted`` is :func:`jitviz.show`'s, for saved files.
     """
-    check(inline=inline, constants=constants, max_nodes=max_nodes, rankdir=rankdir)
+    check(inline=inline, constants=constants, max_nodes=max_nodes, rankdir=rankdir, trusted=trusted)
     if (not isinstance(labels, (tuple, list)) or len(labels) != 2
             or not all(isinstance(label, str) for label in labels)):
         raise OptionsError(f"labels must be two names, such as ('scripted', 'frozen'), not {labels!r}.")
-    old, new = graph(before, inline=inline), graph(after, inline=inline)
+    old, new = graph(before, inline=inline, trusted=trusted), graph(after, inline=inline, trusted=trusted)
     old_counts, new_counts = old.kinds(), new.kinds()
     counts = {
         kind: (old_counts[kind], new_counts[kind])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from . import ir, options
 from .display import GraphView
-from .errors import GraphTooLargeError
+from .errors import TRUST_ADVICE, GraphTooLargeError, UntrustedFileError
 from .extract import torchscript
 from .extract.execution import CountedRun, schema_of
 from .render import DEFAULT_MAX_NODES, draw
@@ -42,10 +43,14 @@ class Highlighter:
         max_nodes: int = DEFAULT_MAX_NODES,
         rankdir: str = "TB",
         repeats: bool = False,
+        trusted: bool = False,
     ) -> None:
         options.check(mode=mode, expand_calls=expand_calls, inline=inline, constants=constants,
-                      max_nodes=max_nodes, rankdir=rankdir, repeats=repeats)
-        self._obj = obj
+                      max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted)
+        if isinstance(obj, (str, os.PathLike)) and not trusted:
+            raise UntrustedFileError(
+                f"highlight=True runs the forward of {str(obj)!r}, code stored in the file. " + TRUST_ADVICE)
+        self._obj, self._trusted = obj, trusted
         # "auto" is kept: with no example inputs it scripts a Python function, as "script" does,
         # and it also accepts what is already TorchScript (a trace), which "script" refuses.
         self._mode = mode
@@ -70,7 +75,8 @@ class Highlighter:
     def _prepare(self, inputs: tuple[Any, ...]) -> GraphView:
         if self._view is None:
             example = inputs if self._mode == "trace" else ()
-            source = torchscript.obtain(options.traceable_partial(self._obj, example, self._mode), example, self._mode)
+            source = torchscript.obtain(options.traceable_partial(self._obj, example, self._mode), example, self._mode,
+                                        trusted=self._trusted)
             if self._paths:  # they are all inlined, but a misspelt one is refused, as show does
                 torchscript.convert(source, expand_calls=self._paths)
             if self._inline:

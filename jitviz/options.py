@@ -119,4 +119,5 @@ _CHECKS = {
     "inline": _flag,
     "repeats": _flag,
     "highlight": _flag,
+    "trusted": _flag,
 }

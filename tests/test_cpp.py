@@ -37,20 +37,20 @@ def test_cpp_agrees_with_python_and_only_the_script_is_right_on_control_flow(mod
     for fill in (0.5, 1.0, 3.0):
         x = torch.full((2, 2), fill)
         for name in ("branch_traced", "branch_scripted"):
-            (result,) = jitviz.cpp.run(paths[name], fill=fill, shape=(2, 2))
+            (result,) = jitviz.cpp.run(paths[name], fill=fill, shape=(2, 2), trusted=True)
             assert result.kind == "tensor" and result.values == (saved[name](x).item(),)
-        (scripted,) = jitviz.cpp.run(paths["branch_scripted"], fill=fill, shape=(2, 2))
+        (scripted,) = jitviz.cpp.run(paths["branch_scripted"], fill=fill, shape=(2, 2), trusted=True)
         assert scripted.values == (pitfalls.branch(x).item(),)  # eager Python's answer
-    (traced_wrong,) = jitviz.cpp.run(paths["branch_traced"], fill=3.0, shape=(2, 2))
+    (traced_wrong,) = jitviz.cpp.run(paths["branch_traced"], fill=3.0, shape=(2, 2), trusted=True)
     assert traced_wrong.values == (2.0,) and pitfalls.branch(torch.full((2, 2), 3.0)).item() == 1.0
 
 
 def test_numbers_vectors_and_modules(models):
     saved, paths = models
-    assert [str(r) for r in jitviz.cpp.run(paths["bool_scripted"], fill=3.0)] == ["int 1"]
-    (doubled,) = jitviz.cpp.run(paths["double_traced"], 1, 2, 3.5)
+    assert [str(r) for r in jitviz.cpp.run(paths["bool_scripted"], fill=3.0, trusted=True)] == ["int 1"]
+    (doubled,) = jitviz.cpp.run(paths["double_traced"], 1, 2, 3.5, trusted=True)
     assert doubled.shape == (3,) and doubled.values == (2.0, 4.0, 7.0)
-    (net,) = jitviz.cpp.run(paths["tinynet_traced"], fill=1.0, shape=(1, 4))
+    (net,) = jitviz.cpp.run(paths["tinynet_traced"], fill=1.0, shape=(1, 4), trusted=True)
     expected = saved["tinynet_traced"](torch.ones(1, 4))
     assert net.shape == (1, 2)
     assert torch.allclose(torch.tensor(net.values), expected.flatten(), atol=1e-5)
@@ -63,5 +63,24 @@ def test_the_binary_is_cached(models):
 
 
 def test_a_missing_model_gives_a_clear_error(tmp_path):
-    with pytest.raises(jitviz.JitvizError, match="run_model failed on missing.pt: could not load"):
-        jitviz.cpp.run(tmp_path / "missing.pt", fill=1.0)
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="No file at .*missing.pt"):
+        jitviz.cpp.run(tmp_path / "missing.pt", fill=1.0, trusted=True)
+
+
+def test_running_a_model_in_cpp_needs_the_user_to_trust_its_file(models):
+    _, paths = models
+    with pytest.raises(jitviz.UntrustedFileError, match="trusted=True"):
+        jitviz.cpp.run(paths["branch_scripted"], fill=1.0)
+    with pytest.raises(jitviz.OptionsError, match="trusted must be True or False"):
+        jitviz.cpp.run(paths["branch_scripted"], fill=1.0, trusted="yes")
+
+
+def test_a_file_that_would_crash_the_loader_is_refused_with_its_reason_before_cpp_sees_it(tmp_path):
+    from . import seed_functions, zipforge
+
+    path = tmp_path / "deep.pt"
+    deep = zipforge.PROTO2 + b"(" * 5_000 + b"l" * 5_000 + zipforge.STOP  # lists 5,000 deep
+    members = zipforge.saved_module(tmp_path / "good.pt", seed_functions.TinyNet())
+    zipforge.write(path, zipforge.replaced(members, "data.pkl", deep))
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="nests deeper"):
+        jitviz.cpp.run(path, fill=1.0, trusted=True)

@@ -102,7 +102,7 @@ def test_exported_submodules_are_collapsed_like_torchscript_calls_and_open_by_de
 def test_saved_pt2_and_fx_graph_modules(tmp_path):
     path = tmp_path / "cond.pt2"
     torch.export.save(export(CondBranch(), (torch.ones(2, 2),)), str(path))
-    loaded = jitviz.graph(path)
+    loaded = jitviz.graph(path, trusted=True)
     assert loaded.origin == "loaded .pt2" and len(loaded.find("higher_order::cond")) == 1
     fx = torch.fx.symbolic_trace(seed.TinyNet())
     assert [n.kind for n in jitviz.graph(fx).walk()] == ["call_module::fc1", "relu", "call_module::fc2"]
@@ -243,7 +243,7 @@ def test_a_program_saved_under_any_suffix_is_read_as_one_and_a_bad_one_is_refuse
     program = export(Double(), (torch.ones(2, 2),))
     saved = tmp_path / "prog.pt"
     torch.export.save(program, str(saved))
-    assert jitviz.graph(saved).origin == "loaded .pt2"  # judged by content, not by suffix
+    assert jitviz.graph(saved, trusted=True).origin == "loaded .pt2"  # judged by content, not by suffix
     torch.jit.save(torch.jit.script(seed.TinyNet()), str(tmp_path / "net.pt"))
     assert jitviz.graph(tmp_path / "net.pt").origin == "loaded"
     missing = tmp_path / "missing.pt2"
@@ -257,12 +257,12 @@ def test_a_program_saved_under_any_suffix_is_read_as_one_and_a_bad_one_is_refuse
         archive.writestr("other/archive_format", "pt2")
     with pytest.raises(jitviz.NotTorchScriptFileError, match=r"^'twice.pt2' is not handed to torch.export.load: "
                        r"1 name is used by more than one entry.*; besides the folder 'prog'.*torch ignores\.$"):
-        jitviz.graph(twice)
+        jitviz.graph(twice, trusted=True)
     hollow = tmp_path / "hollow.pt2"
     with zipfile.ZipFile(hollow, "w") as archive:
         archive.writestr("prog/archive_format", "pt2")
     with pytest.raises(jitviz.NotTorchScriptFileError) as refused:
-        jitviz.graph(hollow)
+        jitviz.graph(hollow, trusted=True)
     said = str(refused.value.__cause__).splitlines()[0]  # torch's own first line, its error chained
     assert str(refused.value) == f"torch.export.load could not read 'hollow.pt2': {said}"
 

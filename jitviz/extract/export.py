@@ -20,7 +20,7 @@ import torch.fx
 from torch.fx.passes.shape_prop import TensorMetadata
 
 from .. import ir
-from ..errors import NotTorchScriptFileError
+from ..errors import TRUST_ADVICE, NotTorchScriptFileError, UntrustedFileError
 from ..scopes import collapse_scopes
 from . import zipcheck
 from .torchscript import ExpandCalls, _expansion, plain, scalar_name, short_file
@@ -64,7 +64,7 @@ def _is_export_file(path: Path) -> bool:
         return False  # not readable as an export archive: the TorchScript loader says what is wrong
 
 
-def convert(obj: Any, *, expand_calls: ExpandCalls = False) -> ir.Graph:
+def convert(obj: Any, *, expand_calls: ExpandCalls = False, trusted: bool = False) -> ir.Graph:
     """The plain graph model of a ``GraphModule``, an ``ExportedProgram`` or a saved ``.pt2``.
 
     torch.export inlines every submodule and records, for each node, the chain of modules it was
@@ -72,9 +72,13 @@ def convert(obj: Any, *, expand_calls: ExpandCalls = False) -> ir.Graph:
     submodule is one ``call_module`` node (``layer1: Sequential``); an int opens that many levels,
     paths (``"layer1.0"``) open the modules on the way, ``True`` opens everything (nodes are then
     grouped in frames by the module they came from).
+
+    A saved program is read with ``torch.export.load``, which unpickles parts of the archive (its
+    sample inputs, falling back to an unsafe load, and any pickled constant): only with
+    ``trusted=True``; otherwise :class:`UntrustedFileError` says so.
     """
     if isinstance(obj, (str, os.PathLike)):
-        obj = _load(Path(obj))
+        obj = _load(Path(obj), trusted)
         origin = "loaded .pt2"
     else:
         origin = "exported" if isinstance(obj, torch.export.ExportedProgram) else "fx"
@@ -123,7 +127,7 @@ def _symbol_notes(program: torch.export.ExportedProgram) -> list[str]:
 _SOURCE = re.compile(r"L\['(\w+)'\]\.size\(\)\[(\d+)\]")
 
 
-def _load(path: Path) -> torch.export.ExportedProgram:
+def _load(path: Path, trusted: bool) -> torch.export.ExportedProgram:
     """``torch.export.load`` with a clear error; read from an open file, so any suffix will do."""
     if not path.is_file():
         raise NotTorchScriptFileError(f"No file at {str(path)!r}.")
@@ -131,6 +135,12 @@ def _load(path: Path) -> torch.export.ExportedProgram:
         problems = archive.ambiguities()
     if problems:
         raise NotTorchScriptFileError(f"{path.name!r} is not handed to torch.export.load: {'; '.join(problems)}.")
+    if not trusted:
+        raise UntrustedFileError(
+            f"{str(path)!r} is a saved torch.export program, and torch.export.load unpickles parts of it "
+            "(its sample inputs, retried unsafely when the safe load fails, and any pickled constant), "
+            "which can run any Python code the file holds. " + TRUST_ADVICE
+        )
     try:
         with open(path, "rb") as file:
             return torch.export.load(file)

@@ -19,10 +19,12 @@ import torch
 
 from .. import ir
 from ..errors import (
+    TRUST_ADVICE,
     NotTorchScriptFileError,
     ScriptingError,
     TracingError,
     UnsupportedObjectError,
+    UntrustedFileError,
 )
 from ..scopes import on_the_way
 from ..text import short_file
@@ -58,8 +60,8 @@ class Source:
 # --- obtaining a graph --------------------------------------------------------------------------
 
 
-def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto") -> Source:
-    """Script, trace, load or unwrap ``obj`` into a :class:`Source`."""
+def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto", *, trusted: bool = False) -> Source:
+    """Script, trace, load or unwrap ``obj`` into a :class:`Source` (a file: see :func:`load_torchscript_file`)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
     if isinstance(obj, torch._C.Graph):
@@ -67,7 +69,7 @@ def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto") -> Sourc
         return Source(obj, "graph", "graph")
     if isinstance(obj, (str, os.PathLike)):
         _no_inputs_for(obj, example_inputs, "a saved file")
-        module = load_torchscript_file(obj)
+        module = load_torchscript_file(obj, trusted=trusted)
         return Source(module.graph, _module_name(module), "loaded", module)
     if isinstance(obj, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
         _already_torchscript(obj, example_inputs, mode)
@@ -328,12 +330,30 @@ def _script(obj: Any) -> Source:
     return Source(scripted.graph, scripted.name, "scripted", runnable=scripted)
 
 
-def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModule:
+def load_torchscript_file(path: str | os.PathLike[str], *, trusted: bool = False) -> torch.jit.ScriptModule:
     """``torch.jit.load`` of a file vetted first: ``load_torchscript_file("model.pt")``.
 
-    The file is read with the bounded reader of :mod:`.zipcheck` before torch sees it, so a
-    damaged or ambiguous zip, or a pickle nested deep enough to crash torch, ends in a
-    :class:`NotTorchScriptFileError`, as does any error of torch's own (chained as its cause).
+    The file is checked by :func:`vet_torchscript_file` before torch sees it; any error of
+    torch's own ends in a :class:`NotTorchScriptFileError` too (chained as its cause).
+    """
+    vet_torchscript_file(path, trusted=trusted)
+    try:
+        module = torch.jit.load(str(path), map_location="cpu")
+        module.graph  # noqa: B018 - a module without forward fails here, not in the middle of drawing
+        return module
+    except Exception as error:
+        raise NotTorchScriptFileError(
+            f"torch.jit.load could not read {str(path)!r}: {_first_lines(error)}"
+        ) from error
+
+
+def vet_torchscript_file(path: str | os.PathLike[str], *, trusted: bool = False) -> None:
+    """Refuse a file ``torch.jit.load`` (or C++'s ``torch::jit::load``) should not be given.
+
+    The file is read with the bounded reader of :mod:`.zipcheck`: a damaged or ambiguous zip, or
+    a pickle nested deep enough to crash torch, ends in a :class:`NotTorchScriptFileError`. A
+    file whose code defines a ``__setstate__`` (which loading runs) is refused with an
+    :class:`UntrustedFileError` unless ``trusted=True``.
     """
     path = Path(path)
     if not path.exists():
@@ -359,14 +379,13 @@ def load_torchscript_file(path: str | os.PathLike[str]) -> torch.jit.ScriptModul
         raise NotTorchScriptFileError(
             f"{str(path)!r} is a zip archive without TorchScript code, so it is {kind}."
         )
-    try:
-        module = torch.jit.load(str(path), map_location="cpu")
-        module.graph  # noqa: B018 - a module without forward fails here, not in the middle of drawing
-        return module
-    except Exception as error:
-        raise NotTorchScriptFileError(
-            f"torch.jit.load could not read {str(path)!r}: {_first_lines(error)}"
-        ) from error
+    running = [] if trusted else zipcheck.code_run_on_load(path)
+    if running:
+        raise UntrustedFileError(
+            f"{str(path)!r} holds code that torch.jit.load would run while loading it (a __setstate__ in "
+            f"{', '.join(running[:3])}{', ...' if len(running) > 3 else ''}), and such code can read, "
+            "write or delete files. " + TRUST_ADVICE
+        )
 
 
 _TENSOR_REPR = re.compile(r"tensor\(\[[^()]*?\](?:, [^()]*)?\)", re.DOTALL)

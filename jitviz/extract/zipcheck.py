@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import pickletools
+import re
 import struct
 import zipfile
 import zlib
@@ -49,6 +50,7 @@ __all__ = [
     "vet_torchscript", "is_export_layout", "unsafe_name", "TensorSpec", "BigInt",
     "MAX_ENTRIES", "MAX_DIRECTORY_BYTES", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "VET_MEMBER_BYTES",
     "VET_TOTAL_BYTES", "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_CODE_DEPTH", "MAX_INT_BITS",
+    "MAX_PICKLE_OPCODES", "MAX_CODE_BYTES", "code_run_on_load",
 ]
 
 MAX_ENTRIES = 50_000
@@ -61,6 +63,12 @@ VET_TOTAL_BYTES = 256 << 20
 # tens; torch.jit.load segfaults somewhere below 400,000 (a list nested that deep killed the kernel).
 MAX_PICKLE_DEPTH = 1_000
 MAX_PICKLE_ITEMS = 10_000_000  # items built, a shared one counted at every place it is used
+# Opcodes read from one pickle: a model's data.pkl is about 15 a tensor and 10 a module (BERT-base
+# about 10,000); 63 MiB of NONE opcodes kept the walker busy for 80 s before this bound.
+MAX_PICKLE_OPCODES = 2_000_000
+# A code file torch.jit.save writes is a few kilobytes to a few hundred (one file a class); parsing
+# is the costly check (ast.parse of 60 MiB of `x = 1` lines took 50 s and 12 GB).
+MAX_CODE_BYTES = 4 << 20
 # Syntax-tree depth of a code file: real ones reach about 20; torch's recursive parser crashed
 # the process on 100,000 nested parentheses (or unary minuses, or brackets), and read 5,000.
 MAX_CODE_DEPTH = 500
@@ -398,7 +406,10 @@ class _Walker:
 
     def run(self, data: bytes) -> dict[str, TensorSpec]:
         try:
-            for op, arg, _ in pickletools.genops(data):
+            for count, (op, arg, _) in enumerate(pickletools.genops(data)):
+                if count >= MAX_PICKLE_OPCODES:
+                    raise UnreadableError(f"it has more than {MAX_PICKLE_OPCODES:,} pickle opcodes, more than "
+                                          "a real model's (jitviz stops reading there)")
                 if op.name == "STOP":
                     self.result = self.stack.pop()
                 self._step(op.name, arg)
@@ -635,6 +646,9 @@ def check_code(data: bytes) -> None:
     200 nested brackets or a too complex expression) reads it first; the tree's depth is then
     bounded by ``MAX_CODE_DEPTH``. Raises :class:`UnreadableError`.
     """
+    if len(data) > MAX_CODE_BYTES:
+        raise UnreadableError(f"is {len(data):,} bytes of code, more than the {MAX_CODE_BYTES:,} jitviz parses "
+                              "(a code file torch.jit.save writes is a few hundred kilobytes at most)")
     try:
         tree = ast.parse(data.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -676,6 +690,34 @@ def vet_torchscript(path: Path) -> list[str]:
             except UnreadableError as reason:
                 raise _refused(archive, f"{info.filename!r}: {reason}") from reason
     return [local for _, local in entries]
+
+
+_SETSTATE = re.compile(rb"setstate", re.IGNORECASE)
+
+
+def code_run_on_load(path: Path) -> list[str]:
+    """The code files of a TorchScript archive that ``torch.jit.load`` would run: ``code_run_on_load(p)``.
+
+    Loading a TorchScript file compiles its code and runs none of it, except the ``__setstate__``
+    of each scripted class whose objects ``data.pkl`` holds: torch calls it to rebuild the object,
+    so a crafted file can run anything TorchScript can do there (write any file with
+    ``torch.from_file``, loop for ever). Every code file that mentions ``setstate`` in any case is
+    listed; an empty list means ``torch.jit.load`` runs nothing written in the file. Call it on a
+    file :func:`vet_torchscript` accepted (it reads within the same budget).
+    """
+    found = []
+    with SafeZip(path, VET_MEMBER_BYTES, VET_TOTAL_BYTES) as archive:
+        for info in archive.infos:
+            local = archive.local(info)
+            if local is not None and local.startswith("code/") and not info.is_dir():
+                try:
+                    data = archive.read(info)
+                except UnreadableError:
+                    found.append(local)  # not read, so not known to be inert
+                    continue
+                if _SETSTATE.search(data):
+                    found.append(local)
+    return found
 
 
 def _refused(archive: SafeZip, why: str) -> NotTorchScriptFileError:
