@@ -1,9 +1,13 @@
 """Timing small models steadily on a shared machine, for the speed notebook.
 
 Wall-clock time counts whatever else the machine is doing; the CPU time of the calling thread
-(`time.thread_time_ns`) counts only the work this thread did, so it stays steady (within a few
-per cent) where wall time varies twofold on a busy 2-core machine. It misses work done on other
-threads, so every measurement here runs PyTorch with one intra-op thread.
+(`time.thread_time_ns`) counts only the work this thread did, so it is steadier within one run.
+Between runs it can still change a lot: on a shared virtual machine, contention the guest cannot
+see (a neighbour on the same physical core, a throttled host) slows the work itself, and thread
+CPU time for the same call doubled between two runs here. So absolute times are not comparable
+across runs; compare versions within one run, timed in interleaved rounds (`compare`). Thread CPU
+time misses work done on other threads, so every measurement here runs PyTorch with one intra-op
+thread.
 
     >>> import torch, jitviz.timing
     >>> jitviz.timing.measure(torch.relu, torch.ones(8)).median > 0
