@@ -300,22 +300,28 @@ class Comparison:
     def faster(self, a: str, b: str) -> str | None:
         """The label of the faster of `a` and `b` by the stated rule, or None (no consistent difference).
 
-        "Faster" only when the two ranges over rounds are disjoint (touching is not disjoint) and
-        `a`'s median over `b`'s is outside 0.9-1.1 (0.9 and 1.1 themselves are inside).
+        "Faster" only when the two ranges over rounds are disjoint (touching is not disjoint) and the
+        ratio of medians is outside 0.9-1.1 (0.9 and 1.1 themselves are inside). The ratio is always
+        the later-listed version's median over the earlier one's, the direction of the report's ratio
+        column, so `faster(a, b) == faster(b, a)`.
 
             >>> Comparison((Timing("a", (1.0, 1.1), 1), Timing("b", (1.0, 1.2), 1))).faster("a", "b") is None
             True
         """
-        winner = _faster(self[a], self[b])
+        winner = _faster(*self._later_first(a, b))
         return None if winner is None else winner.label
 
-    def verdict(self, a: str, b: str) -> str:
-        """One sentence on `a` against `b`, written from the numbers by the rule of `faster`.
-
-            >>> Comparison((Timing("a", (1.0, 1.1), 1), Timing("b", (1.0, 1.2), 1))).verdict("a", "b")[:40]
-            'a vs b: no consistent difference in this'
-        """
+    def _later_first(self, a: str, b: str) -> tuple[Timing, Timing]:
         ta, tb = self[a], self[b]
+        return (ta, tb) if self.timings.index(ta) >= self.timings.index(tb) else (tb, ta)
+
+    def verdict(self, a: str, b: str) -> str:
+        """One sentence on `a` and `b`, written from the numbers by the rule of `faster`.
+
+            >>> Comparison((Timing("a", (1.0, 1.1), 1), Timing("b", (1.0, 1.2), 1))).verdict("b", "a")[:40]
+            'b vs a: no consistent difference in this'
+        """
+        ta, tb = self._later_first(a, b)
         scale, unit = _unit([ta, tb])
         ratio = _over(ta.median, tb.median)
         disjoint = ta.high < tb.low or tb.high < ta.low
