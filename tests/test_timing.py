@@ -1,5 +1,6 @@
 """jitviz.timing: thread CPU time, one PyTorch thread, repeated rounds."""
 
+import os
 import time
 
 import pytest
@@ -231,6 +232,14 @@ def test_report_states_settings_machine_load_table_and_verdicts(clock):
     assert "scripted is faster than eager (medians scripted/eager = 0.50, outside 0.9-1.1" in text
     assert "absolute times on a shared machine move between runs" in text.lower()
     assert "ratios within one run are what to compare" in text
+
+
+def test_report_gives_the_one_minute_load_before_and_after(monkeypatch):
+    loads = iter([(1.5, 2.5, 3.5), (1.75, 2.75, 3.75)])
+    monkeypatch.setattr(os, "getloadavg", lambda: next(loads))
+    result = timing.compare({"a": lambda: None, "b": lambda: None}, repeats=2, calls=1, warmup=0)
+    assert (result.load_before, result.load_after) == ((1.5, 2.5, 3.5), (1.75, 2.75, 3.75))
+    assert f"load average (1 min): 1.50 before, 1.75 after, on {os.cpu_count()} logical core" in result.report()
 
 
 def test_report_says_when_there_is_no_load_average(monkeypatch):
