@@ -8,11 +8,11 @@ import torch
 
 from . import ir
 from .display import GraphView
-from .errors import GraphTooLargeError, TracingError
-from .extract import export, torchscript
+from .errors import GraphTooLargeError, OptionsError, TracingError
+from .extract import compiled, export, torchscript
 from .highlight import Highlighter
 from .options import check as check_options
-from .options import refuse_for_exported, traceable_partial
+from .options import refuse_compile_options, refuse_for_exported, traceable_partial
 from .render import DEFAULT_MAX_NODES, draw
 from .text import plural
 
@@ -26,12 +26,23 @@ def graph(
     expand_calls: torchscript.ExpandCalls = False,
     inline: bool = False,
     trusted: bool = False,
+    dynamic: bool | None = None,
+    fullgraph: bool = False,
 ) -> ir.Graph:
     """The plain graph model of ``obj``, no Graphviz involved: ``jitviz.graph(f, torch.ones(2))``.
 
-    Takes the same ``obj``, inputs, ``mode``, ``expand_calls``/``inline`` and ``trusted`` as :func:`show`.
+    Takes the same ``obj``, inputs, ``mode``, ``expand_calls``/``inline``, ``trusted`` and
+    ``dynamic``/``fullgraph`` as :func:`show`.
     """
-    check_options(mode=mode, expand_calls=expand_calls, inline=inline, trusted=trusted)
+    check_options(mode=mode, expand_calls=expand_calls, inline=inline, trusted=trusted, dynamic=dynamic,
+                  fullgraph=fullgraph)
+    refuse_compile_options(mode, dynamic, fullgraph)
+    if mode == "compile":
+        if inline:
+            raise OptionsError("inline=True is TorchScript's; a torch.compile capture is drawn as Dynamo made it "
+                               "(calls into submodules open with expand_calls).")
+        capture = compiled.capture_compiled(obj, example_inputs, dynamic=dynamic, fullgraph=fullgraph)
+        return compiled.convert(capture, expand_calls=expand_calls)
     if export.accepts(obj):
         refuse_for_exported(mode=mode, inline=inline)
         if example_inputs:
@@ -59,6 +70,8 @@ def show(
     repeats: bool = False,
     checks: str = "fold",
     trusted: bool = False,
+    dynamic: bool | None = None,
+    fullgraph: bool = False,
 ) -> GraphView:
     """Draw a TorchScript graph; in a notebook cell it shows as SVG: ``jitviz.show(f, torch.ones(2, 2))``.
 
@@ -68,7 +81,13 @@ def show(
             ``torch._C.Graph``, the path of a file saved with ``torch.jit.save``; or, from
             ``torch.export``, an ``ExportedProgram``, a ``torch.fx.GraphModule`` or a ``.pt2`` path.
         *example_inputs: the inputs to trace ``obj`` with.
-        mode: ``"auto"`` (default), ``"trace"`` or ``"script"`` to force one.
+        mode: ``"auto"`` (default), ``"trace"`` or ``"script"`` to force one; ``"compile"`` draws
+            what ``torch.compile`` captured when it ran ``obj(*example_inputs)``: each compiled graph
+            a frame, numbered in the order it ran, and between frames each graph break (what
+            broke, torch's explanation, the line that ran in Python). Like
+            ``torch._dynamo.explain``, it resets Dynamo's caches: a function you compiled
+            recompiles on its next call (:mod:`jitviz.extract.compiled`).
+        dynamic, fullgraph: ``torch.compile``'s options, with ``mode="compile"`` only.
         expand_calls: draw the body of each ``prim::CallFunction``/``prim::CallMethod`` inside the
             call as a cluster; ``True`` for all levels, an ``int`` for that many, or submodule
             paths (``"layers.0"``, a list of them) to open just those. Default ``False``.
@@ -101,11 +120,15 @@ def show(
     """
     check_options(constants=constants, max_nodes=max_nodes, rankdir=rankdir, highlight=highlight, repeats=repeats,
                   checks=checks, trusted=trusted)
+    if highlight and mode == "compile":
+        raise OptionsError("highlight=True runs a TorchScript graph to count its branches; with mode='compile' "
+                           "every frame of the picture ran once. Leave highlight out.")
     if highlight:
         highlighter = Highlighter(obj, mode=mode, expand_calls=expand_calls, inline=inline, constants=constants,
                                   max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted)
         return highlighter.run(*example_inputs)[1]
-    model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline, trusted=trusted)
+    model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline, trusted=trusted,
+                  dynamic=dynamic, fullgraph=fullgraph)
 
     def drawn(model: ir.Graph) -> GraphView:
         return GraphView(model, draw(model, constants=constants, max_nodes=max_nodes, rankdir=rankdir,

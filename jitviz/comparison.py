@@ -20,8 +20,10 @@ import torch
 from . import ir
 from .display import GraphView, report_bundle, report_html
 from .errors import ScriptingError
+from .extract import compiled as compiled_capture
 from .extract import torchscript
 from .options import OptionsError
+from .options import check as check_options
 from .render import draw
 from .results import agree, call, describe, describe_input, describe_type
 from .style import HTML_STYLES
@@ -54,6 +56,8 @@ class ProbeResult:
     traced_agrees: bool
     scripted_agrees: bool | None
     traced_difference: str = ""
+    compiled: str | None = None  # torch.compile(fn, backend="eager"), with compare(..., compiled=True)
+    compiled_agrees: bool | None = None
 
 
 @dataclass
@@ -88,11 +92,13 @@ class Comparison:
     scripted: GraphView | None
     script_error: str | None = None
     home: str | None = None  # the file fn is written in; lines elsewhere are named with their file
+    compiled: GraphView | None = None  # what torch.compile captured on the example inputs
 
     @property
     def disagreements(self) -> list[ProbeResult]:
         """The probes on which the traced (or scripted) code disagrees with eager Python."""
-        return [p for p in self.probes if not p.traced_agrees or p.scripted_agrees is False]
+        return [p for p in self.probes
+                if not p.traced_agrees or p.scripted_agrees is False or p.compiled_agrees is False]
 
     def __repr__(self) -> str:
         lines = [
@@ -108,6 +114,8 @@ class Comparison:
         for probe in self.probes:
             mark = "ok " if probe.traced_agrees else "BAD"
             scripted = f" | scripted {probe.scripted}" if probe.scripted is not None else ""
+            if probe.compiled is not None:
+                scripted += f" | compiled {probe.compiled}{'' if probe.compiled_agrees else ' (disagrees)'}"
             lines.append(f"  {mark} {probe.inputs}: eager {probe.eager} | traced {probe.traced}{scripted}")
         for finding in self.findings:
             lines.append(f"  {_line(finding.where, self.home)} ({finding.kind}): {finding.explanation}")
@@ -126,12 +134,18 @@ def compare(
     fn: Callable[..., Any],
     example_inputs: Sequence[Any],
     probe_inputs: Iterable[Any],
+    *,
+    compiled: bool = False,
 ) -> Comparison:
     """Trace ``fn`` on ``example_inputs``, script it, and run all three on each probe.
 
     ``compare(f, (torch.ones(2, 2),), [torch.zeros(2, 2)])``: a probe is one input, or a tuple of
     inputs. When scripting fails the comparison still runs eager against traced, and says why.
+    ``compiled=True`` adds a column for ``torch.compile(fn, backend="eager")`` on the same probes,
+    and its picture (graphs and breaks, on the example inputs); it resets Dynamo's caches, as
+    ``jitviz.show(..., mode="compile")`` does, and takes seconds.
     """
+    check_options(compiled=compiled)
     example_inputs, probe_inputs = _checked(example_inputs, probe_inputs)
     traced_source = torchscript.obtain(fn, example_inputs, "trace")
     script_error = None
@@ -156,13 +170,30 @@ def compare(
         _probe(fn, traced_source.runnable, scripted_source.runnable if scripted_source else None, p)
         for p in probe_inputs
     ]
+    compiled_view = _compiled(fn, example_inputs, probe_inputs, probes) if compiled else None
     tracer_warnings = [
         TracerWarningAt(note.message, note.where,
                         [n.id for n in at_line[(note.where.file, note.where.line)]])
         for note in traced_source.tracer_warnings
     ]
     return Comparison(traced_source.name, probes, findings, tracer_warnings,
-                      traced_view, scripted_view, script_error, home)
+                      traced_view, scripted_view, script_error, home, compiled_view)
+
+
+def _compiled(fn: Any, example_inputs: tuple[Any, ...], probe_inputs: list[Any],
+              probes: list[ProbeResult]) -> GraphView:
+    """The compiled column: ``torch.compile(fn, backend="eager")`` on each probe; its picture."""
+    capture = compiled_capture.capture_compiled(fn, example_inputs)
+    model = compiled_capture.convert(capture)
+    runnable = torch.compile(fn, backend="eager")
+    with compiled_capture.dynamo_quiet():
+        for probe, inputs in zip(probes, probe_inputs):
+            args = inputs if isinstance(inputs, tuple) else (inputs,)
+            result = call(runnable, args)
+            probe.compiled = describe(result)
+            probe.compiled_agrees = agree(call(fn, args), result)[0]
+    torch._dynamo.reset()  # leave no compiled entry of ours behind for fn's code
+    return GraphView(model, draw(model))
 
 
 def _checked(example_inputs: Any, probe_inputs: Any) -> tuple[tuple[Any, ...], list[Any]]:
@@ -431,13 +462,18 @@ def _head(comparison: Comparison) -> str:
             f'<td style="{scripted_style}">{e(probe.scripted)}{" ✓" if probe.scripted_agrees else " ✗"}</td>'
             if probe.scripted is not None else "<td>—</td>"
         )
+        compiled_cell = (
+            f'<td style="{"" if probe.compiled_agrees else bad}">{e(probe.compiled)}'
+            f'{" ✓" if probe.compiled_agrees else " ✗"}</td>' if probe.compiled is not None else ""
+        )
         rows.append(
             f"<tr><td>{e(probe.inputs)}</td><td>{e(probe.eager)}</td>"
             f'<td style="{traced_style}">{traced_text}{" ✓" if probe.traced_agrees else ""}</td>'
-            f"{scripted_cell}</tr>"
+            f"{scripted_cell}{compiled_cell}</tr>"
         )
+    compiled_head = "<th>compiled</th>" if comparison.compiled is not None else ""
     table = (
-        '<table><thead><tr><th>probe</th><th>eager</th><th>traced</th><th>scripted</th></tr></thead>'
+        f'<table><thead><tr><th>probe</th><th>eager</th><th>traced</th><th>scripted</th>{compiled_head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
     findings = "".join(
@@ -462,4 +498,7 @@ def _pictures(comparison: Comparison) -> list[tuple[str, GraphView | str]]:
         ("scripted", comparison.scripted) if comparison.scripted is not None
         else ("scripting failed", f"<pre>{html.escape(visible(comparison.script_error or ''))}</pre>")
     )
-    return [("traced", comparison.traced), scripted]
+    pictures = [("traced", comparison.traced), scripted]
+    if comparison.compiled is not None:
+        pictures.append(("compiled (torch.compile)", comparison.compiled))
+    return pictures

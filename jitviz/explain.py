@@ -141,6 +141,10 @@ class Explanation:
         linked = [(line.file, line.line) for section in self.sections for line in section.lines
                   if (line.file, line.line) in self._by_line]
         self._colours = {where: index % _COLOURS for index, where in enumerate(dict.fromkeys(linked))}
+        #: A torch.compile capture's break lines: what broke there, torch's explanation and hints.
+        self.breaks: dict[tuple[str, int], str] = {}
+        if self.view.model.origin == "compiled":  # a line takes the colour of the graph it went into
+            self._colours, self.breaks = _compiled_lines(self.view.model)
         self.reasons: dict[tuple[str, int], str] = {}
         self.warnings: dict[tuple[str, int], list[str]] = {}
         if self.view.model.origin == "traced" and not isinstance(obj, torch.jit.ScriptModule):
@@ -249,7 +253,10 @@ class Explanation:
                 where = (listed.file, listed.line)
                 classes = ["jv-line"]
                 note = ""
-                if line_nodes.get(where):
+                if where in self.breaks:
+                    classes.append("jv-break")
+                    note = f'<span class="jv-reason jv-break-note">{_escape(self.breaks[where])}</span>'
+                elif line_nodes.get(where) and where in self._colours:
                     classes.append(f"jv-c{self._colours[where]}")
                     runs = self._line_runs(where)
                     if runs is not None:
@@ -319,6 +326,27 @@ class _ExplainWidget(anywidget.AnyWidget):
     svg = traitlets.Unicode("").tag(sync=True)
     source_html = traitlets.Unicode("").tag(sync=True)
     links = traitlets.Dict().tag(sync=True)
+
+
+def _compiled_lines(model: ir.Graph) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], str]]:
+    """A torch.compile capture's lines: each line's colour is its graph's (graph 1 jv-c0, ...), and
+    each break line says what ran in Python there, and why."""
+    colours: dict[tuple[str, int], int] = {}
+    breaks: dict[tuple[str, int], str] = {}
+    frames = [node for node in model.nodes if node.kind == ir.COMPILED_GRAPH]
+    for index, frame in enumerate(frames):
+        for node in frame.walk():
+            if node.source is not None:
+                colours.setdefault((node.source.file, node.source.line), index % _COLOURS)
+    for node in model.nodes:
+        if node.kind == ir.GRAPH_BREAK and node.source is not None:
+            gb_id, gb_type = node.attributes.get("gb_id") or "", node.attributes.get("gb_type") or "graph break"
+            hints = node.attributes.get("hints") or []
+            text = (f"graph break{' ' + str(gb_id) if gb_id else ''}: {gb_type}. Ran in Python, between "
+                    f"two compiled graphs. {node.attributes.get('explanation') or ''}")
+            text += "".join(f" Hint: {hint}" for hint in (hints if isinstance(hints, list) else [])[:3])
+            breaks[(node.source.file, node.source.line)] = text
+    return colours, breaks
 
 
 def _by_line(node_lines: Mapping[str, list[ir.SourceLocation]]) -> dict[tuple[str, int], list[str]]:

@@ -23,8 +23,13 @@ from dataclasses import dataclass, field
 from .errors import GraphInvariantError
 from .text import plural
 
-__all__ = ["Literal", "SourceLocation", "Value", "Node", "Block", "Graph", "Execution", "block_key",
-           "TracerWarningNote", "GraphInvariantError"]
+#: The node kinds of a ``torch.compile`` capture (:mod:`jitviz.extract.compiled`): a compiled graph,
+#: drawn as a frame holding its nodes, and a graph break between two of them.
+COMPILED_GRAPH = "compile::graph"
+GRAPH_BREAK = "compile::break"
+
+__all__ = ["COMPILED_GRAPH", "GRAPH_BREAK", "Literal", "SourceLocation", "Value", "Node", "Block", "Graph",
+           "Execution", "block_key", "TracerWarningNote", "GraphInvariantError"]
 
 
 @dataclass(frozen=True)

@@ -104,13 +104,27 @@ def _flag(name: str, value: Any) -> None:
         raise OptionsError(f"{name} must be True or False, not {_short(value)}.")
 
 
+def _dynamic(name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise OptionsError(f"{name} must be None (torch.compile's default: decide per shape), True or False, "
+                           f"not {_short(value)}.")
+
+
+def refuse_compile_options(mode: str, dynamic: Any, fullgraph: Any) -> None:
+    """``dynamic=``/``fullgraph=`` are torch.compile's: refused with any other mode rather than ignored."""
+    if mode != "compile" and (dynamic is not None or fullgraph is not False):
+        given = "dynamic" if dynamic is not None else "fullgraph"
+        raise OptionsError(f"{given}= is an option of torch.compile; it applies only with mode='compile' "
+                           f"(jitviz.show(f, x, mode='compile', {given}=...)).")
+
+
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _CHECKS = {
-    "mode": _choice(MODES),
+    "mode": _choice((*MODES, "compile")),
     "constants": _choice(CONSTANT_MODES),
     "checks": _choice(CHECK_MODES),
     "rankdir": _choice(RANKDIRS),
@@ -120,4 +134,7 @@ _CHECKS = {
     "repeats": _flag,
     "highlight": _flag,
     "trusted": _flag,
+    "fullgraph": _flag,
+    "compiled": _flag,
+    "dynamic": _dynamic,
 }

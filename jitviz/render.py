@@ -471,8 +471,8 @@ class _Builder:
     # --- labels ----------------------------------------------------------------------------------
 
     def _node_label(self, node: ir.Node) -> str:
-        if node.kind in (CHECK_KIND, FOLDED_KIND):
-            lines = ["check"] if node.kind == CHECK_KIND else []
+        if node.kind in (CHECK_KIND, FOLDED_KIND, ir.GRAPH_BREAK):
+            lines = {CHECK_KIND: ["check"], ir.GRAPH_BREAK: ["graph break"]}.get(node.kind, [])
             said = node.attributes.get("lines")
             return _text(lines + [str(line) for line in (said if isinstance(said, list) else [])])
         lines = [node.kind]

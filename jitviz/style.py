@@ -7,6 +7,8 @@ legend and the pictures agree.
 
 from __future__ import annotations
 
+from .ir import COMPILED_GRAPH, GRAPH_BREAK
+
 __all__ = ["CATEGORIES", "NODE_STYLE", "MARK_STYLES", "RUN_STYLES", "HTML_STYLES", "CLUSTER_STYLE", "IF_KINDS",
            "EDGE_STYLE", "GRAPH_STYLE", "category"]
 
@@ -25,6 +27,7 @@ CATEGORIES = {
     "block": "the parameters or the returns (-> ...) of a block",
     "join": "where the branches of an if, or the iterations of a loop, meet again",
     "scope": "a grey-blue frame: the submodule an inlined trace or an exported program recorded",
+    "break": "a graph break: the line torch.compile ran in Python between two compiled graphs",
 }
 
 NODE_STYLE: dict[str, dict[str, str]] = {
@@ -41,6 +44,8 @@ NODE_STYLE: dict[str, dict[str, str]] = {
               "fontcolor": "#616161", "fontsize": "9"},
     "constant": {"shape": "box", "style": "filled", "fillcolor": "#eeeeee", "color": "#9e9e9e"},
     "block": {"shape": "box", "style": "rounded,dashed", "color": "#757575", "fontsize": "10"},
+    "break": {"shape": "octagon", "style": "filled", "fillcolor": "#fce4ec", "color": "#ad1457",
+              "fontcolor": "#880e4f", "fontsize": "10"},
     "join": {"shape": "invtrapezium", "style": "filled", "fillcolor": "#ffe0b2", "color": "#e65100",
              "fontsize": "10"},
 }
@@ -93,7 +98,7 @@ GRAPH_STYLE = {
     "edge": {"fontname": "Helvetica", "arrowsize": "0.7"},
 }
 
-_CALL_KINDS = {"prim::CallFunction", "prim::CallMethod", "call_module"}
+_CALL_KINDS = {"prim::CallFunction", "prim::CallMethod", "call_module", COMPILED_GRAPH}
 #: Node kinds drawn as a branch: TorchScript's prim::If and torch.export's torch.cond.
 IF_KINDS = {"prim::If", "higher_order::cond"}
 #: Node kinds drawn as a loop: TorchScript's prim::Loop and torch.export's while_loop.
@@ -108,6 +113,8 @@ def category(kind: str) -> str:
         return "loop"
     if kind in _CALL_KINDS:
         return "call"
+    if kind == GRAPH_BREAK:
+        return "break"
     if kind == "prim::Constant":
         return "constant"
     if kind.startswith("aten::"):

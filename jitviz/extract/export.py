@@ -37,7 +37,7 @@ _FRAME = re.compile(r'File "([^"]+)", line (\d+), in [^\n]*\n\s*(.*)')
 # What torch 2.13's export puts in the module stack of a node it adds outside every module (the
 # `sym_size` that reads a dynamic dimension): no module at all, not a submodule to draw as a call.
 _NO_MODULE = "_empty_nn_module_stack_from_metadata_hook"
-_SELF = re.compile(r"^L\['self'\]\.?|^L__self__\.?")  # how dynamo wrote paths in programs saved by older torch
+_SELF = re.compile(r"^L\['(?:self|fn)'\]\.?|^L__self__\.?")  # how dynamo wrote paths in programs saved by older torch
 
 
 def accepts(obj: Any) -> bool:
@@ -233,7 +233,8 @@ class _Converter:
         return converted
 
     def _value(self, node: torch.fx.Node) -> ir.Value:
-        value_type = _type(node.meta.get("val", node.meta.get("tensor_meta")))
+        meta = node.meta  # "val": torch.export; "example_value": Dynamo; "tensor_meta": FX's ShapeProp
+        value_type = _type(meta.get("val", meta.get("example_value", meta.get("tensor_meta"))))
         return ir.Value(f"v{next(self._value_ids)}", node.name, value_type)
 
 

@@ -21,6 +21,7 @@ from .. import ir
 from ..errors import (
     TRUST_ADVICE,
     NotTorchScriptFileError,
+    OptionsError,
     ScriptingError,
     TracingError,
     UnsupportedObjectError,
@@ -63,7 +64,7 @@ class Source:
 def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto", *, trusted: bool = False) -> Source:
     """Script, trace, load or unwrap ``obj`` into a :class:`Source` (a file: see :func:`load_torchscript_file`)."""
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(map(repr, MODES))}, not {mode!r}")
+        raise OptionsError(f"mode must be one of {', '.join(map(repr, MODES))} here, not {mode!r}.")
     if isinstance(obj, torch._C.Graph):
         _no_inputs_for(obj, example_inputs, "a torch._C.Graph")
         return Source(obj, "graph", "graph")
