@@ -125,7 +125,7 @@ def _compile_error(name: str, error: Exception, fullgraph: bool) -> TracingError
         where = f" at {graph_break.where.file}:{graph_break.where.line}" if graph_break.where else ""
         return TracingError(
             f"torch.compile(fullgraph=True) refused {name}: a graph break{where}: {graph_break.gb_type}. "
-            f"{graph_break.explanation} {' '.join(graph_break.hints[:2])} "
+            f"{graph_break.explanation} {' '.join(graph_break.hints)} "
             "Draw it without fullgraph=True to see every break."
         )
     return TracingError(f"torch.compile could not run {name}: {first}")
