@@ -163,6 +163,13 @@ def _forever_quietly(x, n: int):
     return x
 
 
+def _count_up_forever(x, n: int):
+    while n > 0:
+        x = x + 1
+        n += 1
+    return x
+
+
 def _down_to_minus_one(x, n: int):
     while n >= 0:
         x = x + 1
@@ -376,6 +383,17 @@ class _Renamed(nn.Module):
         return tokens
 
 
+class _Relabelled(nn.Module):
+    """Runs a scripted decoder and renames its tokens 1<->5, 2<->4: same lengths, repeats and 0s."""
+
+    def __init__(self, scripted):
+        super().__init__()
+        self.scripted = scripted
+
+    def forward(self, src, steps: int) -> list[int]:
+        return [0 if token == 0 else 6 - token for token in self.scripted(src, steps)]
+
+
 def _pair(cls, *args):
     eager = cls(*args).eval()
     return eager, torch.jit.script(eager)
@@ -438,6 +456,17 @@ class _OtherIf(nn.Module):
     def forward(self, x):
         if bool(x.sum() > 3):
             return x
+        return self.fc(x)
+
+
+class _InvertedGate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+
+    def forward(self, x):
+        if bool(x.mean() > 0):
+            return -x
         return self.fc(x)
 
 
@@ -506,6 +535,7 @@ WRONG = {
     "scripting_2": {
         "no decrement": lambda g, t: (_forever, 0),
         "no decrement, no effect": lambda g, t: (_forever_quietly, 0),
+        "n counts up": lambda g, t: (_count_up_forever, 0),
         "body_runs False": lambda g, t: (_countdown_doubling, False),
         "body_runs 1": lambda g, t: (_countdown_doubling, 1),
         "n >= 0": lambda g, t: (_down_to_minus_one, 0),
@@ -526,6 +556,8 @@ WRONG = {
         "stops before the repeat": lambda g, t: _pair(_StopBeforeRepeat, 10),
         "no stop at 0": lambda g, t: _pair(_RepeatStopOnly, 10),
         "scripted another decoder": lambda g, t: (_RepeatStop(10).eval(), torch.jit.script(_RepeatStop(11).eval())),
+        "eager relabels the tokens": lambda g, t: (lambda s: (_Relabelled(s), s))(
+            torch.jit.script(_RepeatStop(10).eval())),
         "eager twice": lambda g, t: (_RepeatStop(10).eval(), _RepeatStop(10).eval()),
         "renamed, unchanged": lambda g, t: _pair(_Renamed, 0, False),
     },
@@ -541,6 +573,8 @@ WRONG = {
         "a fake module": lambda g, t: (types.SimpleNamespace(code="if True:\n  pass"), "if True:"),
         "another scripted module": lambda g, t: (lambda m: (m, next(
             x for x in m.code.splitlines() if x.strip().startswith("if "))))(torch.jit.script(_OtherIf())),
+        "an inverted Gate": lambda g, t: (lambda m: (m, next(
+            x for x in m.code.splitlines() if x.strip().startswith("if "))))(torch.jit.script(_InvertedGate())),
         "the other if of a Gate": lambda g, t: (lambda m: (m, next(
             x for x in m.code.splitlines() if x.strip().startswith("if "))))(torch.jit.script(_GateTwoIfs())),
         "the traced Gate": lambda g, t: (torch.jit.trace(exercises._Gate(), torch.ones(1, 4)), g[1]),
@@ -716,6 +750,15 @@ def test_junk_in_the_second_place_gets_a_verdict(gate):
 def test_an_endless_loop_is_cut_off_and_named():
     verdict = exercises.scripting_2(_forever, 0)
     assert "forever" in verdict.message
+
+
+@pytest.mark.parametrize(("tokens", "steps", "right"), [
+    ([3, 5, 5], 8, True), ([1, 1], 8, True), ([2, 0], 8, True), ([4, 2, 4, 2], 4, True), ([], 0, True),
+    ([3, 3, 4], 8, False), ([1, 1, 1], 8, False), ([3, 5, 5, 5], 8, False), ([0, 2], 8, False),
+    ([3, 5], 8, False), ([], 3, False), ([4, 2, 4], 2, False),
+])
+def test_the_stop_rule(tokens, steps, right):
+    assert (exercises._follows_stop_rule(tokens, steps) == "") == right
 
 
 def test_the_unchanged_decoder_fails_for_every_initialisation():
