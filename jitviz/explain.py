@@ -36,7 +36,7 @@ from pygments.lexers import PythonLexer
 from . import ir
 from .api import show
 from .comparison import Comparison, compare
-from .display import GraphView
+from .display import GraphView, svg_img
 from .errors import GraphvizNotFoundError, JitvizError
 from .extract.torchscript import short_file
 from .highlight import Highlighter
@@ -278,12 +278,14 @@ class Explanation:
     # --- showing ----------------------------------------------------------------------------------
 
     def static_html(self) -> str:
-        """The coloured source beside the static picture, for viewers without widgets (nbconvert, GitHub)."""
+        """The coloured source beside the static picture, for viewers without widgets (nbconvert, GitHub,
+        a notebook opened unrun): the picture is an ``<img>``, which sanitized HTML keeps (an inline
+        ``<svg>`` is stripped to its text), carrying its nodes' line colours in its own style sheet."""
         return (
             f"<style>{_css()}</style>"
             f'<div class="jv-explain jv-static"><div class="jv-panes">'
             f'<div class="jv-source">{self._source_html()}</div>'
-            f'<div class="jv-graph">{self._coloured_svg()}</div></div></div>'
+            f'<div class="jv-graph">{svg_img(_self_styled(self._coloured_svg()), repr(self))}</div></div></div>'
         )
 
     def _coloured_svg(self) -> str:
@@ -326,6 +328,18 @@ class _ExplainWidget(anywidget.AnyWidget):
     svg = traitlets.Unicode("").tag(sync=True)
     source_html = traitlets.Unicode("").tag(sync=True)
     links = traitlets.Dict().tag(sync=True)
+
+
+_NODE_COLOUR = re.compile(r"(g\.node\.jv-c\d+) > :is\(polygon, ellipse, path\) \{ stroke: (#[0-9a-f]{6}); \}")
+
+
+def _self_styled(svg: str) -> str:
+    """The SVG with the node colour rules of explain.css inside it, so that it keeps them as an image."""
+    rules = " ".join(f"{selector} > polygon, {selector} > ellipse, {selector} > path {{ stroke: {colour}; "
+                     "stroke-width: 2; }" for selector, colour in _NODE_COLOUR.findall(_css()))
+    start = svg.find("<svg")
+    end = svg.find(">", start) + 1
+    return svg[:end] + f"\n<style>{rules}</style>" + svg[end:] if start >= 0 and end > 0 else svg
 
 
 def _compiled_lines(model: ir.Graph) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], str]]:

@@ -16,6 +16,8 @@ import ipywidgets as widgets
 from .api import show
 from .browser import browser_layout, warn_once_no_dot  # noqa: F401  (kept importable from here)
 from .browser import layout_widget as _layout_widget
+from .display import svg_img
+from .errors import GraphvizNotFoundError
 
 __all__ = ["explore_graph", "GraphExplorer", "browser_layout"]
 
@@ -116,6 +118,12 @@ class GraphExplorer:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
         bundle["text/plain"] = repr(self)
+        try:  # without the widget (opened unrun, nbconvert): the same picture, laid out by dot, as an image
+            picture = svg_img(self._view.svg(), repr(self))
+        except GraphvizNotFoundError:
+            picture = ""
+        bundle["text/html"] = ("<p><i>Run the cell for the viewer (zoom, search, open submodules); "
+                               f"this is the picture it starts with.</i></p>{picture}")
         return bundle
 
     def __repr__(self) -> str:

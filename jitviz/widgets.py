@@ -22,7 +22,7 @@ import torch
 
 from . import results
 from .browser import browser_layout, layout_widget, warn_once_no_dot
-from .display import GraphView
+from .display import GraphView, svg_img
 from .errors import GraphvizNotFoundError, JitvizError, ScriptingError, TracingError
 from .extract import torchscript
 from .highlight import Highlighter
@@ -296,7 +296,20 @@ class Explorer:
             bundle = bundle[0]
         bundle = dict(bundle)
         bundle["text/plain"] = visible(f"<jitviz explorer of {_fn_name(self._fn)}: {self.report()}>")
+        bundle["text/html"] = self._static_html(bundle["text/plain"])
         return bundle
+
+    def _static_html(self, text: str) -> str:
+        """What a viewer without the widget shows (a notebook opened unrun, nbconvert, GitHub): the
+        table and the picture for the controls' current values, the picture as a sanitizer-proof image."""
+        picture = ""
+        if self._last_view is not None:
+            try:
+                picture = svg_img(self._last_view.svg(), text)
+            except GraphvizNotFoundError:
+                picture = ""
+        note = "<p><i>Run the cell to move the controls; this is the picture for their first values.</i></p>"
+        return f"{note}{self.table.value}{picture}"
 
     def __repr__(self) -> str:
         return visible(f"<jitviz explorer of {_fn_name(self._fn)}>")

@@ -159,14 +159,24 @@ def test_controls_and_inputs_together_are_refused_and_an_unknown_control_is_name
 
 
 @pytest.mark.exe
+def _image_svg(html_text: str) -> str:
+    import base64
+    import re
+
+    (data,) = re.findall(r'<img src="data:image/svg\+xml;base64,([^"]+)"', html_text)
+    return base64.b64decode(data).decode("utf-8")
+
+
 def test_the_cell_offers_the_widget_and_a_static_html_fallback():
     explanation = jitviz.explain(seed.branchy, torch.ones(2, 2))
     bundle = explanation._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     static = bundle["text/html"]
-    assert "<svg" in static and 'class="jv-line' in static
+    assert "<svg" not in static and 'class="jv-line' in static  # an inline <svg> is stripped by sanitizers
+    picture = _image_svg(static)  # the picture is an <img>, whose SVG carries the line colours itself
     node = explanation.nodes_of(line_of(seed.branchy, "r = torch.tensor(2.0)"))[0]
-    assert f'<g id="{node}" class="node jv-c0">' in static  # the first linked line's colour
+    assert f'<g id="{node}" class="node jv-c0">' in picture  # the first linked line's colour
+    assert "g.node.jv-c0 > polygon" in picture and "#1f77b4" in picture
     assert "decided once, while tracing" in static
     assert bundle["text/plain"].startswith("<jitviz explanation")
 
@@ -199,7 +209,7 @@ def test_nbconvert_html_without_widget_state_shows_the_source_beside_the_picture
     html, _ = HTMLExporter().from_notebook_node(notebook)
     body = html[html.find("<body"):]
     assert "jv-explain jv-static" in body and body.count('class="jv-line') >= 6
-    assert "<svg" in body and "decided once, while tracing" in body
+    assert 'src="data:image/svg+xml;base64,' in body and "decided once, while tracing" in body
 
 
 def test_a_scripted_function_lists_its_python_source():
