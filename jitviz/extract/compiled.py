@@ -98,6 +98,11 @@ def capture_compiled(fn: Callable[..., Any], inputs: Sequence[Any], *, dynamic: 
         return gm.forward
 
     name = getattr(fn, "__name__", type(fn).__name__)
+    required = _required(fn)
+    if len(inputs) < len(required):
+        raise TracingError(f"mode='compile' runs {name}: give its inputs, as for a trace "
+                           f"(jitviz.show({name}, {', '.join(required)}, mode='compile')); missing: "
+                           f"{', '.join(required[len(inputs):])}.")
     counters = torch._dynamo.utils.counters
     torch._dynamo.reset()
     counters.clear()
@@ -267,6 +272,16 @@ def _place(unplaced: list[GraphBreak], graphs: list[torch.fx.GraphModule],
             found = unplaced.pop(0)
             before[index] = dataclasses.replace(found, where=ir.SourceLocation(short_file(file), line, code))
     return before
+
+
+def _required(fn: Callable[..., Any]) -> list[str]:
+    """The parameters ``fn`` cannot be called without."""
+    try:
+        signature = inspect.signature(fn.forward if isinstance(fn, torch.nn.Module) else fn)
+    except (TypeError, ValueError):
+        return []
+    return [name for name, p in signature.parameters.items()
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _arguments(fn: Callable[..., Any]) -> list[str]:
