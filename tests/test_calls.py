@@ -335,3 +335,32 @@ def test_a_submodule_reads_what_a_functional_call_returned():
     (function,) = model.find("prim::CallFunction")
     (call,) = model.find("prim::CallMethod")
     assert call.inputs == function.outputs
+
+
+class _Masked(nn.Module):
+    def forward(self, x, mask=None, bias=None, pair=(), **extra):
+        out = x * mask + bias + pair[0] * pair[1]
+        return out + sum(extra.values()) if extra else out
+
+
+class _Keywords(nn.Module):
+    """Calls its submodule with tensors given positionally, by keyword, in a tuple and by ``**kwargs``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = _Masked()
+
+    def forward(self, x, m, b):
+        return self.block(x * 2, bias=b, pair=(m, b), mask=m + 1, scale=b * 3)
+
+
+def test_tensors_given_by_keyword_are_read_by_the_call_in_parameter_order_and_named_after_them():
+    model = jitviz.graph(_Keywords(), torch.ones(2), torch.ones(2), torch.ones(2))
+    x, m, b = model.inputs[:3]
+    (call,) = model.find("prim::CallMethod")
+    (mul2, mul3) = [n for n in model.find("aten::mul")]
+    (add,) = model.find("aten::add")
+    # mask=m + 1 is read before bias=b though written after it; pair's b is the b already read (once)
+    assert call.arg_names == ["x", "mask", "bias", "pair[0]", "scale"]
+    assert call.inputs == [mul2.outputs[0], add.outputs[0], b, m, mul3.outputs[0]]
+    assert x not in call.inputs  # x * 2 is read, not x

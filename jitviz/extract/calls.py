@@ -56,6 +56,9 @@ class RecordedCall:
     module_type: str
     signature: str  # equal for calls to submodules built alike (what ``repeats`` merges)
     source: ir.SourceLocation | None  # the line that made the call
+    #: the name of each tensor the call read, in order: its ``forward``'s parameter (``mask``, given
+    #: by keyword or not), ``past[0]`` for the first tensor in a container, the key of a ``**kwargs``
+    arg_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,9 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
         if self not in paths:  # the traced module itself, or one built on the fly: recorded as usual
             return traced_forward(self, *args, **kwargs)
         state = torch._C._get_tracing_state()  # set: Module.__call__ runs _slow_forward only while tracing
-        inputs = [value for value in map(traced.value, _tensors((args, kwargs))) if value is not None]
+        read = [(name, value) for name, tensor in _arguments(self, args, kwargs)
+                if (value := traced.value(tensor)) is not None]
+        inputs = [value for _, value in read]
         torch._C._set_tracing_state(None)
         try:
             result = self.forward(*args, **kwargs)
@@ -191,7 +196,8 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
             value.inferTypeFrom(tensor)
             torch._C._set_value_trace(tensor, value)  # later operations on it read the call
         traced.add(outputs)
-        calls.append(RecordedCall(paths[self], type(self).__name__, signatures[id(self)], _call_site()))
+        calls.append(RecordedCall(paths[self], type(self).__name__, signatures[id(self)], _call_site(),
+                                  tuple(name for name, _ in read)))
         return result
 
     torch.nn.Module._slow_forward = forward
@@ -200,6 +206,37 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
             yield recorded
     finally:
         torch.nn.Module._slow_forward = traced_forward
+
+
+def _arguments(module: torch.nn.Module, args: Any, kwargs: Any) -> list[tuple[str, torch.Tensor]]:
+    """The tensors a submodule call was given, positionally or by keyword, in the order of its
+    ``forward``'s parameters and named after them (``past[1]``: the second tensor in ``past``)."""
+    try:
+        if "forward" in vars(module):  # set on the instance: not cached (the cache would keep the module)
+            signature = inspect.signature(module.forward)
+            bound = signature.bind(*args, **kwargs).arguments
+        else:
+            signature = _parameters(type(module).forward)
+            bound = signature.bind(module, *args, **kwargs).arguments
+            bound.pop(next(iter(bound)))  # self
+    except (TypeError, ValueError):  # no signature Python can read, or one the call does not fit
+        signature, bound = None, {"": args} | dict(kwargs)
+    parameters: dict[str, Any] = {}
+    for name, value in bound.items():
+        kind = signature.parameters[name].kind if signature is not None else None
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            parameters.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            parameters.update((f"{name}[{index}]", item) for index, item in enumerate(value))
+        else:
+            parameters[name] = value
+    found: list[tuple[str, torch.Tensor]] = []
+    for name, value in parameters.items():
+        tensors = _tensors(value, 2)
+        named = [(name, value)] if isinstance(value, torch.Tensor) else [
+            (f"{name}[{index}]" if name else "", tensor) for index, tensor in enumerate(tensors)]
+        found.extend((n, tensor) for n, tensor in named if not any(tensor is t for _, t in found))
+    return found
 
 
 def _tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:

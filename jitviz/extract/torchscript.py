@@ -524,7 +524,8 @@ class _Converter:
         return ir.Node(
             id=f"n{next(self._node_ids)}", kind="prim::CallMethod", inputs=inputs,
             outputs=[self._value(v, context.values) for v in node.outputs()],
-            arg_names=[""] * len(inputs), callee=f"{call.path}.forward", source=call.source,
+            arg_names=list(call.arg_names) if len(call.arg_names) == len(inputs) else [""] * len(inputs),
+            callee=f"{call.path}.forward", source=call.source,
             attributes={"module_path": call.path, "module_type": call.module_type,
                         "module_signature": call.signature},
         )
