@@ -1,5 +1,8 @@
 """A traced module's default view: each submodule call one node, connected as the data flows."""
 
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -364,3 +367,123 @@ def test_tensors_given_by_keyword_are_read_by_the_call_in_parameter_order_and_na
     assert call.arg_names == ["x", "mask", "bias", "pair[0]", "scale"]
     assert call.inputs == [mul2.outputs[0], add.outputs[0], b, m, mul3.outputs[0]]
     assert x not in call.inputs  # x * 2 is read, not x
+
+
+def _plain_trace(module, *inputs) -> list[str]:
+    """What torch.jit.trace records for ``module``, every submodule's body included: each node's kind,
+    attributes and inputs' types (``str(graph)`` names each trace's classes apart)."""
+    graph = torch.jit.trace(module, inputs).inlined_graph
+    nodes = [f"{n.kind()}{sorted(n.attributeNames())}{[str(v.type()) for v in n.inputs()]}" for n in graph.nodes()]
+    return [re.sub(r"___torch_mangle_\d+\.", "", node) for node in nodes]
+
+
+_NET = _Net()
+_BEFORE_JITVIZ = _plain_trace(_NET, torch.ones(1, 4), torch.ones(1, 4))  # at import: before any test ran jitviz
+
+
+def _left_as_found(slow_forward) -> None:
+    """torch is as jitviz found it: its own ``_slow_forward``, no trace, no mode, plain traces as before."""
+    try:
+        assert nn.Module._slow_forward is slow_forward
+        assert torch._C._get_tracing_state() is None
+        assert torch.overrides._get_current_function_mode_stack() == []
+        assert _plain_trace(_NET, torch.ones(1, 4), torch.ones(1, 4)) == _BEFORE_JITVIZ
+        assert [line for line in _BEFORE_JITVIZ if "aten::linear" in line] and "jitviz" not in str(_BEFORE_JITVIZ)
+    finally:
+        nn.Module._slow_forward = slow_forward  # for the tests after this one, whatever happened
+
+
+def _summary(model) -> list:
+    return [(n.kind, n.attributes.get("module_path"), n.arg_names, [v.id for v in n.inputs]) for n in model.nodes]
+
+
+class _Waiting(nn.Module):
+    """Signals ``inside`` from within its call, then waits (at most a moment) for ``go``."""
+
+    def __init__(self, inside, go) -> None:
+        super().__init__()
+        self.inside, self.go = inside, go
+
+    def forward(self, x):
+        self.inside.set()
+        self.go.wait(timeout=0.3)
+        return x + 1
+
+
+class _Meeting(nn.Module):
+    def __init__(self, inside, go) -> None:
+        super().__init__()
+        self.wait = _Waiting(inside, go)
+        self.after = _Block(2)
+
+    def forward(self, x):
+        return self.after(self.wait(x))
+
+
+def test_overlapping_pictures_in_two_threads_are_drawn_as_alone_and_leave_torch_as_it_was():
+    slow_forward = nn.Module._slow_forward
+    events = [threading.Event(), threading.Event()]
+    # each model's first call waits, inside its recording, for the other thread's to be inside its own
+    models = [_Meeting(events[0], events[1]), _Meeting(events[1], events[0])]
+    alone = [_summary(jitviz.graph(m, torch.ones(1, 2))) for m in models]
+    for event in events:
+        event.clear()
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda m: _summary(jitviz.graph(m, torch.ones(1, 2))), models))
+    assert together == alone
+    assert [n[1] for n in alone[0] if n[0] == "prim::CallMethod"] == ["wait", "after"]
+    _left_as_found(slow_forward)
+
+
+def test_a_plain_trace_in_another_thread_while_a_picture_is_recorded_is_a_plain_trace():
+    slow_forward = nn.Module._slow_forward
+    inside, go = threading.Event(), threading.Event()
+    meeting = _Meeting(inside, go)
+    with ThreadPoolExecutor(1) as pool:
+        drawn = pool.submit(jitviz.graph, meeting, torch.ones(1, 2))
+        assert inside.wait(timeout=5)  # the other thread is inside its recording now
+        traced = _plain_trace(_NET, torch.ones(1, 4), torch.ones(1, 4))  # of a model the recording knows too
+        other = _plain_trace(meeting.after, torch.ones(1, 2))
+        go.set()
+        drawn.result()
+    assert traced == _BEFORE_JITVIZ
+    assert [line for line in other if "aten::linear" in line] and "jitviz" not in str(other)
+    _left_as_found(slow_forward)
+
+
+def test_many_pictures_in_four_threads_are_the_pictures_drawn_one_at_a_time():
+    slow_forward = nn.Module._slow_forward
+    cases = [(_Net(), (torch.ones(1, 4), torch.ones(1, 4))), (_Keywords(), (torch.ones(2),) * 3),
+             (_Passing(), (torch.ones(2),)), (_Cached(), (torch.ones(2, 4),))]
+
+    def picture(index):
+        module, inputs = cases[index % len(cases)]
+        if index < len(cases):  # the whole picture, once each
+            return jitviz.show(module, *inputs).source
+        return _summary(jitviz.graph(module, *inputs))
+
+    alone = [picture(index) for index in range(40)]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(picture, range(40)))
+    assert together == alone
+    _left_as_found(slow_forward)
+
+
+class _Interrupted(nn.Module):
+    def forward(self, x):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("where", ["submodule", "module"])
+def test_a_picture_interrupted_inside_forward_or_failed_leaves_torch_as_it_was(where):
+    slow_forward = nn.Module._slow_forward
+    interrupted = nn.Sequential(nn.Linear(2, 2), _Interrupted()) if where == "submodule" else _Interrupted()
+    with pytest.raises(KeyboardInterrupt):
+        jitviz.graph(interrupted, torch.ones(1, 2))
+    _left_as_found(slow_forward)
+    with pytest.raises(jitviz.TracingError):
+        jitviz.graph(_Failing(), torch.ones(2))
+    _left_as_found(slow_forward)
+    with ThreadPoolExecutor(1) as pool:  # no recording is left holding the others off
+        drawn = pool.submit(jitviz.graph, _Net(), torch.ones(1, 4), torch.ones(1, 4)).result(timeout=10)
+    assert len(drawn.find("prim::CallMethod")) == 3

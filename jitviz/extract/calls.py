@@ -23,6 +23,7 @@ import inspect
 import linecache
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -152,6 +153,10 @@ def _named_tensors(func: Any, args: Any, kwargs: Any) -> list[tuple[str, torch.T
     return found
 
 
+#: Held while a thread records: ``Module._slow_forward`` is one attribute for every thread.
+_RECORDING = threading.RLock()
+
+
 @contextmanager
 def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
     """Within the block, a trace of ``module`` records each of its submodules' calls as one node.
@@ -159,18 +164,36 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
     ``with recording_calls(model) as recorded: graph, _ = torch.jit._get_trace_graph(model, inputs)``
 
     For the block, ``torch.nn.Module._slow_forward`` (what a module call runs while tracing) is
-    replaced process-wide, as ``torch.jit.trace`` sets its own module map; it is put back after.
+    replaced process-wide, as ``torch.jit.trace`` sets its own module map; it is put back after,
+    however the block ends. One thread records at a time (another one waits for it to finish), and
+    in every other thread the replacement runs torch's own: a trace there records as if jitviz were
+    not there.
     """
+    with _RECORDING:
+        recorded = Recorded()
+        traced_forward = torch.nn.Module._slow_forward  # what Module.__call__ runs while tracing
+        traced = _Traced()
+        traced.add(module.parameters())  # the trace's inputs, with what it was called on (below)
+        traced.add(module.buffers())
+        torch.nn.Module._slow_forward = _recorder(module, recorded, traced, traced_forward)
+        try:
+            with _Functions(recorded, traced):
+                yield recorded
+        finally:
+            torch.nn.Module._slow_forward = traced_forward
+
+
+def _recorder(module: torch.nn.Module, recorded: Recorded, traced: _Traced, traced_forward: Any) -> Any:
+    """The ``_slow_forward`` that records each call of one of ``module``'s submodules as one node,
+    in the thread that made it; ``traced_forward`` for every other module, and in every other thread."""
     paths = {child: path for path, child in module.named_modules() if path}
-    recorded = Recorded()
-    traced = _Traced()
-    traced.add(module.parameters())  # the trace's inputs, with what it was called on (below)
-    traced.add(module.buffers())
     calls = recorded.calls
     signatures: dict[int, str] = {}
-    traced_forward = torch.nn.Module._slow_forward  # what Module.__call__ runs while tracing
+    recording_thread = threading.get_ident()
 
     def forward(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != recording_thread:  # another thread's trace: not this recording's
+            return traced_forward(self, *args, **kwargs)
         if self is module:
             traced.add(_tensors((args, kwargs)))
         if self not in paths:  # the traced module itself, or one built on the fly: recorded as usual
@@ -200,12 +223,7 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
                                   tuple(name for name, _ in read)))
         return result
 
-    torch.nn.Module._slow_forward = forward
-    try:
-        with _Functions(recorded, traced):
-            yield recorded
-    finally:
-        torch.nn.Module._slow_forward = traced_forward
+    return forward
 
 
 def _arguments(module: torch.nn.Module, args: Any, kwargs: Any) -> list[tuple[str, torch.Tensor]]:
