@@ -487,3 +487,38 @@ def test_a_picture_interrupted_inside_forward_or_failed_leaves_torch_as_it_was(w
     with ThreadPoolExecutor(1) as pool:  # no recording is left holding the others off
         drawn = pool.submit(jitviz.graph, _Net(), torch.ones(1, 4), torch.ones(1, 4)).result(timeout=10)
     assert len(drawn.find("prim::CallMethod")) == 3
+
+
+class _Counting(nn.Module):
+    """Counts its forward's runs; its submodule ``inner`` raises, or its own code does."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.runs, self.where = 0, where
+        self.first, self.inner = nn.Linear(2, 2), _Raises()
+
+    def forward(self, x):
+        self.runs += 1
+        if self.where == "own code":
+            raise ValueError("own trouble")
+        if self.where == "own operation":
+            return x @ torch.ones(3, 3)
+        return self.inner(self.first(x))
+
+
+@pytest.mark.parametrize("where", ["submodule", "own code", "own operation"])
+def test_a_model_that_raises_runs_once_and_gives_one_error_naming_what_failed(where):
+    model = _Counting(where)
+    with pytest.raises(jitviz.TracingError) as raised:
+        jitviz.graph(model, torch.ones(1, 2))
+    assert model.runs == 1
+    cause = RuntimeError if where == "own operation" else ValueError
+    assert isinstance(raised.value, jitviz.JitvizError) and type(raised.value.__cause__) is cause
+    message = str(raised.value)
+    assert message.startswith("Tracing _Counting failed")
+    if where == "submodule":
+        assert raised.value.__cause__.args == ("inner trouble",)
+        assert "submodule inner (_Raises) raised ValueError: inner trouble" in message
+        assert "return self.inner(self.first(x))" in message  # the line that called it
+    else:
+        assert ("own trouble" if where == "own code" else "cannot be multiplied") in message

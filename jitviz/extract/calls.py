@@ -82,6 +82,10 @@ class Recorded:
 
     calls: list[RecordedCall] = dataclasses.field(default_factory=list)
     functions: dict[str, RecordedFunction] = dataclasses.field(default_factory=dict)  # by scope
+    #: the first exception the model's own code raised, which the recording cannot have caused: in a
+    #: submodule's body (run eagerly, not traced), with the call that raised it; or an operation's
+    #: of the traced code that read only tensors the trace knows, with ``None``
+    failed: tuple[RecordedCall | None, Exception] | None = None
 
 
 class _Traced:
@@ -96,10 +100,13 @@ class _Traced:
         for tensor in tensors:
             self._tensors[id(tensor)] = weakref.ref(tensor)
 
+    def knows(self, tensor: torch.Tensor) -> bool:
+        known = self._tensors.get(id(tensor))
+        return known is not None and known() is tensor
+
     def value(self, tensor: torch.Tensor) -> torch._C.Value | None:
         """The trace's value for ``tensor``; ``None`` for one the trace has not seen (not connected)."""
-        known = self._tensors.get(id(tensor))
-        if known is None or known() is not tensor:
+        if not self.knows(tensor):
             return None
         try:
             return torch._C._get_value_trace(tensor)
@@ -122,13 +129,13 @@ class _Functions(TorchFunctionMode):
         if state is None:  # inside a recorded call: not traced
             return func(*args, **kwargs)
         if getattr(func, "__module__", None) != "torch.nn.functional" or not inspect.isfunction(func):
-            result = func(*args, **kwargs)
+            result = self._run(func, args, kwargs)
             self._traced.add(_tensors(result, _MAX_DEPTH - 1))  # a tensor or a tuple of them
             return result
         scope = f"jitviz.function.{len(self._recorded.functions)}"
         state.push_scope(scope)
         try:
-            result = func(*args, **kwargs)  # this mode is off inside: a function it calls is not scoped
+            result = self._run(func, args, kwargs)  # this mode is off inside: a function it calls is not scoped
         finally:
             state.pop_scope()
         self._traced.add(_tensors(result))
@@ -136,6 +143,16 @@ class _Functions(TorchFunctionMode):
                   if (value := self._traced.value(tensor)) is not None]
         self._recorded.functions[scope] = RecordedFunction(func.__name__, scope, inputs, _call_site())
         return result
+
+
+    def _run(self, func: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RuntimeError as error:  # on tensors the trace knows, a plain trace fails alike
+            # (asking torch for their values now can crash it: only what was noted is looked at)
+            if self._recorded.failed is None and all(map(self._traced.knows, _tensors((args, kwargs)))):
+                self._recorded.failed = (None, error)
+            raise
 
 
 _parameters = functools.lru_cache(maxsize=256)(inspect.signature)  # 0.7 ms for a long signature
@@ -207,6 +224,11 @@ def _recorder(module: torch.nn.Module, recorded: Recorded, traced: _Traced, trac
             result = self.forward(*args, **kwargs)
             if id(self) not in signatures:  # while not tracing: traced, a shape's sizes are tensors
                 signatures[id(self)] = _signature(self)
+        except Exception as error:
+            if recorded.failed is None:
+                call = RecordedCall(paths[self], type(self).__name__, "", _call_site(), tuple(n for n, _ in read))
+                recorded.failed = (call, error)
+            raise
         finally:
             torch._C._set_tracing_state(state)
         outputs = _tensors(result)
