@@ -21,7 +21,6 @@ import functools
 import hashlib
 import inspect
 import linecache
-import os
 import sys
 import threading
 import weakref
@@ -317,9 +316,8 @@ def _wrapping(frame: Any) -> bool:
 
 
 def recorder_file(path: str) -> bool:
-    """Whether a frame in ``path`` is this recorder's own, or a tool's that wraps jitviz's functions
-    in frames of its own (mutmut's trampolines, bench/mutation.py): not the line that made a call."""
-    return path == __file__ or f"{os.sep}mutmut{os.sep}" in path
+    """Whether a frame in ``path`` is this recorder's own: not the line that made a call."""
+    return path == __file__
 
 
 def _signature(module: torch.nn.Module) -> str:
