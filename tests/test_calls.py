@@ -12,6 +12,9 @@ from torch import nn
 
 import jitviz
 from jitviz.extract.calls import recording_calls
+from jitviz.render import draw
+
+from .drawing_check import missing_uses
 
 
 class _Block(nn.Module):
@@ -522,3 +525,12 @@ def test_a_model_that_raises_runs_once_and_gives_one_error_naming_what_failed(wh
         assert "return self.inner(self.first(x))" in message  # the line that called it
     else:
         assert ("own trouble" if where == "own code" else "cannot be multiplied") in message
+
+
+def test_the_new_pictures_draw_every_edge():
+    meeting = _Meeting(threading.Event(), threading.Event())
+    meeting.wait.go.set()
+    for module, inputs in ((_Keywords(), (torch.ones(2),) * 3), (meeting, (torch.ones(1, 2),))):
+        model = jitviz.graph(module, *inputs)
+        for checks in ("fold", "show"):
+            assert missing_uses(model, draw(model, checks=checks)) == []
