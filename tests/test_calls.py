@@ -534,3 +534,23 @@ def test_the_new_pictures_draw_every_edge():
         model = jitviz.graph(module, *inputs)
         for checks in ("fold", "show"):
             assert missing_uses(model, draw(model, checks=checks)) == []
+
+
+def test_a_recording_inside_a_recording_in_one_thread_gives_back_the_outer_one():
+    slow_forward = nn.Module._slow_forward
+    net, stack = _Net(), nn.Sequential(_Block(4), _Block(4))
+
+    found = []
+
+    def nested():
+        with recording_calls(net) as outer:
+            with recording_calls(stack) as inner:  # the same thread may record again (no deadlock)
+                torch.jit._get_trace_graph(stack, (torch.ones(1, 4),))
+            torch.jit._get_trace_graph(net, (torch.ones(1, 4), torch.ones(1, 4)))  # the outer one's again
+        found.append(([call.path for call in inner.calls], [call.path for call in outer.calls]))
+
+    thread = threading.Thread(target=nested, daemon=True)  # a deadlocked one does not hold pytest
+    thread.start()
+    thread.join(timeout=10)
+    assert found == [(["0", "1"], ["first", "second", "head"])]
+    _left_as_found(slow_forward)
