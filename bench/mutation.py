@@ -104,7 +104,28 @@ def _scratch_copy(module: str, sources: list[str], tests: list[str]) -> Path:
         "use_git_change_detection = false\n"
     )
     (work / "pyproject.toml").write_text(config)
+    with (work / "tests" / "conftest.py").open("a") as conftest:
+        conftest.write(_TRAMPOLINE_FRAMES)
     return work
+
+
+# mutmut calls each mutated function through a trampoline, a frame in mutmut's own package: the
+# call recorder (jitviz/extract/calls.py) must skip it, as its own frames, when it looks for the line
+# that made a call. Only the scratch copy's tests are told so; jitviz itself knows nothing of mutmut.
+_TRAMPOLINE_FRAMES = """
+
+# added by bench/mutation.py: mutmut's trampoline frames are the call recorder's own
+def _skip_mutmut_frames():
+    import os
+
+    from jitviz.extract import calls
+
+    own = calls.recorder_file
+    calls.recorder_file = lambda path: own(path) or f"{os.sep}mutmut{os.sep}" in path
+
+
+_skip_mutmut_frames()
+"""
 
 
 def _caught(stats: dict[str, int]) -> int:

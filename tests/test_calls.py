@@ -1,5 +1,8 @@
 """A traced module's default view: each submodule call one node, connected as the data flows."""
 
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -9,6 +12,9 @@ from torch import nn
 
 import jitviz
 from jitviz.extract.calls import recording_calls
+from jitviz.render import draw
+
+from .drawing_check import missing_uses
 
 
 class _Block(nn.Module):
@@ -335,3 +341,216 @@ def test_a_submodule_reads_what_a_functional_call_returned():
     (function,) = model.find("prim::CallFunction")
     (call,) = model.find("prim::CallMethod")
     assert call.inputs == function.outputs
+
+
+class _Masked(nn.Module):
+    def forward(self, x, mask=None, bias=None, pair=(), **extra):
+        out = x * mask + bias + pair[0] * pair[1]
+        return out + sum(extra.values()) if extra else out
+
+
+class _Keywords(nn.Module):
+    """Calls its submodule with tensors given positionally, by keyword, in a tuple and by ``**kwargs``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = _Masked()
+
+    def forward(self, x, m, b):
+        return self.block(x * 2, bias=b, pair=(m, b), mask=m + 1, scale=b * 3)
+
+
+def test_tensors_given_by_keyword_are_read_by_the_call_in_parameter_order_and_named_after_them():
+    model = jitviz.graph(_Keywords(), torch.ones(2), torch.ones(2), torch.ones(2))
+    x, m, b = model.inputs[:3]
+    (call,) = model.find("prim::CallMethod")
+    (mul2, mul3) = [n for n in model.find("aten::mul")]
+    (add,) = model.find("aten::add")
+    # mask=m + 1 is read before bias=b though written after it; pair's b is the b already read (once)
+    assert call.arg_names == ["x", "mask", "bias", "pair[0]", "scale"]
+    assert call.inputs == [mul2.outputs[0], add.outputs[0], b, m, mul3.outputs[0]]
+    assert x not in call.inputs  # x * 2 is read, not x
+
+
+def _plain_trace(module, *inputs) -> list[str]:
+    """What torch.jit.trace records for ``module``, every submodule's body included: each node's kind,
+    attributes and inputs' types (``str(graph)`` names each trace's classes apart)."""
+    graph = torch.jit.trace(module, inputs).inlined_graph
+    nodes = [f"{n.kind()}{sorted(n.attributeNames())}{[str(v.type()) for v in n.inputs()]}" for n in graph.nodes()]
+    return [re.sub(r"___torch_mangle_\d+\.", "", node) for node in nodes]
+
+
+_NET = _Net()
+_BEFORE_JITVIZ = _plain_trace(_NET, torch.ones(1, 4), torch.ones(1, 4))  # at import: before any test ran jitviz
+
+
+def _left_as_found(slow_forward) -> None:
+    """torch is as jitviz found it: its own ``_slow_forward``, no trace, no mode, plain traces as before."""
+    try:
+        assert nn.Module._slow_forward is slow_forward
+        assert torch._C._get_tracing_state() is None
+        assert torch.overrides._get_current_function_mode_stack() == []
+        assert _plain_trace(_NET, torch.ones(1, 4), torch.ones(1, 4)) == _BEFORE_JITVIZ
+        assert [line for line in _BEFORE_JITVIZ if "aten::linear" in line] and "jitviz" not in str(_BEFORE_JITVIZ)
+    finally:
+        nn.Module._slow_forward = slow_forward  # for the tests after this one, whatever happened
+
+
+def _summary(model) -> list:
+    return [(n.kind, n.attributes.get("module_path"), n.arg_names, [v.id for v in n.inputs]) for n in model.nodes]
+
+
+class _Waiting(nn.Module):
+    """Signals ``inside`` from within its call, then waits (at most a moment) for ``go``."""
+
+    def __init__(self, inside, go) -> None:
+        super().__init__()
+        self.inside, self.go = inside, go
+
+    def forward(self, x):
+        self.inside.set()
+        self.go.wait(timeout=0.3)
+        return x + 1
+
+
+class _Meeting(nn.Module):
+    def __init__(self, inside, go) -> None:
+        super().__init__()
+        self.wait = _Waiting(inside, go)
+        self.after = _Block(2)
+
+    def forward(self, x):
+        return self.after(self.wait(x))
+
+
+def test_overlapping_pictures_in_two_threads_are_drawn_as_alone_and_leave_torch_as_it_was():
+    slow_forward = nn.Module._slow_forward
+    events = [threading.Event(), threading.Event()]
+    # each model's first call waits, inside its recording, for the other thread's to be inside its own
+    models = [_Meeting(events[0], events[1]), _Meeting(events[1], events[0])]
+    alone = [_summary(jitviz.graph(m, torch.ones(1, 2))) for m in models]
+    for event in events:
+        event.clear()
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda m: _summary(jitviz.graph(m, torch.ones(1, 2))), models))
+    assert together == alone
+    assert [n[1] for n in alone[0] if n[0] == "prim::CallMethod"] == ["wait", "after"]
+    _left_as_found(slow_forward)
+
+
+def test_a_plain_trace_in_another_thread_while_a_picture_is_recorded_is_a_plain_trace():
+    slow_forward = nn.Module._slow_forward
+    inside, go = threading.Event(), threading.Event()
+    meeting = _Meeting(inside, go)
+    with ThreadPoolExecutor(1) as pool:
+        drawn = pool.submit(jitviz.graph, meeting, torch.ones(1, 2))
+        assert inside.wait(timeout=5)  # the other thread is inside its recording now
+        traced = _plain_trace(_NET, torch.ones(1, 4), torch.ones(1, 4))  # of a model the recording knows too
+        other = _plain_trace(meeting.after, torch.ones(1, 2))
+        go.set()
+        drawn.result()
+    assert traced == _BEFORE_JITVIZ
+    assert [line for line in other if "aten::linear" in line] and "jitviz" not in str(other)
+    _left_as_found(slow_forward)
+
+
+def test_many_pictures_in_four_threads_are_the_pictures_drawn_one_at_a_time():
+    slow_forward = nn.Module._slow_forward
+    cases = [(_Net(), (torch.ones(1, 4), torch.ones(1, 4))), (_Keywords(), (torch.ones(2),) * 3),
+             (_Passing(), (torch.ones(2),)), (_Cached(), (torch.ones(2, 4),))]
+
+    def picture(index):
+        module, inputs = cases[index % len(cases)]
+        if index < len(cases):  # the whole picture, once each
+            return jitviz.show(module, *inputs).source
+        return _summary(jitviz.graph(module, *inputs))
+
+    alone = [picture(index) for index in range(40)]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(picture, range(40)))
+    assert together == alone
+    _left_as_found(slow_forward)
+
+
+class _Interrupted(nn.Module):
+    def forward(self, x):
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("where", ["submodule", "module"])
+def test_a_picture_interrupted_inside_forward_or_failed_leaves_torch_as_it_was(where):
+    slow_forward = nn.Module._slow_forward
+    interrupted = nn.Sequential(nn.Linear(2, 2), _Interrupted()) if where == "submodule" else _Interrupted()
+    with pytest.raises(KeyboardInterrupt):
+        jitviz.graph(interrupted, torch.ones(1, 2))
+    _left_as_found(slow_forward)
+    with pytest.raises(jitviz.TracingError):
+        jitviz.graph(_Failing(), torch.ones(2))
+    _left_as_found(slow_forward)
+    with ThreadPoolExecutor(1) as pool:  # no recording is left holding the others off
+        drawn = pool.submit(jitviz.graph, _Net(), torch.ones(1, 4), torch.ones(1, 4)).result(timeout=10)
+    assert len(drawn.find("prim::CallMethod")) == 3
+
+
+class _Counting(nn.Module):
+    """Counts its forward's runs; its submodule ``inner`` raises, or its own code does."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.runs, self.where = 0, where
+        self.first, self.inner = nn.Linear(2, 2), _Raises()
+
+    def forward(self, x):
+        self.runs += 1
+        if self.where == "own code":
+            raise ValueError("own trouble")
+        if self.where == "own operation":
+            return x @ torch.ones(3, 3)
+        return self.inner(self.first(x))
+
+
+@pytest.mark.parametrize("where", ["submodule", "own code", "own operation"])
+def test_a_model_that_raises_runs_once_and_gives_one_error_naming_what_failed(where):
+    model = _Counting(where)
+    with pytest.raises(jitviz.TracingError) as raised:
+        jitviz.graph(model, torch.ones(1, 2))
+    assert model.runs == 1
+    cause = RuntimeError if where == "own operation" else ValueError
+    assert isinstance(raised.value, jitviz.JitvizError) and type(raised.value.__cause__) is cause
+    message = str(raised.value)
+    assert message.startswith("Tracing _Counting failed")
+    if where == "submodule":
+        assert raised.value.__cause__.args == ("inner trouble",)
+        assert "submodule inner (_Raises) raised ValueError: inner trouble" in message
+        assert "return self.inner(self.first(x))" in message  # the line that called it
+    else:
+        assert ("own trouble" if where == "own code" else "cannot be multiplied") in message
+
+
+def test_the_new_pictures_draw_every_edge():
+    meeting = _Meeting(threading.Event(), threading.Event())
+    meeting.wait.go.set()
+    for module, inputs in ((_Keywords(), (torch.ones(2),) * 3), (meeting, (torch.ones(1, 2),))):
+        model = jitviz.graph(module, *inputs)
+        for checks in ("fold", "show"):
+            assert missing_uses(model, draw(model, checks=checks)) == []
+
+
+def test_a_recording_inside_a_recording_in_one_thread_gives_back_the_outer_one():
+    slow_forward = nn.Module._slow_forward
+    net, stack = _Net(), nn.Sequential(_Block(4), _Block(4))
+
+    found = []
+
+    def nested():
+        with recording_calls(net) as outer:
+            with recording_calls(stack) as inner:  # the same thread may record again (no deadlock)
+                torch.jit._get_trace_graph(stack, (torch.ones(1, 4),))
+            torch.jit._get_trace_graph(net, (torch.ones(1, 4), torch.ones(1, 4)))  # the outer one's again
+        found.append(([call.path for call in inner.calls], [call.path for call in outer.calls]))
+
+    thread = threading.Thread(target=nested, daemon=True)  # a deadlocked one does not hold pytest
+    thread.start()
+    thread.join(timeout=10)
+    assert found == [(["0", "1"], ["first", "second", "head"])]
+    _left_as_found(slow_forward)

@@ -21,8 +21,8 @@ import functools
 import hashlib
 import inspect
 import linecache
-import os
 import sys
+import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -56,6 +56,9 @@ class RecordedCall:
     module_type: str
     signature: str  # equal for calls to submodules built alike (what ``repeats`` merges)
     source: ir.SourceLocation | None  # the line that made the call
+    #: the name of each tensor the call read, in order: its ``forward``'s parameter (``mask``, given
+    #: by keyword or not), ``past[0]`` for the first tensor in a container, the key of a ``**kwargs``
+    arg_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ class Recorded:
 
     calls: list[RecordedCall] = dataclasses.field(default_factory=list)
     functions: dict[str, RecordedFunction] = dataclasses.field(default_factory=dict)  # by scope
+    #: the first exception the model's own code raised, which the recording cannot have caused: in a
+    #: submodule's body (run eagerly, not traced), with the call that raised it; or an operation's
+    #: of the traced code that read only tensors the trace knows, with ``None``
+    failed: tuple[RecordedCall | None, Exception] | None = None
 
 
 class _Traced:
@@ -92,10 +99,13 @@ class _Traced:
         for tensor in tensors:
             self._tensors[id(tensor)] = weakref.ref(tensor)
 
+    def knows(self, tensor: torch.Tensor) -> bool:
+        known = self._tensors.get(id(tensor))
+        return known is not None and known() is tensor
+
     def value(self, tensor: torch.Tensor) -> torch._C.Value | None:
         """The trace's value for ``tensor``; ``None`` for one the trace has not seen (not connected)."""
-        known = self._tensors.get(id(tensor))
-        if known is None or known() is not tensor:
+        if not self.knows(tensor):
             return None
         try:
             return torch._C._get_value_trace(tensor)
@@ -118,13 +128,13 @@ class _Functions(TorchFunctionMode):
         if state is None:  # inside a recorded call: not traced
             return func(*args, **kwargs)
         if getattr(func, "__module__", None) != "torch.nn.functional" or not inspect.isfunction(func):
-            result = func(*args, **kwargs)
+            result = self._run(func, args, kwargs)
             self._traced.add(_tensors(result, _MAX_DEPTH - 1))  # a tensor or a tuple of them
             return result
         scope = f"jitviz.function.{len(self._recorded.functions)}"
         state.push_scope(scope)
         try:
-            result = func(*args, **kwargs)  # this mode is off inside: a function it calls is not scoped
+            result = self._run(func, args, kwargs)  # this mode is off inside: a function it calls is not scoped
         finally:
             state.pop_scope()
         self._traced.add(_tensors(result))
@@ -132,6 +142,16 @@ class _Functions(TorchFunctionMode):
                   if (value := self._traced.value(tensor)) is not None]
         self._recorded.functions[scope] = RecordedFunction(func.__name__, scope, inputs, _call_site())
         return result
+
+
+    def _run(self, func: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RuntimeError as error:  # on tensors the trace knows, a plain trace fails alike
+            # (asking torch for their values now can crash it: only what was noted is looked at)
+            if self._recorded.failed is None and all(map(self._traced.knows, _tensors((args, kwargs)))):
+                self._recorded.failed = (None, error)
+            raise
 
 
 _parameters = functools.lru_cache(maxsize=256)(inspect.signature)  # 0.7 ms for a long signature
@@ -149,6 +169,10 @@ def _named_tensors(func: Any, args: Any, kwargs: Any) -> list[tuple[str, torch.T
     return found
 
 
+#: Held while a thread records: ``Module._slow_forward`` is one attribute for every thread.
+_RECORDING = threading.RLock()
+
+
 @contextmanager
 def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
     """Within the block, a trace of ``module`` records each of its submodules' calls as one node.
@@ -156,29 +180,54 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
     ``with recording_calls(model) as recorded: graph, _ = torch.jit._get_trace_graph(model, inputs)``
 
     For the block, ``torch.nn.Module._slow_forward`` (what a module call runs while tracing) is
-    replaced process-wide, as ``torch.jit.trace`` sets its own module map; it is put back after.
+    replaced process-wide, as ``torch.jit.trace`` sets its own module map; it is put back after,
+    however the block ends. One thread records at a time (another one waits for it to finish), and
+    in every other thread the replacement runs torch's own: a trace there records as if jitviz were
+    not there.
     """
+    with _RECORDING:
+        recorded = Recorded()
+        traced_forward = torch.nn.Module._slow_forward  # what Module.__call__ runs while tracing
+        traced = _Traced()
+        traced.add(module.parameters())  # the trace's inputs, with what it was called on (below)
+        traced.add(module.buffers())
+        torch.nn.Module._slow_forward = _recorder(module, recorded, traced, traced_forward)
+        try:
+            with _Functions(recorded, traced):
+                yield recorded
+        finally:
+            torch.nn.Module._slow_forward = traced_forward
+
+
+def _recorder(module: torch.nn.Module, recorded: Recorded, traced: _Traced, traced_forward: Any) -> Any:
+    """The ``_slow_forward`` that records each call of one of ``module``'s submodules as one node,
+    in the thread that made it; ``traced_forward`` for every other module, and in every other thread."""
     paths = {child: path for path, child in module.named_modules() if path}
-    recorded = Recorded()
-    traced = _Traced()
-    traced.add(module.parameters())  # the trace's inputs, with what it was called on (below)
-    traced.add(module.buffers())
     calls = recorded.calls
     signatures: dict[int, str] = {}
-    traced_forward = torch.nn.Module._slow_forward  # what Module.__call__ runs while tracing
+    recording_thread = threading.get_ident()
 
     def forward(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() != recording_thread:  # another thread's trace: not this recording's
+            return traced_forward(self, *args, **kwargs)
         if self is module:
             traced.add(_tensors((args, kwargs)))
         if self not in paths:  # the traced module itself, or one built on the fly: recorded as usual
             return traced_forward(self, *args, **kwargs)
         state = torch._C._get_tracing_state()  # set: Module.__call__ runs _slow_forward only while tracing
-        inputs = [value for value in map(traced.value, _tensors((args, kwargs))) if value is not None]
+        read = [(name, value) for name, tensor in _arguments(self, args, kwargs)
+                if (value := traced.value(tensor)) is not None]
+        inputs = [value for _, value in read]
         torch._C._set_tracing_state(None)
         try:
             result = self.forward(*args, **kwargs)
             if id(self) not in signatures:  # while not tracing: traced, a shape's sizes are tensors
                 signatures[id(self)] = _signature(self)
+        except Exception as error:
+            if recorded.failed is None:
+                call = RecordedCall(paths[self], type(self).__name__, "", _call_site(), tuple(n for n, _ in read))
+                recorded.failed = (call, error)
+            raise
         finally:
             torch._C._set_tracing_state(state)
         outputs = _tensors(result)
@@ -191,15 +240,42 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
             value.inferTypeFrom(tensor)
             torch._C._set_value_trace(tensor, value)  # later operations on it read the call
         traced.add(outputs)
-        calls.append(RecordedCall(paths[self], type(self).__name__, signatures[id(self)], _call_site()))
+        calls.append(RecordedCall(paths[self], type(self).__name__, signatures[id(self)], _call_site(),
+                                  tuple(name for name, _ in read)))
         return result
 
-    torch.nn.Module._slow_forward = forward
+    return forward
+
+
+def _arguments(module: torch.nn.Module, args: Any, kwargs: Any) -> list[tuple[str, torch.Tensor]]:
+    """The tensors a submodule call was given, positionally or by keyword, in the order of its
+    ``forward``'s parameters and named after them (``past[1]``: the second tensor in ``past``)."""
     try:
-        with _Functions(recorded, traced):
-            yield recorded
-    finally:
-        torch.nn.Module._slow_forward = traced_forward
+        if "forward" in vars(module):  # set on the instance: not cached (the cache would keep the module)
+            signature = inspect.signature(module.forward)
+            bound = signature.bind(*args, **kwargs).arguments
+        else:
+            signature = _parameters(type(module).forward)
+            bound = signature.bind(module, *args, **kwargs).arguments
+            bound.pop(next(iter(bound)))  # self
+    except (TypeError, ValueError):  # no signature Python can read, or one the call does not fit
+        signature, bound = None, {"": args} | dict(kwargs)
+    parameters: dict[str, Any] = {}
+    for name, value in bound.items():
+        kind = signature.parameters[name].kind if signature is not None else None
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            parameters.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            parameters.update((f"{name}[{index}]", item) for index, item in enumerate(value))
+        else:
+            parameters[name] = value
+    found: list[tuple[str, torch.Tensor]] = []
+    for name, value in parameters.items():
+        tensors = _tensors(value, 2)
+        named = [(name, value)] if isinstance(value, torch.Tensor) else [
+            (f"{name}[{index}]" if name else "", tensor) for index, tensor in enumerate(tensors)]
+        found.extend((n, tensor) for n, tensor in named if not any(tensor is t for _, t in found))
+    return found
 
 
 def _tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
@@ -240,9 +316,8 @@ def _wrapping(frame: Any) -> bool:
 
 
 def recorder_file(path: str) -> bool:
-    """Whether a frame in ``path`` is this recorder's own, or a tool's that wraps jitviz's functions
-    in frames of its own (mutmut's trampolines, bench/mutation.py): not the line that made a call."""
-    return path == __file__ or f"{os.sep}mutmut{os.sep}" in path
+    """Whether a frame in ``path`` is this recorder's own: not the line that made a call."""
+    return path == __file__
 
 
 def _signature(module: torch.nn.Module) -> str:

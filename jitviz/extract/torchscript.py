@@ -233,11 +233,31 @@ def trace_collapsed(module: torch.nn.Module, example_inputs: Sequence[Any]) -> i
     """
     name = _display_name(module)
     _check_example_inputs(name, example_inputs)
+    recorded: Recorded | None = None
     try:
         with warnings.catch_warnings(), recording_calls(module) as recorded:
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             graph, _ = torch.jit._get_trace_graph(module, tuple(example_inputs), strict=False)
     except Exception as error:  # torch raises RuntimeError, TypeError, ValueError... alike
+        failed = recorded.failed if recorded is not None else None
+        if failed is not None and failed[1] is error and failed[0] is None:  # it would fail again
+            raise TracingError(
+                f"Tracing {name} failed while running it on the example inputs: "
+                f"{_first_lines(error)}\n{_trace_advice(name, error)}"
+            ) from error
+        if failed is not None and failed[1] is error and failed[0] is not None:  # a submodule's own code
+            call = failed[0]
+            where = f" (called at {call.source.file}:{call.source.line}: {call.source.code})" if call.source else ""
+            raise TracingError(
+                f"Tracing {name} failed while running it on the example inputs: its submodule "
+                f"{call.path} ({call.module_type}) raised {type(error).__name__}: {_first_lines(error)}"
+                f"{where}\n{_trace_advice(name, error)}"
+            ) from error
+        if not isinstance(error, RuntimeError):  # raised by the model's own code, not by the tracer
+            raise TracingError(
+                f"Tracing {name} failed while running it on the example inputs: "
+                f"{_first_lines(error)}\n{_trace_advice(name, error)}"
+            ) from error
         try:  # traced in full, as torch.jit.trace would: a failure the recording caused does not recur
             return convert(_trace(module, example_inputs), open_pass_through=False)
         except TracingError:  # it does: the first error says more (torch.jit.trace names no type)
@@ -544,7 +564,8 @@ class _Converter:
         return ir.Node(
             id=f"n{next(self._node_ids)}", kind="prim::CallMethod", inputs=inputs,
             outputs=[self._value(v, context.values) for v in node.outputs()],
-            arg_names=[""] * len(inputs), callee=f"{call.path}.forward", source=call.source,
+            arg_names=list(call.arg_names) if len(call.arg_names) == len(inputs) else [""] * len(inputs),
+            callee=f"{call.path}.forward", source=call.source,
             attributes={"module_path": call.path, "module_type": call.module_type,
                         "module_signature": call.signature},
         )
