@@ -784,7 +784,7 @@ def test_calls_to_other_methods_are_drawn_alike_only_when_those_methods_are_the_
 
 
 def test_obtain_refuses_an_unknown_mode_and_inputs_for_what_it_draws_as_it_is(tmp_path):
-    with pytest.raises(ValueError, match=r"^mode must be one of 'auto', 'trace', 'script', not 'compile'$"):
+    with pytest.raises(ValueError, match=r"^mode must be one of 'auto', 'trace', 'script' here, not 'compile'\.$"):
         torchscript.obtain(seed.double, (), "compile")
     path = tmp_path / "net.pt"
     torch.jit.save(torch.jit.script(seed.TinyNet()), str(path))

@@ -24,7 +24,7 @@ def test_options_error_is_a_jitviz_error_and_a_value_and_type_error():
     ({"max_nodes": None}, "max_nodes must be a whole number"),
     ({"max_nodes": True}, "max_nodes must be a whole number"),
     ({"max_nodes": 0}, "max_nodes must be a whole number"),
-    ({"mode": "bogus"}, "mode must be one of 'auto', 'trace', 'script', not 'bogus'"),
+    ({"mode": "bogus"}, "mode must be one of 'auto', 'trace', 'script', 'compile', not 'bogus'"),
     ({"expand_calls": -5}, "expand_calls must be True, False, a depth >= 0"),
     ({"expand_calls": [1]}, "expand_calls must be"),
     ({"rankdir": "XY"}, "rankdir must be one of 'TB', 'LR', 'BT', 'RL'"),
