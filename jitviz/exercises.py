@@ -30,6 +30,8 @@ from torch import nn
 
 __all__ = [
     "Verdict",
+    "compile_1",
+    "compile_2",
     "export_1",
     "export_2",
     "large_1",
@@ -987,3 +989,103 @@ def large_2(shape: Any) -> Verdict:
     if numbers is None:
         return _wrong(f"{_describe(shape)} is not a shape: answer with a tuple of sizes, e.g. (1, 2, 3)")
     return _wrong(f"{_describe(shape)} is not the shape the edge carries; read its label in the traced picture")
+
+
+# --- 08_from_torchscript_to_torch_compile ---------------------------------------------------
+
+
+def messy(x: torch.Tensor) -> torch.Tensor:
+    """Exercise 08-1's function: three graphs and two breaks under torch.compile."""
+    y = x * 2
+    print("scaled")
+    if y.sum() > 0:
+        y = y + 1
+    return y
+
+
+def three_breaks(x: torch.Tensor) -> torch.Tensor:
+    """Exercise 08-2's function: how many graphs does torch.compile make of it on torch.ones(2, 2)?"""
+    y = x.sin()
+    if y.mean() > 0.5:
+        y = y * 2
+    print("after the branch")
+    total = y.sum().item()
+    return y / total
+
+
+def _quiet_messy(x: torch.Tensor) -> torch.Tensor:
+    y = x * 2
+    return y + 1 if bool(y.sum() > 0) else y
+
+
+def _compile_probes() -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(8)
+    probes = [torch.randn(2, 3, generator=generator) for _ in range(6)]
+    probes += [torch.zeros(2, 3), torch.full((2, 3), 1e-3), torch.full((2, 3), -1e-3),
+               torch.tensor([[1.0, -1.0, 0.0], [0.0, 0.0, 0.0]]),  # a sum of exactly 0: not > 0
+               torch.tensor([[3.0, -1.0, -1.0], [-1.0, 0.5, 0.0]]), torch.ones(5), -torch.ones(1, 4)]
+    return probes
+
+
+@_guarded
+def compile_1(fn: Any) -> Verdict:
+    """Rewrite `messy` so that torch.compile captures it in one graph, with the same results (minus the print)."""
+    if _unanswered(fn):
+        return _UNANSWERED
+    if not callable(fn) or isinstance(fn, type):
+        return _wrong("pass your rewritten function (a plain Python function of one tensor)")
+    from .extract.compiled import capture_compiled
+
+    for x in _compile_probes():
+        expected = _quiet_messy(x)
+        try:
+            with _quiet(), contextlib.redirect_stdout(None):
+                capture = capture_compiled(fn, (x.clone(),), fullgraph=True)
+        except Exception as error:  # noqa: BLE001 - a break under fullgraph=True, or the learner's own error
+            first = (str(error).strip().splitlines() or [""])[0]
+            return _wrong(f"on a {tuple(x.shape)} input, torch.compile(fullgraph=True) refuses it: {first[:300]}")
+        if len(capture.graphs) != 1:
+            return _wrong(f"torch.compile made {len(capture.graphs)} graphs of it, not one")
+        got, problem = _run("your function", fn, x.clone())
+        if problem:
+            return problem
+        if not _same(got, expected):
+            return _wrong(f"on an input whose y.sum() is {float((x * 2).sum()):.4g} it returns {_describe(got)}, "
+                          f"where messy returns {_describe(expected)}")
+        if _printed(fn, x):
+            return _wrong("it still prints: a print is a graph break (run it outside the compiled function)")
+    return _right("one graph, no break (fullgraph=True accepts it), and messy's results on inputs whose sums are "
+                  "positive, negative and exactly zero")
+
+
+def _printed(fn: Callable[..., Any], x: torch.Tensor) -> bool:
+    import io
+
+    out = io.StringIO()
+    with _quiet(), contextlib.redirect_stdout(out):
+        fn(x.clone())
+    return bool(out.getvalue())
+
+
+@_guarded
+def compile_2(count: Any) -> Verdict:
+    """How many graphs does torch.compile capture of `three_breaks` on torch.ones(2, 2)?"""
+    if _unanswered(count):
+        return _UNANSWERED
+    if isinstance(count, str):  # "4" as well as 4
+        count = int(count.strip()) if count.strip().isdigit() else None
+    graphs = _count(count)
+    if graphs is None:
+        return _wrong("answer with a whole number of graphs")
+    from .extract.compiled import capture_compiled
+
+    with _quiet(), contextlib.redirect_stdout(None):
+        capture = capture_compiled(three_breaks, (torch.ones(2, 2),))
+    truth = len(capture.graphs)
+    if graphs == truth:
+        return _right(f"{truth} graphs: each of the {capture.break_count} breaks (the data-dependent if, the "
+                      "print, the .item()) ends one graph and starts the next")
+    if graphs == capture.break_count:
+        return _wrong(f"{graphs} is the number of breaks; each break ends a graph and starts another, "
+                      "so there is one graph more than breaks")
+    return _wrong(f"not {graphs}: count the lines Dynamo cannot put in a graph, then the pieces between them")

@@ -478,7 +478,9 @@ class _Builder:
         lines = [node.kind]
         inputs = list(zip(node.inputs, node.arg_names or [""] * len(node.inputs),
                           node.arg_types or [""] * len(node.inputs)))
-        if node.callee is not None:
+        if node.kind == ir.COMPILED_GRAPH:  # its frame is titled "graph 2 of 4" already
+            lines = ["compiled graph"]
+        elif node.callee is not None:
             module_type = node.attributes.get("module_type")
             if module_type is not None:  # "layers.0: TransformerEncoderLayer", then the method if not forward
                 method = node.callee.rsplit(".", 1)[-1]

@@ -65,7 +65,7 @@ def test_every_exercise_has_a_solution_in_a_notebook():
     for param in SOLUTIONS:
         called |= set(re.findall(r"exercises\.(\w+)\(", param.values[0]))
     assert called == set(CHECKS)
-    assert len(SOLUTIONS) == len(CHECKS) == 19
+    assert len(SOLUTIONS) == len(CHECKS) == 21
 
 
 @pytest.mark.parametrize("code", SOLUTIONS)
@@ -488,9 +488,59 @@ def _loaded(module, folder):
     return torch.jit.load(folder / "gate.pt")
 
 
+def _compiled_where(x):
+    y = x * 2
+    return torch.where(y.sum() > 0, y + 1, y)
+
+
+def _compiled_cond(x):
+    y = x * 2
+    return torch.cond(y.sum() > 0, lambda t: t + 1, lambda t: t.clone(), (y,))
+
+
+def _compiled_arithmetic(x):
+    y = x * 2
+    return y + (y.sum() > 0).to(y.dtype)
+
+
+def _compiled_at_least(x):
+    y = x * 2
+    return torch.where(y.sum() >= 0, y + 1, y)
+
+
+def _compiled_elementwise(x):
+    y = x * 2
+    return torch.where(y > 0, y + 1, y)
+
+
+def _compiled_always(x):
+    return x * 2 + 1
+
+
+def _compiled_still_prints(x):
+    y = x * 2
+    print("scaled")
+    return torch.where(y.sum() > 0, y + 1, y)
+
+
+def _compiled_item(x):
+    y = x * 2
+    return y + 1 if y.sum().item() > 0 else y
+
+
 # check -> label -> a function of (gate, tmp_path) giving the check's arguments. Each is built in its
 # own test only; what several share (the scripted Gate) is a module-scoped fixture.
 WRONG = {
+    "compile_1": {
+        "unchanged": lambda g, t: (exercises.messy,),
+        "still prints": lambda g, t: (_compiled_still_prints,),
+        ".item() instead": lambda g, t: (_compiled_item,),
+        ">= for >": lambda g, t: (_compiled_at_least,),
+        "element by element": lambda g, t: (_compiled_elementwise,),
+        "always adds": lambda g, t: (_compiled_always,),
+    },
+    "compile_2": {"the breaks": lambda g, t: (3,), "one": lambda g, t: (1,), "five": lambda g, t: (5,),
+                  "words": lambda g, t: ("four",)},
     "start_1": {
         "other only": lambda g, t: ({"other": 1},),
         "alpha 2": lambda g, t: ({"other": 1, "alpha": 2},),
@@ -619,6 +669,12 @@ WRONG = {
 }
 
 RIGHT = {
+    "compile_1": {
+        "torch.where": lambda g, t: (_compiled_where,),
+        "torch.cond": lambda g, t: (_compiled_cond,),
+        "arithmetic": lambda g, t: (_compiled_arithmetic,),
+    },
+    "compile_2": {"4": lambda g, t: (4,), "'4'": lambda g, t: (" 4",), "tensor": lambda g, t: (torch.tensor(4),)},
     "start_1": {
         "ints": lambda g, t: ({"other": 1, "alpha": 1},),
         "floats, other order, a tensor": lambda g, t: ({"alpha": 1.0, "other": torch.tensor(1)},),

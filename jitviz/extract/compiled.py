@@ -23,6 +23,7 @@ import json
 import linecache
 import logging
 import re
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,7 +146,9 @@ def dynamo_quiet() -> Iterator[None]:
     for logger in loggers:
         logger.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():  # "Dynamo does not know how to trace the builtin ...", once each
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\._dynamo")
+            yield
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
@@ -355,19 +358,23 @@ def convert(capture: Capture, *, expand_calls: ExpandCalls = False) -> ir.Graph:
         body = converter.graph(gm, f"graph {index}", "compiled", _roles(gm))
         if expand_calls is not True:
             body = collapse_scopes(body, converter.chains, depth, paths, CALL_MODULE)
+        if index - 1 in capture.before:  # a break no graph ended with: before the graph that resumed after it
+            pending = _break_node(f"p{index}", capture.before[index - 1], flowing)
+            model.nodes.append(pending)
         for value in body.inputs:
             if not value.role:
                 value.name = _user_name(value.name, capture.arguments)
-            if value.role or pending is None:
+            if value.role or index == 1 or pending is None:
                 model.inputs.append(value)
             else:
                 pending.outputs.append(value)
+        after: list[ir.Value] = []
+        if pending is not None and not pending.outputs:  # nothing handed on: the order alone, as an edge
+            after = [ir.Value(f"{pending.id}_then", "then", "Python")]
+            pending.outputs = after
         pending = None
-        if index - 1 in capture.before:  # a break no graph ended with: before the graph that resumed after it
-            model.nodes.append(_break_node(f"p{index}", capture.before[index - 1], []))
-            model.nodes[-1].outputs = [value for value in body.inputs if not value.role and value not in model.inputs]
-        frame = ir.Node(f"g{index}", GRAPH_KIND, callee=f"graph {index} of {total}",
-                        source=body.nodes[0].source if body.nodes else None)
+        frame = ir.Node(f"g{index}", GRAPH_KIND, inputs=after, arg_names=[""] * len(after),
+                        callee=f"graph {index} of {total}", source=body.nodes[0].source if body.nodes else None)
         frame.outputs = [ir.Value(f"{value.id}_out", value.name, value.type) for value in body.outputs]
         frame.blocks = [ir.Block(f"graph {index}", [], body.nodes, body.outputs)]
         model.nodes.append(frame)
@@ -404,7 +411,7 @@ def _break_node(node_id: str, graph_break: GraphBreak, flowing: list[ir.Value]) 
     lines = [graph_break.summary().removesuffix(f" at {where.file}:{where.line}" if where else "")]
     if where is not None:
         lines.append(f"line {where.line} ran in Python: {where.code}")
-    lines.extend(_wrapped(graph_break.explanation, 60, 3))
+    lines.extend(_wrapped(graph_break.explanation, 46, 3))  # within a label line (render cuts at 48)
     return ir.Node(node_id, BREAK_KIND, inputs=list(flowing), arg_names=[""] * len(flowing), source=where,
                    attributes={"lines": lines, "gb_id": graph_break.gb_id, "gb_type": graph_break.gb_type,
                                "explanation": graph_break.explanation, "hints": list(graph_break.hints)})
