@@ -58,6 +58,15 @@ NOTEBOOK = {
               "large = jitviz.explain(big)",
               "print('NODES=%d' % large.view.drawing.node_count)",
               "large"),
+        _code("def broken(x):",
+              "    y = x * 2",
+              "    if y.mean() > 1.0:",
+              "        y = y + 1",
+              "    return y * 3",
+              "compiled = jitviz.explain(broken, torch.ones(2, 2), mode='compile')",
+              "breaks = [n.id for n in compiled.view.model.nodes if n.kind == 'compile::break']",
+              "print('BREAKS=' + json.dumps(breaks))",
+              "compiled"),
         _code("class Net(torch.nn.Module):",
               "    def __init__(self):",
               "        super().__init__()",
@@ -146,6 +155,27 @@ def test_clicking_a_node_lights_its_line_and_fills_the_details_and_the_keys_walk
     page.keyboard.press("ArrowUp")  # the line above
     expect(view.locator(".jv-line.jv-lit")).to_have_count(1)
     expect(view.locator(".jv-line.jv-lit")).to_contain_text("else:")
+
+
+def test_a_compiled_break_lights_from_its_line_and_its_line_from_the_break(page, screenshots):
+    cell = _cell(page, "compiled = jitviz.explain")
+    view = cell.locator(".jv-explain")
+    (graph_break,) = json.loads(_printed(cell, "BREAKS"))
+    line = view.locator(".jv-line.jv-break", has_text="if y.mean() > 1.0")
+    expect(line).to_contain_text("GB0170")  # the registry's id and explanation, on the line
+    expect(line).to_contain_text("torch.cond")
+    line.hover()
+    expect(view.locator(f'.jv-graph g.node.jv-lit[id="{graph_break}"]')).to_have_count(1)
+    page.mouse.move(0, 0)
+    view.locator(f'.jv-graph g.node[id="{graph_break}"]').click()
+    expect(view.locator(".jv-line.jv-lit")).to_have_count(1)
+    expect(view.locator(".jv-line.jv-lit")).to_contain_text("if y.mean() > 1.0")
+    graph_two = view.locator(".jv-line", has_text="y = y + 1")  # in graph 2: the second colour
+    expect(graph_two).to_have_class("jv-line jv-c1")
+    line.hover()
+    view.screenshot(path=str(screenshots / "compile_explain.png"))
+    if os.environ.get("JITVIZ_UPDATE_DOCS", "").lower() in ("1", "yes", "true"):
+        shutil.copy(screenshots / "compile_explain.png", DOCS / "compile_explain.png")
 
 
 def test_moving_the_control_repaints_the_run_counts_and_the_picture(page):
