@@ -1,8 +1,9 @@
 """No edge goes missing silently: every use of a value in a real model is an edge or a folded label.
 
 Walks the library models of ``bench/zoo.py`` (torch.nn layers, torchvision-style models, Hugging
-Face models where ``transformers`` is installed), traced, scripted, inlined and exported, collapsed
-and expanded, and checks each drawing with :func:`drawing_check.missing_uses`.
+Face models where ``transformers`` is installed), traced, scripted, inlined, exported and compiled
+(``mode="compile"``), collapsed and expanded, and checks each drawing with
+:func:`drawing_check.missing_uses`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def _model(name: str, view: str, expand: int) -> jitviz.ir.Graph:
             return jitviz.graph(module, *inputs, inline=True)
         if view == "scripted":
             return jitviz.graph(torch.jit.script(module), expand_calls=expand)
+        if view == "compiled":  # what torch.compile captured: frames and breaks
+            return jitviz.graph(module, *inputs, mode="compile", expand_calls=bool(expand) or 0)
         # expand=0: submodules collapsed (the default); 1: everything open, in scope frames
         return jitviz.graph(torch.export.export(module, inputs, strict=False), expand_calls=bool(expand) or 0)
 
@@ -44,9 +47,9 @@ def _model(name: str, view: str, expand: int) -> jitviz.ir.Graph:
 def _params():
     for name, case in CASES.items():
         views = [v for v, ok in (("traced", case.trace), ("scripted", case.script), ("inlined", case.trace),
-                                 ("exported", case.export)) if ok]
+                                 ("exported", case.export), ("compiled", True)) if ok]
         for view in views:
-            for expand in ((0, 1) if view in ("traced", "scripted", "exported") else (0,)):
+            for expand in ((0, 1) if view in ("traced", "scripted", "exported", "compiled") else (0,)):
                 yield pytest.param(name, view, expand, id=f"{name}-{view}-{expand}")
 
 
