@@ -70,9 +70,21 @@ def agree(expected: Any, actual: Any) -> tuple[bool, str]:
             if not same:
                 return False, why
         return True, ""
+    if isinstance(expected, dict) and isinstance(actual, dict):  # a segmentation model's {"out": ..., "aux": ...}
+        if list(expected) != list(actual):
+            return False, f"keys {list(actual)!r} instead of {list(expected)!r}"
+        for key in expected:
+            same, why = agree(expected[key], actual[key])
+            if not same:
+                return False, f"[{key!r}]: {why}"
+        return True, ""
     if isinstance(expected, float) and isinstance(actual, float):
         return math.isclose(expected, actual, rel_tol=1e-6), ""
-    return expected == actual, "" if expected == actual else f"{actual!r} instead of {expected!r}"
+    try:
+        same = bool(expected == actual)
+    except Exception:  # noqa: BLE001 - a value whose == is not a bool (a tensor inside another container)
+        same = False
+    return same, "" if same else f"{describe(actual)} instead of {describe(expected)}"
 
 
 def describe(value: Any) -> str:

@@ -71,7 +71,8 @@ def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto", *, trust
     if isinstance(obj, (str, os.PathLike)):
         _no_inputs_for(obj, example_inputs, "a saved file")
         module = load_torchscript_file(obj, trusted=trusted)
-        return Source(module.graph, _module_name(module), "loaded", module)
+        graph, notes = _forward_graph(module)
+        return Source(graph, _module_name(module), "loaded", module, notes=notes)
     if isinstance(obj, (torch.jit.ScriptModule, torch.jit.ScriptFunction)):
         _already_torchscript(obj, example_inputs, mode)
         if isinstance(obj, torch.jit.ScriptModule):
@@ -346,8 +347,9 @@ def _script(obj: Any) -> Source:
             "TorchScript's message above says."
         )
         raise ScriptingError(f"Scripting {name} failed:\n{_strip_cpp(str(error))}\n{hint}") from error
-    if isinstance(scripted, torch.jit.ScriptModule):
-        return Source(scripted.graph, _module_name(scripted), "scripted", scripted, runnable=scripted)
+    if isinstance(scripted, torch.jit.ScriptModule):  # forward may be overloaded (nn.LSTM, nn.GRU, nn.RNN)
+        graph, notes = _forward_graph(scripted)
+        return Source(graph, _module_name(scripted), "scripted", scripted, runnable=scripted, notes=notes)
     return Source(scripted.graph, scripted.name, "scripted", runnable=scripted)
 
 
@@ -360,7 +362,7 @@ def load_torchscript_file(path: str | os.PathLike[str], *, trusted: bool = False
     vet_torchscript_file(path, trusted=trusted)
     try:
         module = torch.jit.load(str(path), map_location="cpu")
-        module.graph  # noqa: B018 - a module without forward fails here, not in the middle of drawing
+        _forward_graph(module)  # a module without forward fails here, not in the middle of drawing
         return module
     except Exception as error:
         raise NotTorchScriptFileError(
@@ -575,12 +577,13 @@ class _Converter:
         """A trace's nodes, each ``torch.nn.functional`` call of more than one operation one node."""
         scopes = [node.scopeName() for node in nodes]
         members: dict[str, list[torch._C.Node]] = {}
-        first: dict[str, int] = {}  # where each function's operations begin: where its call is drawn
+        last: dict[str, int] = {}  # where each function's operations end: where its call is drawn
         for index, (node, scope) in enumerate(zip(nodes, scopes)):
             if scope in self.recorded.functions:
                 members.setdefault(scope, []).append(node)
-                first.setdefault(scope, index)
-        collapsed = {scope for scope, group in members.items() if _collapsible(group)}
+                last[scope] = index
+        collapsed = {scope for scope, group in members.items()
+                     if _collapsible(group) and not _read_in_between(nodes, scopes, scope, group)}
         readers: dict[int, set[str]] = {}  # value -> the scopes of the nodes that read it ("" for others)
         for node, scope in zip(nodes, scopes):
             for value in node.inputs():
@@ -591,7 +594,7 @@ class _Converter:
         for index, (node, scope) in enumerate(zip(nodes, scopes)):
             if scope not in collapsed:
                 converted.append(self._node(node, context))
-            elif first[scope] == index:
+            elif last[scope] == index:  # after every value it reads (some are made between its operations)
                 converted.append(self._function_call(self.recorded.functions[scope], members[scope], readers, context))
         return converted
 
@@ -665,6 +668,16 @@ class _Converter:
         body = self._nodes(callee.nodes(), inner, body=True)
         returns = [values[v.unique()] for v in callee.outputs()]
         converted.blocks.append(ir.Block(converted.callee, params, body, returns))
+
+
+def _read_in_between(nodes: list[torch._C.Node], scopes: list[str], scope: str, group: list[torch._C.Node]) -> bool:
+    """Whether a node outside the function, between its first and last operation, reads what the
+    function made: the call could then not be drawn as one node (its result is needed inside it)."""
+    made = {value.unique() for node in group for value in node.outputs()}
+    start = scopes.index(scope)
+    end = len(scopes) - 1 - scopes[::-1].index(scope)
+    return any(value.unique() in made for node, other in zip(nodes[start:end], scopes[start:end]) if other != scope
+               for value in node.inputs())
 
 
 def _collapsible(group: list[torch._C.Node]) -> bool:
