@@ -554,3 +554,20 @@ def test_a_recording_inside_a_recording_in_one_thread_gives_back_the_outer_one()
     thread.join(timeout=10)
     assert found == [(["0", "1"], ["first", "second", "head"])]
     _left_as_found(slow_forward)
+
+
+class _Upsample(torch.nn.Module):
+    def forward(self, x):
+        import torch.nn.functional as F
+
+        return F.interpolate(x * 2, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def test_a_functional_call_reading_sizes_made_between_its_operations_is_drawn_after_them():
+    # F.interpolate(size=x.shape[-2:]): the trace records the size reads between interpolate's own operations
+    model = jitviz.graph(_Upsample(), torch.randn(1, 2, 4, 4)).validate()
+    (call,) = model.find("prim::CallFunction")
+    assert call.callee == "torch.nn.functional.interpolate"
+    readers = {value.id for node in model.walk() for value in node.outputs}
+    assert all(value.id in readers or value in model.inputs for value in call.inputs)
+    assert model.outputs[0] in call.outputs

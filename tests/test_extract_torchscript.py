@@ -850,3 +850,16 @@ def test_a_collapsed_trace_with_several_calls_keeps_the_graph_s_invariants():
     calls = [n for n in g.nodes if n.kind == "prim::CallMethod"]
     assert [n.attributes["module_path"] for n in calls] == ["a", "b", "c"]
     assert len({n.id for n in calls}) == 3 and all(m.id for n in calls for m in n.members)
+
+
+@pytest.mark.parametrize("layer", [torch.nn.LSTM(4, 4), torch.nn.GRU(4, 4), torch.nn.RNN(4, 4)])
+def test_a_recurrent_layer_with_an_overloaded_forward_is_drawn_scripted_loaded_and_compared(layer, tmp_path):
+    drawn = jitviz.graph(layer)  # jitviz scripts it: forward is forward__0 / forward__1
+    assert drawn.origin == "scripted" and any("forward is overloaded" in note for note in drawn.notes)
+    path = tmp_path / "recurrent.pt"
+    torch.jit.save(torch.jit.script(layer), str(path))
+    loaded = jitviz.graph(path)  # a saved file's graph is re-compiled from its code: kinds, not node for node
+    assert loaded.origin == "loaded" and any("forward is overloaded" in note for note in loaded.notes)
+    assert loaded.find("prim::If") and loaded.kinds()["prim::CallMethod"] == drawn.kinds()["prim::CallMethod"]
+    result = jitviz.compare(layer, (torch.randn(3, 1, 4),), [torch.randn(5, 1, 4)])
+    assert result.scripted is not None and result.probes[0].traced_agrees
