@@ -558,9 +558,7 @@ def test_a_recording_inside_a_recording_in_one_thread_gives_back_the_outer_one()
 
 class _Upsample(torch.nn.Module):
     def forward(self, x):
-        import torch.nn.functional as F
-
-        return F.interpolate(x * 2, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return torch.nn.functional.interpolate(x * 2, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
 def test_a_functional_call_reading_sizes_made_between_its_operations_is_drawn_after_them():
