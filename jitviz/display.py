@@ -13,7 +13,7 @@ import ipywidgets as widgets
 
 from . import ir
 from .browser import browser_layout, warn_once_no_dot, widget_bundle
-from .errors import GraphvizNotFoundError, JitvizError
+from .errors import GraphvizNotFoundError, JitvizError, OptionsError
 from .layout import run_dot
 from .paint import Painter
 from .paint_dot import painted_dot
@@ -109,6 +109,8 @@ class GraphView:
         ``.svg``, ``.png``, ``.pdf`` and ``.dot``/``.gv`` are understood. An existing file is kept
         unless ``overwrite=True``. Returns the path written.
         """
+        if not isinstance(overwrite, bool):  # overwrite="no" is truthy: it must not replace a file
+            raise OptionsError(f"overwrite must be True or False, not {overwrite!r}.")
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"save needs a file path such as 'graph.svg' (str or pathlib.Path), not {path!r}")
         path = Path(path)

@@ -32,6 +32,9 @@ DEFAULT_MAX_NODES = 3000
 # scripted 6-layer encoder expanded one level (1,837 nodes): 47 s with full layout, 1.1 s without.
 _FAST_LAYOUT_NODES = 400
 _MAX_LABEL_LINE = 48
+# A tooltip or a title line: a source line can be megabytes (a long string constant), and Graphviz
+# 2.43 refuses a quoted string over 16,384 characters; what is cut ends in "…".
+_MAX_TEXT = 1_000
 _CONSTRUCTS = {"prim::ListConstruct": ("[", "]"), "prim::TupleConstruct": ("(", ")")}
 #: Put in a block's label by ``draw(..., run_counts=True)``; replaced by the count when painted.
 RUNS_PLACEHOLDER = "ran ?×"
@@ -181,7 +184,7 @@ class _Builder:
         if self.fast_layout:
             dot.attr("graph", nslimit="1", nslimit1="1")
         dot.attr("graph", label=_text([f"{self.graph.name} ({self.graph.origin})"] + self.graph.notes,
-                                      limit=None))
+                                      limit=_MAX_TEXT))
         dot.attr("node", **GRAPH_STYLE["node"])
         dot.attr("edge", **GRAPH_STYLE["edge"])
         for value in self.graph.inputs:
@@ -606,7 +609,7 @@ def _text(lines: list[str], limit: int | None = _MAX_LABEL_LINE) -> str:
 
 def _tooltip(node: ir.Node) -> str:
     where = str(node.source) if node.source else "no source line recorded"
-    return _text([f"{node.kind} ({where})"], limit=None)
+    return _text([f"{node.kind} ({where})"], limit=_MAX_TEXT)
 
 
 def _safe_name(name: str) -> str:

@@ -105,3 +105,13 @@ def test_save_refuses_what_is_not_a_file_path_and_keeps_folders(tmp_path):
 @pytest.mark.parametrize("fn, nodes", [(lambda x: x.relu(), "1 node"), (lambda x: x.relu().exp(), "2 nodes")])
 def test_the_text_form_counts_nodes_in_words_that_agree_with_the_number(fn, nodes):
     assert repr(jitviz.show(fn, torch.ones(2))).startswith(f"<jitviz graph: {nodes}>")
+
+
+def test_save_refuses_an_overwrite_that_is_not_a_bool_and_keeps_the_file(tmp_path):
+    import jitviz
+
+    path = tmp_path / "kept.dot"
+    path.write_text("mine")
+    with pytest.raises(jitviz.OptionsError, match="overwrite must be True or False"):
+        jitviz.show(lambda x: x * 2, torch.ones(2)).save(path, overwrite="no")
+    assert path.read_text() == "mine"

@@ -124,3 +124,21 @@ def test_explore_refuses_controls_and_arguments_it_cannot_use():
     with pytest.raises(jitviz.OptionsError, match="inputs= could not build the inputs.*ZeroDivisionError") as caught:
         jitviz.explore(seed.double, inputs=lambda v: 1 / 0, v=(0, 3))
     assert isinstance(caught.value.__cause__, ZeroDivisionError)
+
+
+def test_example_inputs_with_mode_script_are_refused_not_ignored():
+    with pytest.raises(jitviz.OptionsError, match="mode='script' compiles the code from its source"):
+        jitviz.show(seed.double, torch.ones(2), mode="script")
+
+
+def test_a_source_line_of_any_length_draws_with_its_tooltip_cut(tmp_path):
+    import importlib.util
+
+    path = tmp_path / "long_line.py"
+    path.write_text("def long_line(x):\n    return x * 2 + len('" + "a" * 20_000 + "')\n", encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("long_line", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    view = jitviz.show(module.long_line, torch.ones(2))
+    assert "a" * 16_000 not in view.source and "…" in view.source
+    assert view.svg().startswith("<svg")

@@ -83,6 +83,11 @@ def obtain(obj: Any, example_inputs: Sequence[Any], mode: str = "auto", *, trust
         wants_trace = mode == "trace" or (mode == "auto" and len(example_inputs) > 0)
         if wants_trace:
             return _trace(obj, example_inputs)
+        if example_inputs:
+            raise OptionsError(
+                "mode='script' compiles the code from its source, so example inputs would be ignored: leave "
+                "them out, or pass highlight=True to run the scripted code on them and see which branches ran."
+            )
         return _script(obj)
     raise UnsupportedObjectError(
         f"jitviz cannot draw a {type(obj).__qualname__}. Pass a Python function or nn.Module "
