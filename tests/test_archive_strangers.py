@@ -234,9 +234,10 @@ def test_a_module_without_forward_is_a_clear_error_at_load(tmp_path, add_one):
     code = _code(add_one)
     renamed = Member(code.name, code.data.replace(b"def forward(", b"def backward("))
     path = zipforge.write(tmp_path / "noforward.pt", [renamed if m is code else m for m in add_one])
-    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.jit.load could not read .*forward") as caught:
+    with pytest.raises(jitviz.NotTorchScriptFileError, match="torch.jit.load could not read .*has no forward method "
+                       "to draw; its methods are: backward") as caught:
         jitviz.show(path)
-    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert isinstance(caught.value.__cause__, jitviz.JitvizError)
 
 
 def test_torchs_own_errors_are_a_clear_error_with_torchs_cause(tmp_path, add_one):
