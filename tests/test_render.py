@@ -600,5 +600,6 @@ def test_a_node_without_a_source_line_says_so_and_an_odd_graph_name_is_made_safe
 def test_over_the_budget_the_error_says_what_to_draw_instead():
     with pytest.raises(jitviz.GraphTooLargeError) as refused:
         draw(jitviz.graph(seed.looping), max_nodes=3)
-    assert "Graphviz would take minutes or never finish. Draw less: leave calls collapsed (expand_calls=False), " \
+    assert "the budget that keeps Graphviz's layout to seconds (bench/render.py). Draw less: leave calls " \
+           "collapsed (expand_calls=False), " \
            "use constants='fold', draw a submodule on its own" in str(refused.value)

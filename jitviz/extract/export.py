@@ -137,7 +137,7 @@ def _load(path: Path, trusted: bool) -> torch.export.ExportedProgram:
         raise NotTorchScriptFileError(f"{path.name!r} is not handed to torch.export.load: {'; '.join(problems)}.")
     if not trusted:
         raise UntrustedFileError(
-            f"{str(path)!r} is a saved torch.export program, and torch.export.load unpickles parts of it "
+            f"{path.name!r} is a saved torch.export program, and torch.export.load unpickles parts of it "
             "(its sample inputs, retried unsafely when the safe load fails, and any pickled constant), "
             "which can run any Python code the file holds. " + TRUST_ADVICE
         )

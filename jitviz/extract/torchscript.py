@@ -410,7 +410,7 @@ def vet_torchscript_file(path: str | os.PathLike[str], *, trusted: bool = False)
     running = [] if trusted else zipcheck.code_run_on_load(path)
     if running:
         raise UntrustedFileError(
-            f"{str(path)!r} holds code that torch.jit.load would run while loading it (a __setstate__ in "
+            f"{path.name!r} holds code that torch.jit.load would run while loading it (a __setstate__ in "
             f"{', '.join(running[:3])}{', ...' if len(running) > 3 else ''}), and such code can read, "
             "write or delete files. " + TRUST_ADVICE
         )
