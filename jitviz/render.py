@@ -321,8 +321,8 @@ class _Builder:
         if count > self.max_nodes:
             raise GraphTooLargeError(
                 f"This picture would have {plural(count, 'node')}, more than max_nodes={self.max_nodes}; "
-                "the budget that keeps Graphviz's layout to seconds (bench/render.py). Draw less: leave calls collapsed "
-                "(expand_calls=False), use constants='fold', draw a submodule on its own "
+                "the budget that keeps Graphviz's layout to seconds (bench/render.py). Draw less: leave calls "
+                "collapsed (expand_calls=False), use constants='fold', draw a submodule on its own "
                 f"(jitviz.show(model.layer1, ...)), or raise max_nodes if you really want it all."
             )
         return count
