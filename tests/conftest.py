@@ -21,6 +21,9 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    # The browser tests run last: their JupyterLab and Chromium (session fixtures) then stop as soon
+    # as they are done, instead of running beside nbval and the unit tests for the rest of the run.
+    items.sort(key=lambda item: "e2e" in item.keywords)
     if shutil.which("dot"):
         return
     skip = pytest.mark.skip(reason="Graphviz's `dot` is not on PATH (./dev.sh setup installs it)")

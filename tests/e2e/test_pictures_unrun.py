@@ -52,3 +52,28 @@ def test_pictures_show_when_a_notebook_is_opened_unrun_and_untrusted(browser, la
         assert page.evaluate(_SVG_IMAGES) >= expected
     finally:
         page.close()
+
+
+# Node labels are drawn at 11 pt, 14.7 CSS px when a picture is shown at its own size; a picture
+# shrunk to fit the notebook column shows them smaller. 9 px is the smallest size read comfortably.
+_LABEL_PX = 11 * 96 / 72
+_SMALLEST_PX = 9.0
+_SCALES = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img')]
+  .filter(img => img.src.startsWith('data:image/svg+xml') && img.complete && img.naturalWidth > 0)
+  .map(img => [img.closest('.jp-Cell')?.getAttribute('data-jp-cell-id') || '?', img.clientWidth / img.naturalWidth])"""
+
+
+@pytest.mark.parametrize("name", [name for name in NOTEBOOKS if _committed_pictures(name)])
+def test_every_picture_is_shown_large_enough_to_read_its_labels(browser, lab, name):
+    # JupyterLab's default notebook layout in a 1280-pixel-wide window, the notebook opened unrun
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(lab.notebook_url(name))
+        page.locator(".jp-NotebookPanel .jp-OutputArea-output").first.wait_for(timeout=90_000)
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(f"() => ({_SVG_IMAGES})() >= {_committed_pictures(name)}", timeout=30_000)
+        small = [(cell, round(_LABEL_PX * scale, 1)) for cell, scale in page.evaluate(_SCALES)
+                 if _LABEL_PX * scale < _SMALLEST_PX]
+        assert small == [], f"labels under {_SMALLEST_PX} px (cell id, px): {small}"
+    finally:
+        page.close()
