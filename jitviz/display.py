@@ -179,15 +179,18 @@ def _warn_no_dot(error: GraphvizNotFoundError) -> None:
 
 def report_html(head: str, pictures: list[tuple[str, GraphView | str]]) -> str | None:
     """A report as HTML: ``head``, then titled pictures side by side as ``<img>`` of their SVG,
-    which untrusted notebooks show. ``None`` without ``dot``: IPython then asks no HTML of it, and
+    which untrusted notebooks show; pictures that do not fit side by side wrap onto the next row
+    rather than shrink (three in a row of a notebook's width would halve their labels). ``None``
+    without ``dot``: IPython then asks no HTML of it, and
     :func:`report_bundle` shows widgets instead (a raising ``_repr_html_`` prints a traceback)."""
     try:
-        cells = [f"<div><b>{html.escape(visible(title))}</b><br>"
+        cells = [f"<div style='flex:0 0 auto;max-width:100%'><b>{html.escape(visible(title))}</b><br>"
                  f"{picture.html() if isinstance(picture, GraphView) else picture}</div>"
                  for title, picture in pictures]
     except GraphvizNotFoundError:
         return None
-    return f"<div>{head}<div style='display:flex;gap:2em;align-items:flex-start'>{''.join(cells)}</div></div>"
+    return (f"<div>{head}<div style='display:flex;flex-wrap:wrap;gap:2em;align-items:flex-start'>"
+            f"{''.join(cells)}</div></div>")
 
 
 def report_bundle(head: str, pictures: list[tuple[str, GraphView | str]], text: str,

@@ -60,7 +60,8 @@ _LABEL_PX = 11 * 96 / 72
 _SMALLEST_PX = 9.0
 _SCALES = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output img')]
   .filter(img => img.src.startsWith('data:image/svg+xml') && img.complete && img.naturalWidth > 0)
-  .map(img => [img.closest('.jp-Cell')?.getAttribute('data-jp-cell-id') || '?', img.clientWidth / img.naturalWidth])"""
+  .map(img => [(img.closest('.jp-Cell')?.querySelector('.jp-InputArea-editor')?.textContent || '?').slice(0, 60),
+               img.clientWidth / img.naturalWidth])"""
 
 
 @pytest.mark.parametrize("name", [name for name in NOTEBOOKS if _committed_pictures(name)])
@@ -74,6 +75,6 @@ def test_every_picture_is_shown_large_enough_to_read_its_labels(browser, lab, na
             page.wait_for_function(f"() => ({_SVG_IMAGES})() >= {_committed_pictures(name)}", timeout=30_000)
         small = [(cell, round(_LABEL_PX * scale, 1)) for cell, scale in page.evaluate(_SCALES)
                  if _LABEL_PX * scale < _SMALLEST_PX]
-        assert small == [], f"labels under {_SMALLEST_PX} px (cell id, px): {small}"
+        assert small == [], f"labels under {_SMALLEST_PX} px (the cell's code, px): {small}"
     finally:
         page.close()
