@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import html
 import math
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +36,10 @@ from .extract.zipcheck import (
     UnreadableError,
     unsafe_name,
 )
-from .text import plural
+from .text import plural, visible
 
 __all__ = ["inspect_archive", "ArchiveReport", "Entry", "StoredTensor",
-           "MAX_ENTRIES", "MAX_LISTED", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "MAX_HTML_ROWS",
+           "MAX_ENTRIES", "MAX_LISTED", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "MAX_HTML_ROWS", "MAX_NAME_CHARS",
            "MAX_CODE_CHARS"]
 
 MAX_LISTED = 500
@@ -51,8 +50,9 @@ _MAX_DIMS = 64  # more is no real tensor, and multiplying thousands of sizes wou
 
 _ITEM_BYTES = {"float64": 8, "int64": 8, "complex128": 16, "complex64": 8, "float32": 4, "int32": 4,
                "float16": 2, "bfloat16": 2, "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
-# C0/C1 controls (tab and newline kept) and bidi overrides/marks: shown as \x.. text, never raw
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A name is shown up to this many characters (a crafted file can name 120 entries with 65,000
+# characters each): the report stays bounded in bytes, not only in rows.
+MAX_NAME_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -145,9 +145,11 @@ def _e(text: str) -> str:
 
 
 def _visible(text: str) -> str:
-    """Control and direction characters as ``\\x1b`` text, so nothing in a name acts on the screen."""
-    return _INVISIBLE.sub(lambda match: f"\\x{ord(match.group()):02x}" if ord(match.group()) < 0x100
-                          else f"\\u{ord(match.group()):04x}", text)
+    """A name as text that cannot act on the screen or hide (:func:`jitviz.text.visible`), cut at
+    :data:`MAX_NAME_CHARS` characters with the length said."""
+    if len(text) > MAX_NAME_CHARS:
+        text = f"{text[:MAX_NAME_CHARS]}… ({len(text):,} characters)"
+    return visible(text)
 
 
 def _shape_text(shape: tuple[int, ...] | None, joiner: str) -> str:

@@ -42,7 +42,7 @@ from .extract.torchscript import short_file
 from .highlight import Highlighter
 from .results import describe
 from .style import HTML_STYLES
-from .text import plural
+from .text import plural, visible
 from .viewer import natural_key
 from .widgets import _widget as _control_widget
 
@@ -51,7 +51,6 @@ __all__ = ["Explanation", "ListedLine", "Section", "explain"]
 _STATIC = Path(__file__).parent / "static"
 _COLOURS = 8  # line colours cycle through jv-c0 .. jv-c7 (explain.css)
 # Control characters would make the HTML invalid XML and hide what the text really holds.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # What jitviz.highlight.Highlighter takes of jitviz.show's options.
 _HIGHLIGHT_OPTIONS = ("mode", "expand_calls", "inline", "constants", "max_nodes", "rankdir")
 _NO_NODE = "no node: plain Python while tracing, or not run on the example inputs"
@@ -536,7 +535,7 @@ def _highlighted(section: Section) -> list[str]:
 
 
 def _visible(text: str) -> str:
-    return _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())) if ord(m.group()) < 0x20 else "\ufffd", text)
+    return visible(text)
 
 
 def _escape(text: str) -> str:

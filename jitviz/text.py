@@ -1,7 +1,9 @@
-"""Text from users' code made safe to print and to put in HTML: control characters shown, not run.
+"""Text from users' code and strangers' files made safe to print and to put in HTML or DOT.
 
-A name or a result can hold NUL, an ANSI escape (``\\x1b[2J`` clears a terminal) or a bidi override
-(U+202E turns the rest of a line around): printed raw, they garble or disguise what a learner reads.
+A name or a result can hold NUL, an ANSI escape (``\\x1b[2J`` clears a terminal), a bidi override
+(U+202E turns the rest of a line around) or an invisible character (U+200B, U+FEFF, U+2028, U+061C):
+printed raw, they garble or disguise what a learner reads (``code/__torch__\u200b.py`` looks like
+``code/__torch__.py``). :func:`visible` is the one sanitizer every output uses.
 
     visible("a\\x1bb")  # 'a\\\\x1bb': the escape is shown as the four characters \\x1b
 """
@@ -10,16 +12,39 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 
 __all__ = ["plural", "short_file", "visible"]
 
-# C0 and C1 controls except newline and tab, DEL, and the Unicode bidi and invisible-format marks.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# ASCII's controls except newline and tab, and DEL: the only characters an ASCII text needs checked.
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+# Unicode's controls (Cc), format characters (Cf: bidi marks and overrides, zero-width characters,
+# the BOM, U+061C...), line and paragraph separators (Zl, Zp), and the blank "filler" letters that
+# draw nothing (Hangul fillers, U+3164, U+FFA0, U+115F, U+1160; the Braille blank U+2800).
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"}
+_BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e"}
 
 
 def visible(text: str) -> str:
-    """``text`` with every control or bidi character written as its escape: ``visible("\\x00")``."""
-    return _INVISIBLE.sub(lambda match: match.group(0).encode("unicode_escape").decode("ascii"), text)
+    """``text`` with every control, format, separator or invisible character written as its escape
+    (``\\x1b``, ``\\u200b``); tab and newline are kept: ``visible("\\x00")``."""
+    if text.isascii():
+        return _ASCII_CONTROL.sub(_escaped, text)
+    return "".join(_escaped_char(char) if _hidden(char) else char for char in text)
+
+
+def _hidden(char: str) -> bool:
+    if char in "\t\n":
+        return False
+    return unicodedata.category(char) in _HIDDEN_CATEGORIES or char in _BLANK_LETTERS
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return _escaped_char(match.group(0))
+
+
+def _escaped_char(char: str) -> str:
+    return char.encode("unicode_escape").decode("ascii")
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:

@@ -442,3 +442,23 @@ def test_mutated_copies_of_a_real_file_end_in_a_report_or_a_clear_error(tmp_path
         except jitviz.JitvizError:
             outcomes["refused"] += 1
     assert outcomes["report"] > 10 and outcomes["refused"] > 10, outcomes  # both kinds were reached
+
+
+@pytest.mark.parametrize("character", ["\x1b", "&", "\u200b"])
+def test_the_report_is_bounded_in_bytes_whatever_the_names(tmp_path, add_one, character):
+    # 120 entries named by 65,000 characters each gave a 62 MB report before names were cut
+    count = 65_000 // len(character.encode())  # a zip name holds at most 65,535 bytes
+    long_names = [Member(f"m/extra/{i}" + character * count, b"x") for i in range(120)]
+    path = zipforge.write(tmp_path / "names.pt", add_one + long_names)
+    report = jitviz.inspect_archive(path)
+    assert len(report._repr_html_()) < 1_000_000 and len(repr(report)) < 300_000
+    assert re.search(r"… \(\d+,\d{3} characters\)", report._repr_html_())  # the cut says how long it was
+    assert character == "&" or character not in repr(report)
+
+
+def test_a_name_hiding_a_zero_width_character_is_told_apart(tmp_path, add_one):
+    code = _code(add_one)
+    twin = Member(str(code.name).replace(".py", "\u200b.py"), code.data)
+    report = jitviz.inspect_archive(zipforge.write(tmp_path / "twin.pt", add_one + [twin]))
+    shown = repr(report) + report._repr_html_()
+    assert "\\u200b.py" in shown and "\u200b" not in shown

@@ -184,16 +184,17 @@ def test_the_cell_offers_the_widget_and_a_static_html_fallback():
 @pytest.mark.exe
 def test_source_text_is_escaped_and_control_characters_made_visible(tmp_path):
     path = tmp_path / "strange_source.py"
-    path.write_text('def strange(x):\n    s = "<script>alert(1)</script>\x1b[31m\u202e"\n    return x * 2\n',
-                    encoding="utf-8")
+    path.write_text('def strange(x):\n    s = "<script>alert(1)</script>\x1b[31m\u202e\u200b\u2028\ufeff\u061c\x85"\n'
+                    '    return x * 2\n', encoding="utf-8")
     spec = importlib.util.spec_from_file_location("strange_source", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     sys.modules.pop("strange_source", None)
     static = jitviz.explain(module.strange, torch.ones(2)).static_html()
     assert "<script>alert" not in static and "&lt;" in static
-    assert "\x1b" not in static and "\u202e" not in static
-    assert "\u241b" in static  # ESC shown as its control picture
+    for hidden in "\x1b\u202e\u200b\u2028\ufeff\u061c\x85":  # none raw: each shown as its escape
+        assert hidden not in static
+        assert hidden.encode("unicode_escape").decode("ascii") in static
     assert re.search(r'data-key="strange_source.py:3"', static)
 
 
