@@ -70,12 +70,6 @@ def fold(graph: ir.Graph, *, conditions: bool = True, checks: bool = True, train
     return _Folder(graph, conditions=conditions, checks=checks, training=training).run()
 
 
-@dataclass
-class _Place:
-    owner: ir.Node | None  # the node whose block holds it (None: the top level)
-    block: ir.Block | None
-
-
 class _Folder:
     def __init__(self, graph: ir.Graph, *, conditions: bool, checks: bool, training: bool) -> None:
         self.graph = graph
@@ -93,8 +87,6 @@ class _Folder:
         self.node_mode: dict[str, int] = {}
         self.folded: dict[str, str] = {}  # model node id -> id of the node standing for it
         self.absorbed: dict[str, list[ir.Node]] = {}  # if node id -> condition nodes folded into it
-        self.units: dict[str, ir.Node] = {}  # id of a unit's first member -> the unit node
-        self.block_of_unit: dict[str, int] = {}
 
     # --- analysis --------------------------------------------------------------------------------
 
