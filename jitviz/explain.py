@@ -37,14 +37,13 @@ from . import ir
 from .api import show
 from .comparison import Comparison, compare
 from .display import GraphView, svg_img
-from .errors import GraphvizNotFoundError, JitvizError
+from .errors import GraphvizNotFoundError, JitvizError, OptionsError
 from .extract.torchscript import short_file
 from .highlight import Highlighter
 from .results import describe
 from .style import HTML_STYLES
-from .text import plural, visible
-from .viewer import natural_key
-from .widgets import _widget as _control_widget
+from .text import natural_key, plural, visible
+from .widgets import control_widget
 
 __all__ = ["Explanation", "ListedLine", "Section", "explain"]
 
@@ -116,17 +115,17 @@ class Explanation:
     ) -> None:
         self._obj = obj
         self.controls: dict[str, widgets.ValueWidget] = {
-            name: _control_widget(name, spec) for name, spec in (controls or {}).items()
+            name: control_widget(name, spec) for name, spec in (controls or {}).items()
         }
         self._make_inputs = make_inputs or (lambda **values: tuple(values.values()))
         if self.controls and inputs:
-            raise ValueError("explain takes inputs or controls, not both: the controls make the inputs")
+            raise OptionsError("explain takes inputs or controls, not both: the controls make the inputs")
         self._highlighter: Highlighter | None = None
         self.outputs: Any = None
         if self.controls or show_options.pop("highlight", False):
             unknown = sorted(set(show_options) - set(_HIGHLIGHT_OPTIONS))
             if unknown:
-                raise TypeError(f"explain with highlight or controls takes {', '.join(_HIGHLIGHT_OPTIONS)} "
+                raise OptionsError(f"explain with highlight or controls takes {', '.join(_HIGHLIGHT_OPTIONS)} "
                                 f"as options, not {', '.join(unknown)}")
             self._highlighter = Highlighter(obj, **show_options)
             inputs = inputs or self._control_inputs()
@@ -190,7 +189,7 @@ class Explanation:
         """Move controls as a user would (each move re-runs and repaints): ``ex.set(n=3)``."""
         for name, value in values.items():
             if name not in self.controls:
-                raise KeyError(f"no control named {name!r}; the controls are {', '.join(self.controls) or 'none'}")
+                raise OptionsError(f"no control named {name!r}; the controls are {', '.join(self.controls) or 'none'}")
             self.controls[name].value = value
         return self
 

@@ -10,11 +10,12 @@ printed raw, they garble or disguise what a learner reads (``code/__torch__\u200
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import unicodedata
 
-__all__ = ["plural", "short_file", "visible"]
+__all__ = ["natural_key", "plural", "short_file", "visible"]
 
 # ASCII's controls except newline and tab, and DEL: the only characters an ASCII text needs checked.
 _ASCII_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
@@ -61,3 +62,13 @@ def short_file(path: str) -> str:
     if "ipykernel_" in path or path.startswith("<ipython-input"):
         return "cell"
     return os.path.basename(path) or path
+
+
+def natural_key(text: str) -> list[tuple[int, int | str]]:
+    """Sort key that reads digit runs as numbers (``layers.2`` before ``layers.10``).
+
+    >>> sorted(["h.10", "h.2"], key=natural_key)
+    ['h.2', 'h.10']
+    """
+    return [(0, int(run)) if digits else (1, run)
+            for digits, group in itertools.groupby(text, str.isdigit) for run in ["".join(group)]]

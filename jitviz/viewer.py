@@ -18,6 +18,7 @@ from .browser import browser_layout, warn_once_no_dot  # noqa: F401  (kept impor
 from .browser import layout_widget as _layout_widget
 from .display import svg_img
 from .errors import GraphvizNotFoundError
+from .text import natural_key
 
 __all__ = ["explore_graph", "GraphExplorer", "browser_layout"]
 
@@ -129,14 +130,6 @@ class GraphExplorer:
     def __repr__(self) -> str:
         opened = ", ".join(self.expanded) or "nothing"
         return f"<jitviz graph explorer: {self._view.model.summary()}; expanded: {opened}>"
-
-
-def natural_key(text: str) -> list[tuple[int, int | str]]:
-    """Sort key that reads digit runs as numbers: ``sorted(["h.10", "h.2"], key=natural_key)``."""
-    import itertools  # here, not at the top: the import lines above are another change's
-
-    return [(0, int(run)) if digits else (1, run)
-            for digits, group in itertools.groupby(text, str.isdigit) for run in ["".join(group)]]
 
 
 # The marker in graphviz-anywidget 0.8.0's bundle where its render function is exported.

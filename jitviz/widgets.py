@@ -31,7 +31,7 @@ from .render import draw
 from .style import HTML_STYLES
 from .text import visible
 
-__all__ = ["explore", "Explorer", "ExplorerState"]
+__all__ = ["explore", "Explorer", "ExplorerState", "control_widget"]
 
 
 @dataclass
@@ -102,7 +102,7 @@ class Explorer:
         self._fn = fn
         self._make_inputs = inputs or (lambda **values: tuple(values.values()))
         self.controls: dict[str, widgets.ValueWidget] = {
-            name: _widget(name, spec) for name, spec in controls.items()
+            name: control_widget(name, spec) for name, spec in controls.items()
         }
         if example is None:
             example = self._first_inputs()
@@ -335,7 +335,11 @@ def _check_arguments(show: str, picture: Any, example: Any, controls: dict[str, 
         )
 
 
-def _widget(name: str, spec: Any) -> widgets.ValueWidget:
+def control_widget(name: str, spec: Any) -> widgets.ValueWidget:
+    """The widget for one control spec: ``control_widget("n", (0, 6))`` is an IntSlider from 0 to 6.
+
+    A bool is a Checkbox, a list a Dropdown, ``(min, max[, step])`` a slider (float if any number
+    is), a widget itself is used as it is."""
     if isinstance(spec, widgets.ValueWidget):
         widget = spec
     elif isinstance(spec, bool):

@@ -151,7 +151,7 @@ def test_controls_and_inputs_together_are_refused_and_an_unknown_control_is_name
     with pytest.raises(ValueError, match="inputs or controls"):
         jitviz.explain(seed.looping, torch.zeros(2), 3, controls={"n": (0, 6)})
     explanation = jitviz.explain(seed.looping, controls={"n": (0, 6)}, make_inputs=lambda n: (torch.zeros(2), n))
-    with pytest.raises(KeyError, match="the controls are n"):
+    with pytest.raises(jitviz.OptionsError, match="the controls are n"):
         explanation.set(m=1)
 
 

@@ -28,7 +28,7 @@ from ..errors import (
     UntrustedFileError,
 )
 from ..scopes import on_the_way
-from ..text import short_file
+from ..text import natural_key, short_file
 from . import calls, zipcheck
 from .calls import CALL_ATTRIBUTE, Recorded, RecordedCall, RecordedFunction, recording_calls
 
@@ -460,16 +460,11 @@ def convert(source: Source, *, expand_calls: ExpandCalls = False, open_pass_thro
                if not any(seen == path or seen.startswith(path + ".") for seen in converter.called_paths)]
     if unknown:
         known = ", ".join(sorted(converter.called_paths, key=natural_key)) or "none"
-        raise ValueError(
+        raise OptionsError(
             f"expand_calls names {', '.join(map(repr, unknown))}, but {source.name} calls no submodule "
             f"there. The submodules it calls are: {known}."
         )
     return graph
-
-
-def natural_key(text: str) -> list[object]:
-    """Sort key that puts ``layers.2`` before ``layers.10``."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def _expansion(expand_calls: ExpandCalls) -> tuple[int, tuple[str, ...]]:
@@ -483,7 +478,7 @@ def _expansion(expand_calls: ExpandCalls) -> tuple[int, tuple[str, ...]]:
         return 0, ()
     if isinstance(expand_calls, int) and expand_calls >= 0:  # False is 0
         return expand_calls, ()
-    raise ValueError(
+    raise OptionsError(
         f"expand_calls must be True, False, a depth >= 0 or submodule paths such as 'layers.0', "
         f"not {expand_calls!r}"
     )
