@@ -19,6 +19,13 @@ from .text import plural
 __all__ = ["graph", "show"]
 
 
+_TOO_DEEP = (
+    "This graph nests its blocks (if and loop bodies, expanded calls) deeper than jitviz can follow "
+    "(Python's recursion limit; about 200 levels draw). Draw an inner function on its own, or "
+    "restructure the nesting (a long elif chain is one decision: a lookup or torch.where)."
+)
+
+
 def graph(
     obj: Any,
     *example_inputs: Any,
@@ -37,6 +44,14 @@ def graph(
     check_options(mode=mode, expand_calls=expand_calls, inline=inline, trusted=trusted, dynamic=dynamic,
                   fullgraph=fullgraph)
     refuse_compile_options(mode, dynamic, fullgraph)
+    try:
+        return _graph(obj, example_inputs, mode, expand_calls, inline, trusted, dynamic, fullgraph)
+    except RecursionError as error:
+        raise GraphTooLargeError(_TOO_DEEP) from error
+
+
+def _graph(obj: Any, example_inputs: tuple[Any, ...], mode: str, expand_calls: torchscript.ExpandCalls,
+           inline: bool, trusted: bool, dynamic: bool | None, fullgraph: bool) -> ir.Graph:
     if mode == "compile":
         if inline:
             raise OptionsError("inline=True is TorchScript's; a torch.compile capture is drawn as Dynamo made it "
@@ -131,8 +146,11 @@ def show(
                   dynamic=dynamic, fullgraph=fullgraph)
 
     def drawn(model: ir.Graph) -> GraphView:
-        return GraphView(model, draw(model, constants=constants, max_nodes=max_nodes, rankdir=rankdir,
-                                     repeats=repeats, checks=checks))
+        try:
+            return GraphView(model, draw(model, constants=constants, max_nodes=max_nodes, rankdir=rankdir,
+                                         repeats=repeats, checks=checks))
+        except RecursionError as error:
+            raise GraphTooLargeError(_TOO_DEEP) from error
 
     try:
         return drawn(model)

@@ -863,3 +863,19 @@ def test_a_recurrent_layer_with_an_overloaded_forward_is_drawn_scripted_loaded_a
     assert loaded.find("prim::If") and loaded.kinds()["prim::CallMethod"] == drawn.kinds()["prim::CallMethod"]
     result = jitviz.compare(layer, (torch.randn(3, 1, 4),), [torch.randn(5, 1, 4)])
     assert result.scripted is not None and result.probes[0].traced_agrees
+
+
+def _nested_ifs(depth: int):
+    source = "def nested(x: torch.Tensor, k: int):\n" + "".join(
+        "    " * (i + 1) + f"if k > {i}:\n" + "    " * (i + 2) + f"x = x + {i}\n" for i in range(depth)
+    ) + "    return x\n"
+    return torch.jit.CompilationUnit(source).nested  # no indentation limit, unlike a .py file
+
+
+def test_nesting_deeper_than_jitviz_can_follow_is_a_clear_error_not_a_recursion_error():
+    from jitviz.extract.torchscript import MAX_NESTING
+
+    assert len(jitviz.graph(_nested_ifs(60)).find("prim::If")) == 60
+    with pytest.raises(jitviz.GraphTooLargeError, match=f"nests its blocks .* {MAX_NESTING + 1} deep, deeper than "
+                       "jitviz can follow"):
+        jitviz.graph(_nested_ifs(MAX_NESTING + 1))  # at once: counted before converting

@@ -20,6 +20,7 @@ import torch
 from .. import ir
 from ..errors import (
     TRUST_ADVICE,
+    GraphTooLargeError,
     NotTorchScriptFileError,
     OptionsError,
     ScriptingError,
@@ -453,6 +454,13 @@ def convert(source: Source, *, expand_calls: ExpandCalls = False, open_pass_thro
     inputs to one call (``forward`` returning ``self._forward_impl(x)``) shows that call opened,
     without counting it as a level.
     """
+    nesting = _nesting(source.graph)
+    if nesting > MAX_NESTING:
+        raise GraphTooLargeError(
+            f"This graph nests its blocks (if and loop bodies) {nesting} deep, deeper than jitviz can follow "
+            f"(MAX_NESTING = {MAX_NESTING}). Draw an inner function on its own, or restructure the nesting "
+            "(a long elif chain is one decision: a lookup or torch.where)."
+        )
     depth, paths = _expansion(expand_calls)
     converter = _Converter(depth, paths, open_pass_through)
     graph = converter.graph(source)
@@ -465,6 +473,22 @@ def convert(source: Source, *, expand_calls: ExpandCalls = False, open_pass_thro
             f"there. The submodules it calls are: {known}."
         )
     return graph
+
+
+#: The deepest nesting of blocks jitviz converts: deeper, the conversion's recursion (and time:
+#: 21 s at 300 levels) runs away, and no picture of it could be read anyway.
+MAX_NESTING = 200
+
+
+def _nesting(graph: torch._C.Graph) -> int:
+    """How deeply ``graph``'s blocks nest, counted without recursion."""
+    deepest = 0
+    pending = [(block, 1) for node in graph.nodes() for block in node.blocks()]
+    while pending:
+        block, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((inner, depth + 1) for node in block.nodes() for inner in node.blocks())
+    return deepest
 
 
 def _expansion(expand_calls: ExpandCalls) -> tuple[int, tuple[str, ...]]:
