@@ -166,16 +166,15 @@ def test_a_compiled_break_lights_from_its_line_and_its_line_from_the_break(page,
     expect(line).to_contain_text("torch.cond")
     line.hover()
     expect(view.locator(f'.jv-graph g.node.jv-lit[id="{graph_break}"]')).to_have_count(1)
+    view.screenshot(path=str(screenshots / "compile_explain.png"))
+    if os.environ.get("JITVIZ_UPDATE_DOCS", "").lower() in ("1", "yes", "true"):
+        shutil.copy(screenshots / "compile_explain.png", DOCS / "compile_explain.png")
     page.mouse.move(0, 0)
     view.locator(f'.jv-graph g.node[id="{graph_break}"]').click()
     expect(view.locator(".jv-line.jv-lit")).to_have_count(1)
     expect(view.locator(".jv-line.jv-lit")).to_contain_text("if y.mean() > 1.0")
     graph_two = view.locator(".jv-line", has_text="y = y + 1")  # in graph 2: the second colour
     expect(graph_two).to_have_class("jv-line jv-c1")
-    line.hover()
-    view.screenshot(path=str(screenshots / "compile_explain.png"))
-    if os.environ.get("JITVIZ_UPDATE_DOCS", "").lower() in ("1", "yes", "true"):
-        shutil.copy(screenshots / "compile_explain.png", DOCS / "compile_explain.png")
 
 
 def test_moving_the_control_repaints_the_run_counts_and_the_picture(page):
