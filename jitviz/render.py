@@ -496,9 +496,15 @@ class _Builder:
         if node.callee is None and node.kind not in LOOP_KINDS:  # a loop's only attribute shows as a trip count
             lines += [f"{name}={_format_constant(value)}" for name, value in node.attributes.items()
                       if name not in _HIDDEN_ATTRIBUTES]
+        sliced = self._slice_text(node, inputs)
+        if sliced is not None:  # aten::slice's folded dim/start/end/step as the Python slice they are
+            lines.append(sliced)
         for position, (value, arg_name, arg_type) in enumerate(inputs):
             folded = self.folded.get(value.id)
             if folded is None or (folded.is_constant and self.constants == "hide"):
+                continue
+            if sliced is not None and arg_name in _SLICE_PARTS:
+                self.shown_as[(node.id, value.id)] = sliced
                 continue
             if node.kind in LOOP_KINDS:
                 line = _loop_line(node, position, folded.text)
@@ -519,10 +525,33 @@ class _Builder:
             lines.insert(1, "while loop")
         return _text(lines)
 
+    def _slice_text(self, node: ir.Node, inputs: list[tuple[ir.Value, str, str]]) -> str | None:
+        """``[:, 1:]`` for ``aten::slice(x, dim=1, start=1, end=INT64_MAX, step=1)``, where every part
+        is folded into the label (a trace writes "to the end" as INT64_MAX); None otherwise."""
+        if not node.kind.startswith("aten::slice") or self.constants == "hide":
+            return None
+        parts: dict[str, str] = {}
+        for value, arg_name, _ in inputs:
+            if arg_name in _SLICE_PARTS:
+                folded = self.folded.get(value.id)
+                if folded is None:
+                    return None  # a part computed at run time: drawn as an edge, named as it is
+                parts[arg_name] = folded.text
+        dim = parts.get("dim", "0")
+        start = "" if parts.get("start", "None") in ("None", "0") else parts["start"]
+        end = "" if parts.get("end", "None") in ("None", str(_INT64_MAX)) else parts["end"]
+        step = "" if parts.get("step", "1") == "1" else f":{parts['step']}"
+        inner = f"{start}:{end}{step}"
+        if dim.isdigit() and int(dim) < 8:
+            return "[" + ":, " * int(dim) + inner + "]"
+        return f"dim {dim}: [{inner}]"
+
     def _shown(self, folded: _Folded) -> str:
         return "…" if folded.is_constant and self.constants == "hide" else folded.text
 
 
+_SLICE_PARTS = ("dim", "start", "end", "step")
+_INT64_MAX = 2**63 - 1
 _METADATA = {"prim::dtype": "dtype", "prim::device": "device", "prim::layout": "layout"}
 _HIDDEN_ATTRIBUTES = {"current", "lines", "unbounded"}
 

@@ -603,3 +603,28 @@ def test_over_the_budget_the_error_says_what_to_draw_instead():
     assert "the budget that keeps Graphviz's layout to seconds (bench/render.py). Draw less: leave calls " \
            "collapsed (expand_calls=False), " \
            "use constants='fold', draw a submodule on its own" in str(refused.value)
+
+
+def _slicing(x):
+    return x[:, 1:] + x[:, :-1] + x[1:3, ::2].sum()
+
+
+def _slicing_from(x, n: int):
+    return x[n:]
+
+
+def _slice_labels(view) -> list[str]:
+    return [line.split('label="')[1].split('"')[0] for line in view.source.splitlines() if "aten::slice" in line
+            and 'label="' in line]
+
+
+def test_a_slice_reads_as_the_python_slice_it_is_traced_or_scripted():
+    traced = _slice_labels(jitviz.show(_slicing, torch.ones(4, 4)))
+    scripted = _slice_labels(jitviz.show(_slicing))
+    for labels in (traced, scripted):
+        assert "aten::slice\\n[:, 1:]" in labels and "aten::slice\\n[:, :-1]" in labels
+        assert "aten::slice\\n[1:3]" in labels and "aten::slice\\n[:, ::2]" in labels
+        assert not any("9223372036854775807" in label for label in labels)  # a trace's "to the end"
+    # a start known only at run time (an argument) keeps the slice's parts named, with an edge for n
+    (from_n,) = _slice_labels(jitviz.show(_slicing_from))
+    assert "[" not in from_n and from_n.startswith("aten::slice")
