@@ -29,4 +29,6 @@ def test_dicts_of_tensors_agree_key_by_key():
     same, why = agree({"out": torch.ones(2)}, {"out": torch.zeros(2)})
     assert not same and why.startswith("['out']: max |difference| 1")
     assert agree({"a": torch.ones(1)}, {"b": torch.ones(1)})[0] is False
+    same, why = agree({"out": torch.ones(2), "aux": torch.ones(2)}, {"out": torch.ones(2), "aux": torch.zeros(2)})
+    assert not same and why.startswith("['aux']")  # every key is compared, not only the first
     assert agree([torch.ones(2)], [torch.ones(2)]) == (True, "")

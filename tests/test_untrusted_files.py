@@ -180,3 +180,12 @@ def test_checks_before_any_load_are_bounded(tmp_path, member, data, reason):
 def test_pickle_and_code_bounds_leave_real_files_room():
     assert zipcheck.MAX_PICKLE_OPCODES >= 1_000_000 and zipcheck.MAX_CODE_BYTES >= 1 << 20
     assert pickle.loads(_pickle_of_nones(3)) is None
+
+
+def test_highlight_runs_a_files_forward_so_even_a_file_with_no_setstate_needs_trust(tmp_path):
+    path = tmp_path / "plain.pt"
+    torch.jit.save(torch.jit.script(Plain()), str(path))
+    assert zipcheck.code_run_on_load(path) == []  # loading it runs nothing; running it runs its forward
+    with pytest.raises(jitviz.UntrustedFileError, match="highlight=True runs the forward"):
+        jitviz.show(path, torch.ones(2), highlight=True)
+    assert jitviz.show(path, torch.ones(2), highlight=True, trusted=True).execution is not None
