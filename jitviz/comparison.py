@@ -58,6 +58,7 @@ class ProbeResult:
     traced_difference: str = ""
     compiled: str | None = None  # torch.compile(fn, backend="eager"), with compare(..., compiled=True)
     compiled_agrees: bool | None = None
+    recompiled: str = ""  # why this probe made Dynamo compile again (the guard that failed), if it did
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Comparison:
             scripted = f" | scripted {probe.scripted}" if probe.scripted is not None else ""
             if probe.compiled is not None:
                 scripted += f" | compiled {probe.compiled}{'' if probe.compiled_agrees else ' (disagrees)'}"
+                scripted += f" ({probe.recompiled})" if probe.recompiled else ""
             lines.append(f"  {mark} {probe.inputs}: eager {probe.eager} | traced {probe.traced}{scripted}")
         for finding in self.findings:
             lines.append(f"  {_line(finding.where, self.home)} ({finding.kind}): {finding.explanation}")
@@ -182,16 +184,31 @@ def compare(
 
 def _compiled(fn: Any, example_inputs: tuple[Any, ...], probe_inputs: list[Any],
               probes: list[ProbeResult]) -> GraphView:
-    """The compiled column: ``torch.compile(fn, backend="eager")`` on each probe; its picture."""
+    """The compiled column: ``fn`` compiled as ``torch.compile(fn, backend="eager")`` compiles it,
+    first on the example inputs, then on each probe, with the guard that made a probe recompile;
+    and the picture of what was captured on the example inputs."""
     capture = compiled_capture.capture_compiled(fn, example_inputs)
     model = compiled_capture.convert(capture)
-    runnable = torch.compile(fn, backend="eager")
+    compiles: list[Any] = []
+    failed: list[str] = []
+
+    def eager(graph_module: torch.fx.GraphModule, inputs: Any) -> Any:  # what backend="eager" does, counted
+        compiles.append(graph_module)
+        return graph_module.forward
+
+    runnable = torch._dynamo.optimize(eager, guard_fail_fn=lambda fail: failed.append(str(fail.reason)))(fn)
     with compiled_capture.dynamo_quiet():
+        call(runnable, tuple(example_inputs))  # compiled for the example first, as the picture is
         for probe, inputs in zip(probes, probe_inputs):
             args = inputs if isinstance(inputs, tuple) else (inputs,)
+            before = len(compiles)
+            failed.clear()
             result = call(runnable, args)
             probe.compiled = describe(result)
             probe.compiled_agrees = agree(call(fn, args), result)[0]
+            if len(compiles) > before:  # a guard failed, or the probe took a path the example did not
+                probe.recompiled = (f"recompiled: {failed[0].split(': ', 1)[-1]}" if failed
+                                    else "compiled a new graph: a path the example did not take")
     torch._dynamo.reset()  # leave no compiled entry of ours behind for fn's code
     return GraphView(model, draw(model))
 
@@ -462,9 +479,10 @@ def _head(comparison: Comparison) -> str:
             f'<td style="{scripted_style}">{e(probe.scripted)}{" ✓" if probe.scripted_agrees else " ✗"}</td>'
             if probe.scripted is not None else "<td>—</td>"
         )
+        recompiled = f"<br><i>{e(probe.recompiled)}</i>" if probe.recompiled else ""
         compiled_cell = (
             f'<td style="{"" if probe.compiled_agrees else bad}">{e(probe.compiled)}'
-            f'{" ✓" if probe.compiled_agrees else " ✗"}</td>' if probe.compiled is not None else ""
+            f'{" ✓" if probe.compiled_agrees else " ✗"}{recompiled}</td>' if probe.compiled is not None else ""
         )
         rows.append(
             f"<tr><td>{e(probe.inputs)}</td><td>{e(probe.eager)}</td>"

@@ -202,3 +202,12 @@ def test_compare_adds_the_compiled_column_right_where_the_trace_is_wrong():
     assert "<th>compiled</th>" in result._repr_html_()
     plain = jitviz.compare(branch, (torch.ones(2, 2),), [torch.zeros(2, 2)])
     assert plain.compiled is None and "<th>compiled</th>" not in plain._repr_html_()
+
+
+def test_compare_says_which_probe_made_torch_compile_recompile_and_why():
+    result = jitviz.compare(straight, (torch.ones(2, 2),), [torch.zeros(2, 2), torch.ones(3, 3), torch.ones(4, 4)],
+                            compiled=True)
+    assert [p.recompiled for p in result.probes][0] == ""  # the example's shape: the graph is reused
+    assert result.probes[1].recompiled.startswith("recompiled: ") and "size mismatch" in result.probes[1].recompiled
+    assert result.probes[2].recompiled == ""  # the recompiled graph is dynamic: reused for the next size
+    assert "recompiled: " in result._repr_html_() and "recompiled: " in repr(result)
