@@ -189,14 +189,10 @@ def _compiled(fn: Any, example_inputs: tuple[Any, ...], probe_inputs: list[Any],
     and the picture of what was captured on the example inputs."""
     capture = compiled_capture.capture_compiled(fn, example_inputs)
     model = compiled_capture.convert(capture)
-    compiles: list[Any] = []
+    compiles: list[torch.fx.GraphModule] = []
     failed: list[str] = []
-
-    def eager(graph_module: torch.fx.GraphModule, inputs: Any) -> Any:  # what backend="eager" does, counted
-        compiles.append(graph_module)
-        return graph_module.forward
-
-    runnable = torch._dynamo.optimize(eager, guard_fail_fn=lambda fail: failed.append(str(fail.reason)))(fn)
+    runnable = torch._dynamo.optimize(compiled_capture.keeping(compiles),  # backend="eager", counted
+                                      guard_fail_fn=lambda fail: failed.append(str(fail.reason)))(fn)
     with compiled_capture.dynamo_quiet():
         call(runnable, tuple(example_inputs))  # compiled for the example first, as the picture is
         for probe, inputs in zip(probes, probe_inputs):

@@ -39,7 +39,7 @@ from .export import CALL_MODULE, _Converter
 from .torchscript import ExpandCalls, _expansion, short_file
 
 __all__ = ["GRAPH_KIND", "BREAK_KIND", "GraphBreak", "Capture", "capture_compiled", "convert", "registry",
-           "dynamo_quiet"]
+           "dynamo_quiet", "keeping"]
 
 GRAPH_KIND = ir.COMPILED_GRAPH
 BREAK_KIND = ir.GRAPH_BREAK
@@ -93,11 +93,6 @@ def capture_compiled(fn: Callable[..., Any], inputs: Sequence[Any], *, dynamic: 
         raise TracingError(f"mode='compile' needs a function or nn.Module to compile, not {type(fn).__name__}.")
     graphs: list[torch.fx.GraphModule] = []
     guards: list[Any] = []
-
-    def keep(gm: torch.fx.GraphModule, example_inputs: Any) -> Callable[..., Any]:
-        graphs.append(gm)
-        return gm.forward
-
     name = getattr(fn, "__name__", type(fn).__name__)
     required = _required(fn)
     if len(inputs) < len(required):
@@ -109,7 +104,7 @@ def capture_compiled(fn: Callable[..., Any], inputs: Sequence[Any], *, dynamic: 
     counters.clear()
     try:
         with dynamo_quiet():
-            compiled = torch._dynamo.optimize(keep, nopython=fullgraph, dynamic=dynamic,
+            compiled = torch._dynamo.optimize(keeping(graphs), nopython=fullgraph, dynamic=dynamic,
                                               guard_export_fn=guards.extend)(fn)
             outputs = compiled(*inputs)
         placed = [_break_of(gm) for gm in graphs]
@@ -121,6 +116,17 @@ def capture_compiled(fn: Callable[..., Any], inputs: Sequence[Any], *, dynamic: 
         torch._dynamo.reset()
     return Capture(name, graphs, placed, guards=_guard_lines(guards, inputs, fn), unplaced=unplaced,
                    before=before, outputs=outputs, arguments=_arguments(fn))
+
+
+def keeping(graphs: list[torch.fx.GraphModule]) -> Callable[..., Any]:
+    """A Dynamo backend that appends each graph it is given to ``graphs`` and runs it as it is (what
+    ``backend="eager"`` does): ``torch._dynamo.optimize(keeping(graphs))(fn)``."""
+
+    def backend(graph_module: torch.fx.GraphModule, example_inputs: Any) -> Callable[..., Any]:
+        graphs.append(graph_module)
+        return graph_module.forward
+
+    return backend
 
 
 def _compile_error(name: str, error: Exception, fullgraph: bool) -> TracingError:
@@ -277,22 +283,23 @@ def _place(unplaced: list[GraphBreak], graphs: list[torch.fx.GraphModule],
     return before
 
 
-def _required(fn: Callable[..., Any]) -> list[str]:
-    """The parameters ``fn`` cannot be called without."""
+def _parameters(fn: Callable[..., Any]) -> list[inspect.Parameter]:
+    """``fn``'s parameters (a module's ``forward``'s, not ``__call__``'s ``*args``); none if unknown."""
     try:
-        signature = inspect.signature(fn.forward if isinstance(fn, torch.nn.Module) else fn)
+        return list(inspect.signature(fn.forward if isinstance(fn, torch.nn.Module) else fn).parameters.values())
     except (TypeError, ValueError):
         return []
-    return [name for name, p in signature.parameters.items()
+
+
+def _required(fn: Callable[..., Any]) -> list[str]:
+    """The parameters ``fn`` cannot be called without."""
+    return [p.name for p in _parameters(fn)
             if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def _arguments(fn: Callable[..., Any]) -> list[str]:
-    """The names of ``fn``'s parameters (a module's ``forward``'s, not ``__call__``'s ``*args``)."""
-    try:
-        return list(inspect.signature(fn.forward if isinstance(fn, torch.nn.Module) else fn).parameters)
-    except (TypeError, ValueError):
-        return []
+    """The names of ``fn``'s parameters."""
+    return [p.name for p in _parameters(fn)]
 
 
 def _guard_lines(guards: list[Any], inputs: Sequence[Any], fn: Callable[..., Any]) -> list[str]:
