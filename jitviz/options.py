@@ -13,13 +13,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from .errors import OptionsError, ScriptingError
-from .extract.torchscript import MODES
-from .render import CHECK_MODES, CONSTANT_MODES
 
-__all__ = ["OptionsError", "check", "refuse_for_exported", "traceable_partial", "RANKDIRS"]
+__all__ = ["OptionsError", "check", "refuse_for_exported", "traceable_partial", "MODES", "CONSTANT_MODES",
+           "CHECK_MODES", "RANKDIRS", "MARK_STYLE_NAMES"]
 
+# Every option's accepted values live here, and the modules that use them import them from here
+# (this module imports nothing of jitviz's but its errors, so that any layer can).
+#: How a Python function or module becomes TorchScript (``"compile"`` is torch.compile's capture).
+MODES = ("auto", "trace", "script")
+#: How constants are drawn: folded into their users' labels, as nodes, or left out.
+CONSTANT_MODES = ("fold", "nodes", "hide")
+#: Checks, warnings and long conditions folded into compact nodes, or every node shown.
+CHECK_MODES = ("fold", "show")
 #: Graphviz's four directions.
 RANKDIRS = ("TB", "LR", "BT", "RL")
+#: How :func:`jitviz.render.draw` marks nodes (its ``mark_style``): the keys of ``style.MARK_STYLES``.
+MARK_STYLE_NAMES = ("warn", "removed", "added")
 
 
 def check(**options: Any) -> None:
@@ -134,6 +143,7 @@ _CHECKS = {
     "repeats": _flag,
     "highlight": _flag,
     "trusted": _flag,
+    "mark_style": _choice(MARK_STYLE_NAMES),
     "fullgraph": _flag,
     "compiled": _flag,
     "dynamic": _dynamic,

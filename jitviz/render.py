@@ -17,13 +17,14 @@ from . import ir
 from .dotgraph import Digraph
 from .errors import GraphTooLargeError
 from .fold import CHECK_KIND, FOLDED_KIND, fold
+from .options import CHECK_MODES, CONSTANT_MODES
+from .options import check as check_options
 from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, IF_KINDS, LOOP_KINDS, MARK_STYLES, NODE_STYLE, category
 from .text import plural, visible
 
 __all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
 
-CONSTANT_MODES = ("fold", "nodes", "hide")
-CHECK_MODES = ("fold", "show")
+
 #: ``Drawing.drawn_as`` of a node shown only as text in its users' labels (a constant, ``self.fc``).
 IN_LABELS = "(in labels)"
 DEFAULT_MAX_NODES = 3000
@@ -112,16 +113,7 @@ def draw(
     (every node as it is). A picture of more than ``max_nodes`` nodes raises
     :class:`GraphTooLargeError` before Graphviz is asked to lay it out.
     """
-    if constants not in CONSTANT_MODES:
-        raise ValueError(
-            f"constants must be one of {', '.join(map(repr, CONSTANT_MODES))}, not {constants!r}"
-        )
-    if mark_style not in MARK_STYLES:
-        raise ValueError(f"mark_style must be one of {', '.join(map(repr, MARK_STYLES))}, not {mark_style!r}")
-    if rankdir not in ("TB", "LR", "BT", "RL"):
-        raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL', not {rankdir!r}")
-    if checks not in CHECK_MODES:
-        raise ValueError(f"checks must be one of {', '.join(map(repr, CHECK_MODES))}, not {checks!r}")
+    check_options(constants=constants, mark_style=mark_style, rankdir=rankdir, checks=checks)
     folded = fold(graph, conditions=checks == "fold", checks=checks == "fold", training=checks == "fold")
     builder = _Builder(folded.graph, constants, max_nodes, rankdir, run_counts=run_counts,
                        marks=dict(marks or {}), mark_style=mark_style, repeats=repeats,

@@ -142,3 +142,20 @@ def test_a_source_line_of_any_length_draws_with_its_tooltip_cut(tmp_path):
     view = jitviz.show(module.long_line, torch.ones(2))
     assert "a" * 16_000 not in view.source and "…" in view.source
     assert view.svg().startswith("<svg")
+
+
+def test_the_mark_styles_options_accepts_are_the_ones_the_style_table_draws():
+    from jitviz.options import MARK_STYLE_NAMES
+    from jitviz.style import MARK_STYLES
+
+    assert set(MARK_STYLE_NAMES) == set(MARK_STYLES)
+
+
+def test_draw_refuses_bad_options_with_the_same_errors_as_show():
+    from jitviz.render import draw
+
+    model = jitviz.graph(seed.double, torch.ones(2))
+    for options, message in [({"constants": "x"}, "constants must be one of"), ({"rankdir": "up"}, "rankdir"),
+                             ({"checks": "all"}, "checks must be one of"), ({"mark_style": "blue"}, "mark_style")]:
+        with pytest.raises(jitviz.OptionsError, match=message):
+            draw(model, **options)

@@ -240,13 +240,13 @@ def _node_line(dot: str, node_id: str) -> str:
 
 
 @pytest.mark.parametrize("option, message", [
-    ("constants", "constants must be one of 'fold', 'nodes', 'hide', not 'folded'"),
-    ("mark_style", "mark_style must be one of 'warn', 'removed', 'added', not 'folded'"),
-    ("rankdir", "rankdir must be 'TB', 'LR', 'BT' or 'RL', not 'folded'"),
-    ("checks", "checks must be one of 'fold', 'show', not 'folded'"),
+    ("constants", "constants must be one of 'fold', 'nodes', 'hide', not 'folded'."),
+    ("mark_style", "mark_style must be one of 'warn', 'removed', 'added', not 'folded'."),
+    ("rankdir", "rankdir must be one of 'TB', 'LR', 'BT', 'RL', not 'folded'."),
+    ("checks", "checks must be one of 'fold', 'show', not 'folded'."),
 ])
 def test_an_unknown_option_is_refused_with_what_it_accepts(option, message):
-    with pytest.raises(ValueError) as refused:
+    with pytest.raises(jitviz.OptionsError) as refused:  # the one check every entry point uses
         draw(jitviz.graph(seed.double, torch.ones(2)), **{option: "folded"})
     assert str(refused.value) == message
 

@@ -28,14 +28,13 @@ from ..errors import (
     UnsupportedObjectError,
     UntrustedFileError,
 )
+from ..options import MODES
 from ..scopes import on_the_way
 from ..text import natural_key, short_file
 from . import calls, zipcheck
 from .calls import CALL_ATTRIBUTE, Recorded, RecordedCall, RecordedFunction, recording_calls
 
 __all__ = ["Source", "obtain", "convert", "trace_collapsed", "MODES"]
-
-MODES = ("auto", "trace", "script")
 
 # Inputs of control-flow nodes have no schema; these names make their labels readable.
 _CONTROL_ARG_NAMES = {
