@@ -140,7 +140,8 @@ def show(
                            "every frame of the picture ran once. Leave highlight out.")
     if highlight:
         highlighter = Highlighter(obj, mode=mode, expand_calls=expand_calls, inline=inline, constants=constants,
-                                  max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted)
+                                  max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted,
+                                  checks=checks)
         return highlighter.run(*example_inputs)[1]
     model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline, trusted=trusted,
                   dynamic=dynamic, fullgraph=fullgraph)

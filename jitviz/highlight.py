@@ -44,9 +44,10 @@ class Highlighter:
         rankdir: str = "TB",
         repeats: bool = False,
         trusted: bool = False,
+        checks: str = "fold",
     ) -> None:
         options.check(mode=mode, expand_calls=expand_calls, inline=inline, constants=constants,
-                      max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted)
+                      max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted, checks=checks)
         if isinstance(obj, (str, os.PathLike)) and not trusted:
             raise UntrustedFileError(
                 f"highlight=True runs the forward of {str(obj)!r}, code stored in the file. " + TRUST_ADVICE)
@@ -57,6 +58,7 @@ class Highlighter:
         self._inline = inline or bool(expand_calls)
         self._paths = expand_calls if isinstance(expand_calls, (str, list, tuple)) else None
         self._constants, self._max_nodes, self._rankdir, self._repeats = constants, max_nodes, rankdir, repeats
+        self._checks = checks
         self._counted: CountedRun | None = None
         self._view: GraphView | None = None
 
@@ -97,5 +99,5 @@ class Highlighter:
                                "(raise max_nodes, or highlight a submodule on its own)")
         self._counted = CountedRun(source, model, schema)
         drawing = draw(model, run_counts=True, constants=self._constants, max_nodes=self._max_nodes,
-                       rankdir=self._rankdir, repeats=self._repeats)
+                       rankdir=self._rankdir, repeats=self._repeats, checks=self._checks)
         return GraphView(model, drawing)

@@ -325,3 +325,11 @@ def test_the_fallback_note_says_how_big_the_inlined_picture_would_have_been():
     _, view = Highlighter(_Stack().eval(), expand_calls=True, max_nodes=budget).run(torch.ones(1, 4))
     assert view.model.notes == [f"calls not inlined, not as asked: inlined, {size} nodes, more than "
                                 f"max_nodes={budget} (raise max_nodes, or highlight a submodule on its own)"]
+
+
+def test_highlight_honours_checks_show():
+    cell = torch.jit.script(torch.nn.GRUCell(4, 4))  # its argument checks fold by default
+    folded = jitviz.show(cell, torch.ones(1, 4), highlight=True)
+    shown = jitviz.show(cell, torch.ones(1, 4), highlight=True, checks="show")
+    assert shown.drawing.node_count > folded.drawing.node_count  # every node drawn, as asked
+    assert shown.execution is not None and shown.svg().startswith("<svg")
