@@ -50,8 +50,32 @@ def graph(
         raise GraphTooLargeError(_TOO_DEEP) from error
 
 
+#: How deeply example inputs may nest tuples, lists and dicts (a real model's: two or three).
+MAX_INPUT_NESTING = 100
+
+
+def _input_nesting(value: Any) -> int:
+    """How deeply ``value`` nests tuples, lists and dicts, counted without recursion (stops past the limit)."""
+    deepest, pending = 0, [(value, 0)]
+    while pending and deepest <= MAX_INPUT_NESTING:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, (tuple, list)):
+            pending.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, dict):
+            pending.extend((inner, depth + 1) for inner in item.values())
+    return deepest
+
+
 def _graph(obj: Any, example_inputs: tuple[Any, ...], mode: str, expand_calls: torchscript.ExpandCalls,
            inline: bool, trusted: bool, dynamic: bool | None, fullgraph: bool) -> ir.Graph:
+    for position, value in enumerate(example_inputs, start=1):
+        if _input_nesting(value) > MAX_INPUT_NESTING:
+            raise TracingError(
+                f"Example input #{position} nests tuples, lists or dicts more than {MAX_INPUT_NESTING} deep; "
+                "no model takes such an input, and tracing it would exhaust Python's recursion. Pass the "
+                "tensors themselves, or a flat tuple of them."
+            )
     if mode == "compile":
         if inline:
             raise OptionsError("inline=True is TorchScript's; a torch.compile capture is drawn as Dynamo made it "

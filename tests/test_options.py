@@ -159,3 +159,14 @@ def test_draw_refuses_bad_options_with_the_same_errors_as_show():
                              ({"checks": "all"}, "checks must be one of"), ({"mark_style": "blue"}, "mark_style")]:
         with pytest.raises(jitviz.OptionsError, match=message):
             draw(model, **options)
+
+
+def test_an_input_nested_thousands_deep_is_a_clear_error_not_a_recursion_error():
+    deep = torch.ones(2)
+    for _ in range(5_000):
+        deep = (deep,)
+    for mode in ("auto", "compile"):
+        with pytest.raises(jitviz.TracingError, match=r"Example input #1 nests tuples, lists or dicts more than 100"):
+            jitviz.show(seed.double, deep, mode=mode)
+    shallow = ((torch.ones(2),),)  # a few levels are fine: the error is about the depth, not the nesting
+    assert jitviz.graph(lambda t: t[0][0] * 2, shallow).origin == "traced"
