@@ -257,3 +257,22 @@ def test_a_control_value_the_code_cannot_take_is_reported_and_the_picture_kept()
     explanation.set(n=4)
     assert "ValueError: four is not allowed here" in explanation.status.value
     assert explanation.view is view and explanation.runs_of(line_of(seed.looping, "x = x + i")) == 1
+
+
+@pytest.mark.exe
+def test_why_a_line_left_no_node_is_escaped_on_the_line(tmp_path):
+    path = tmp_path / "reason_source.py"
+    path.write_text('import torch\n\n\ndef reason(x):\n    if x.sum() > 0 and "<b>&\\"x\\"</b>" != "":\n'
+                    '        return x * 2\n    return x - 1\n', encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("reason_source", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules.pop("reason_source", None)
+    explanation = jitviz.explain(module.reason, torch.ones(2))
+    (line,) = [where for where in explanation.reasons if where[1] == 5]
+    assert "decided once, while tracing" in explanation.reasons[line]
+    static = explanation.static_html()
+    row = static[static.index('data-key="reason_source.py:5"'):]
+    row = row[:row.index("</div>")]
+    reason = row[row.index('class="jv-reason"'):]
+    assert "<b>" not in row and "&lt;b&gt;&amp;" in reason  # the reason quotes the line, escaped
