@@ -397,7 +397,8 @@ def vet_torchscript_file(path: str | os.PathLike[str], *, trusted: bool = False)
             f"{str(path)!r} is not a TorchScript file (it is not a zip archive). "
             "Files written by torch.jit.save are zip archives with a code/ folder."
         )
-    names = zipcheck.vet_torchscript(path)
+    running: list[str] = []  # code files that torch.jit.load would run (a __setstate__), found while vetting
+    names = zipcheck.vet_torchscript(path, setstate_in=running)
     if not any(name.startswith("code/") for name in names):
         kind = (
             "a torch.export program: draw it with jitviz.show(path)"
@@ -407,8 +408,7 @@ def vet_torchscript_file(path: str | os.PathLike[str], *, trusted: bool = False)
         raise NotTorchScriptFileError(
             f"{str(path)!r} is a zip archive without TorchScript code, so it is {kind}."
         )
-    running = [] if trusted else zipcheck.code_run_on_load(path)
-    if running:
+    if running and not trusted:
         raise UntrustedFileError(
             f"{path.name!r} holds code that torch.jit.load would run while loading it (a __setstate__ in "
             f"{', '.join(running[:3])}{', ...' if len(running) > 3 else ''}), and such code can read, "

@@ -669,12 +669,14 @@ def check_code(data: bytes) -> None:
 _VETTED_SMALL = ("version", ".data/version", "byteorder")
 
 
-def vet_torchscript(path: Path) -> list[str]:
+def vet_torchscript(path: Path, setstate_in: list[str] | None = None) -> list[str]:
     """Refuse a file that is not safe to hand to ``torch.jit.load``; the local names of its entries.
 
     Raises :class:`NotTorchScriptFileError` for a damaged or ambiguous zip, a pickle past a bound
     (a 900,000-deep ``data.pkl`` would crash torch), or a storage claiming more elements than its
-    record holds (torch would read past the record). Tensor data itself is not read.
+    record holds (torch would read past the record). Tensor data itself is not read. The code files
+    that mention ``setstate`` (see :func:`code_run_on_load`) are appended to ``setstate_in``, from
+    the same reading.
     """
     with SafeZip(path, VET_MEMBER_BYTES, VET_TOTAL_BYTES) as archive:
         problems = archive.ambiguities()
@@ -684,7 +686,7 @@ def vet_torchscript(path: Path) -> list[str]:
         entries = [(info, local) for info in archive.infos if (local := archive.local(info)) is not None]
         for info, local in entries:
             try:
-                storages = _vet_member(archive, info, local)
+                storages = _vet_member(archive, info, local, setstate_in)
                 if local in ("data.pkl", "constants.pkl"):
                     _check_storages(archive, local.removesuffix(".pkl"), storages)
             except UnreadableError as reason:
@@ -727,7 +729,8 @@ def _refused(archive: SafeZip, why: str) -> NotTorchScriptFileError:
     )
 
 
-def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str) -> dict[str, tuple[str, Any]]:
+def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str,
+                setstate_in: list[str] | None = None) -> dict[str, tuple[str, Any]]:
     """Check one entry as torch will read it; a pickle's storages (key -> storage type, elements)."""
     if local.startswith(("data/", "constants/")) or info.is_dir():
         _check_method(info)  # tensor data can be gigabytes: torch reads it, checked by CRC
@@ -735,6 +738,8 @@ def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str) -> dict[str
         data = archive.read(info)
         if local.endswith(".py"):
             check_code(data)
+            if setstate_in is not None and local.startswith("code/") and _SETSTATE.search(data):
+                setstate_in.append(local)
         elif local.endswith(".debug_pkl"):
             check_debug_pickle(data)
         elif local.endswith(".pkl"):
