@@ -1,9 +1,7 @@
 """jitviz.explain: which source line became which drawn nodes, and what a line that left none says."""
 
-import importlib.util
 import inspect
 import re
-import sys
 
 import pytest
 import torch
@@ -15,6 +13,7 @@ from jitviz.explain import _sources_from_model, drawn_sources
 from jitviz.render import draw
 
 from . import seed_functions as seed
+from .source_files import module_from_source
 
 
 def line_of(fn, text: str) -> int:
@@ -183,13 +182,8 @@ def test_the_cell_offers_the_widget_and_a_static_html_fallback():
 
 @pytest.mark.exe
 def test_source_text_is_escaped_and_control_characters_made_visible(tmp_path):
-    path = tmp_path / "strange_source.py"
-    path.write_text('def strange(x):\n    s = "<script>alert(1)</script>\x1b[31m\u202e\u200b\u2028\ufeff\u061c\x85"\n'
-                    '    return x * 2\n', encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("strange_source", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules.pop("strange_source", None)
+    module = module_from_source(tmp_path, "strange_source", 'def strange(x):\n    s = "<script>alert(1)</script>'
+                                '\x1b[31m\u202e\u200b\u2028\ufeff\u061c\x85"\n    return x * 2\n')
     static = jitviz.explain(module.strange, torch.ones(2)).static_html()
     assert "<script>alert" not in static and "&lt;" in static
     for hidden in "\x1b\u202e\u200b\u2028\ufeff\u061c\x85":  # none raw: each shown as its escape
@@ -261,13 +255,9 @@ def test_a_control_value_the_code_cannot_take_is_reported_and_the_picture_kept()
 
 @pytest.mark.exe
 def test_why_a_line_left_no_node_is_escaped_on_the_line(tmp_path):
-    path = tmp_path / "reason_source.py"
-    path.write_text('import torch\n\n\ndef reason(x):\n    if x.sum() > 0 and "<b>&\\"x\\"</b>" != "":\n'
-                    '        return x * 2\n    return x - 1\n', encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("reason_source", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules.pop("reason_source", None)
+    module = module_from_source(tmp_path, "reason_source", 'import torch\n\n\ndef reason(x):\n'
+                                '    if x.sum() > 0 and "<b>&\\"x\\"</b>" != "":\n'
+                                '        return x * 2\n    return x - 1\n')
     explanation = jitviz.explain(module.reason, torch.ones(2))
     (line,) = [where for where in explanation.reasons if where[1] == 5]
     assert "decided once, while tracing" in explanation.reasons[line]

@@ -132,13 +132,10 @@ def test_example_inputs_with_mode_script_are_refused_not_ignored():
 
 
 def test_a_source_line_of_any_length_draws_with_its_tooltip_cut(tmp_path):
-    import importlib.util
+    from .source_files import module_from_source
 
-    path = tmp_path / "long_line.py"
-    path.write_text("def long_line(x):\n    return x * 2 + len('" + "a" * 20_000 + "')\n", encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("long_line", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = module_from_source(tmp_path, "long_line",
+                                "def long_line(x):\n    return x * 2 + len('" + "a" * 20_000 + "')\n")
     view = jitviz.show(module.long_line, torch.ones(2))
     assert "a" * 16_000 not in view.source and "…" in view.source
     assert view.svg().startswith("<svg")
