@@ -13,11 +13,10 @@ import ipywidgets as widgets
 
 from . import ir
 from .browser import browser_layout, warn_once_no_dot, widget_bundle
+from .drawing import Drawing
 from .errors import GraphvizNotFoundError, JitvizError, OptionsError
 from .layout import run_dot
-from .paint import Painter
-from .paint_dot import painted_dot
-from .render import Drawing
+from .paint import Painter, painted_dot
 from .text import visible
 
 __all__ = ["GraphView", "SAVE_FORMATS", "svg_img", "report_html", "report_bundle"]

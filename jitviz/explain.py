@@ -223,8 +223,8 @@ class Explanation:
         execution = self.view.execution
         if execution is None:
             return None
-        regions = self.view.drawing.regions
-        counts = [execution.runs(regions.get(n)) for n in self._by_line.get(where, []) if n in regions]
+        elements = self.view.drawing.elements
+        counts = [execution.runs(elements[n].block) for n in self._by_line.get(where, []) if n in elements]
         known = [count for count in counts if count is not None]
         return max(known) if known else None
 
@@ -237,8 +237,8 @@ class Explanation:
             "nodes": nodes,
             "colours": {node_id: colour_of[(where[0].file, where[0].line)]
                         for node_id, where in self._node_lines.items() if (where[0].file, where[0].line) in colour_of},
-            "edges": [list(ends) for ends in self.view.drawing.edge_ends.values()],
-            "details": _details(self.view.model, self._node_lines, self.view.drawing.regions),
+            "edges": [list(edge.ends or ()) for edge in self.view.drawing.edges()],
+            "details": _details(self.view.model, self._node_lines, self.view.drawing.elements),
         }
 
     def _source_html(self) -> str:
@@ -375,50 +375,8 @@ def _by_line(node_lines: Mapping[str, list[ir.SourceLocation]]) -> dict[tuple[st
 
 
 def drawn_sources(view: GraphView) -> dict[str, list[ir.SourceLocation]]:
-    """Each drawn node id and every source line it stands for: ``drawn_sources(view)["n3"]``.
-
-    Uses ``view.drawing.sources`` when the renderer provides it; else works it out from the model.
-    """
-    sources = getattr(view.drawing, "sources", None)
-    if sources is not None:
-        return {node_id: list(where) for node_id, where in sources.items() if where}
-    return _sources_from_model(view.model, view.drawing.regions)
-
-
-def _sources_from_model(model: ir.Graph, drawn: Mapping[str, Any]) -> dict[str, list[ir.SourceLocation]]:
-    """A node not drawn (a constant or ``self.x`` folded into its user's label) lends its line to
-    the drawn nodes that use it, so that the line lights them."""
-    users: dict[str, list[ir.Node]] = defaultdict(list)
-    for node in model.walk():
-        for value in node.inputs:
-            users[value.id].append(node)
-    found: dict[str, list[ir.SourceLocation]] = defaultdict(list)
-    for node in model.walk():
-        if node.source is None:
-            continue
-        for target in _drawn_stand_ins(node, users, drawn):
-            if target == node.id:
-                if node.source in found[target]:
-                    found[target].remove(node.source)
-                found[target].insert(0, node.source)  # a node's own line first: it gives the colour
-            elif node.source not in found[target]:
-                found[target].append(node.source)
-    return dict(found)
-
-
-def _drawn_stand_ins(node: ir.Node, users: Mapping[str, list[ir.Node]], drawn: Mapping[str, Any]) -> list[str]:
-    seen: set[str] = set()
-    stack, found = [node], []
-    while stack:
-        current = stack.pop()
-        if current.id in seen:
-            continue
-        seen.add(current.id)
-        if current.id in drawn:
-            found.append(current.id)
-        elif not current.blocks:
-            stack.extend(user for value in current.outputs for user in users.get(value.id, []))
-    return found
+    """Each drawn node id and every source line it stands for: ``drawn_sources(view)["n3"]``."""
+    return {node.id: list(node.sources) for node in view.drawing.nodes() if node.sources}
 
 
 def _with_call_lines(

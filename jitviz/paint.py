@@ -1,21 +1,24 @@
-"""Show what ran on an SVG that is already laid out: restyle elements, never run Graphviz again.
+"""Show what ran on a picture already drawn: restyle its elements, never lay it out again.
 
-Graphviz writes every node, cluster and edge as ``<g id="..." class="node|cluster|edge">``; the
-ids are the ones :func:`jitviz.render.draw` gave them, and its ``regions`` say which block each one
-sits in. Painting an :class:`jitviz.ir.Execution` onto that SVG is string work on the parts, which
-is what keeps a live explorer's update far below the time one Graphviz layout takes.
+Whether an element ran is read from the :class:`jitviz.drawing.Drawing`: each element's block, and
+an edge's ends. :class:`Painter` applies it to the SVG ``dot`` laid out (Graphviz writes every node,
+frame and edge as ``<g id="..." class="node|cluster|edge">`` with the drawing's ids), which is
+string work on the parts and keeps a live explorer's update far below one layout's time.
+:func:`painted_dot` prints the DOT with the same colours, for pictures that start from DOT: a PNG
+or PDF file, or the browser's own layout when ``dot`` is missing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
 from . import ir
-from .render import RUNS_PLACEHOLDER, Drawing
+from .drawing import EDGE, FRAME, NODE, RUNS_PLACEHOLDER, Drawing, Element
 from .style import RUN_STYLES
 
-__all__ = ["Painter"]
+__all__ = ["Painter", "painted_dot"]
 
 
 _ELEMENT = re.compile(r'<g id="([^"]+)" class="(node|edge|cluster)">')
@@ -33,12 +36,42 @@ class _Part:
     text: str
 
 
+def _runs(drawing: Drawing, element: Element, execution: ir.Execution) -> int | None:
+    """How often an element ran: its block's count; an edge's is its ends' smaller one, and
+    unknown if either end's is (unknown wins over any count)."""
+    if element.kind != EDGE:
+        return execution.runs(element.block)
+    assert element.ends is not None
+    counts = [execution.runs(drawing.elements[end].block) for end in element.ends]
+    known = [count for count in counts if count is not None]
+    return min(known) if len(known) == len(counts) else None
+
+
+def _is_block(element: Element) -> bool:
+    return element.kind == FRAME and element.role == "block"
+
+
+def _look(element: Element, runs: int | None) -> str | None:
+    """``"ran"``, ``"not_run"``, or ``None`` where the element keeps its own colours: unknown, or
+    ran outside a block's frame (only a block's frame is coloured for having run)."""
+    if runs is None or (runs > 0 and not _is_block(element)):
+        return None
+    return "ran" if runs > 0 else "not_run"
+
+
+def _runs_text(runs: int | None) -> str:
+    if runs is None:
+        return "not counted"
+    if runs == 0:
+        return "not run"
+    return f"ran {runs}×"
+
+
 class Painter:
     """Paint executions onto one laid-out SVG: ``Painter(svg, drawing).paint(execution)``."""
 
     def __init__(self, svg: str, drawing: Drawing) -> None:
-        self._regions = drawing.regions
-        self._edge_ends = drawing.edge_ends
+        self._drawing = drawing
         self._parts: list[_Part] = []
         position = 0
         current: tuple[str | None, str] = (None, "")
@@ -55,40 +88,30 @@ class Painter:
         return "".join(self._paint_part(part, execution) for part in self._parts)
 
     def _paint_part(self, part: _Part, execution: ir.Execution) -> str:
-        if part.element_id in self._edge_ends:
-            key = None
-            runs = min(
-                (execution.runs(self._regions.get(end)) for end in self._edge_ends[part.element_id]),
-                key=lambda count: -1 if count is None else count,  # unknown wins over any count
-            )
-        elif part.element_id in self._regions:
-            key = self._regions[part.element_id]
-            runs = execution.runs(key)
-        else:
+        element = self._drawing.elements.get(part.element_id or "")
+        if element is None:
             return part.text
+        runs = _runs(self._drawing, element, execution)
         text = part.text
-        is_block_cluster = part.kind == "cluster" and key is not None and part.element_id.startswith(
-            "cluster_") and part.element_id.endswith("_b" + key.rsplit("/", 1)[1])
-        if is_block_cluster:
+        is_block = _is_block(element)
+        if is_block:
             text = re.sub(_PLACEHOLDER, _runs_text(runs), text, count=1)
-        if runs is None:
+        state = _look(element, runs)
+        if state is None:
             return text
-        state = "ran" if runs > 0 else "not_run"
-        if state == "ran" and not is_block_cluster:
-            return text  # top-level and ran-inside-a-block elements keep their own colours
         colours = RUN_STYLES[state]
-        fill_shapes = part.kind == "node" or is_block_cluster
+        fill_shapes = element.kind == NODE or is_block
 
         def colour(match: re.Match[str]) -> str:
             attribute, value = match.groups()
             if value in ("transparent", "none"):
                 return match.group(0)
-            if attribute == "stroke" or part.kind == "edge":  # an edge's fill is its arrowhead
+            if attribute == "stroke" or element.kind == EDGE:  # an edge's fill is its arrowhead
                 return f'{attribute}="{colours["stroke"]}"'
             return f'{attribute}="{colours["fill"]}"' if fill_shapes else match.group(0)
 
         text = _SHAPE.sub(lambda m: _COLOUR_ATTR.sub(colour, m.group(0)), text)
-        if is_block_cluster:
+        if is_block:
             text = text.replace('<path fill="none"', f'<path fill="{colours["fill"]}"', 1)
         text = _TEXT_OPEN.sub(lambda m: _FILL.sub("", m.group(0))[:-1] + f' fill="{colours["text"]}">', text)
         if state == "ran":
@@ -96,9 +119,27 @@ class Painter:
         return text
 
 
-def _runs_text(runs: int | None) -> str:
-    if runs is None:
-        return "not counted"
-    if runs == 0:
-        return "not run"
-    return f"ran {runs}×"
+def painted_dot(drawing: Drawing, execution: ir.Execution) -> str:
+    """``drawing``'s DOT with each block's run count, what ran in green and what did not in grey."""
+    painted = {element.id: _painted(drawing, element, execution) for element in drawing.elements.values()}
+    return dataclasses.replace(drawing, elements=painted).dot.source
+
+
+def _painted(drawing: Drawing, element: Element, execution: ir.Execution) -> Element:
+    runs = _runs(drawing, element, execution)
+    label = element.label
+    if _is_block(element):
+        label = tuple(line.replace(RUNS_PLACEHOLDER, _runs_text(runs), 1) for line in label)
+    state = _look(element, runs)
+    if state is None:
+        return dataclasses.replace(element, label=label)
+    colours = RUN_STYLES[state]
+    style = dict(element.style, color=colours["stroke"], fontcolor=colours["text"])
+    if _is_block(element):
+        styles = element.style.get("style", "")
+        style.update(style=f"{styles + ',' if styles else ''}filled", fillcolor=colours["fill"])
+        if state == "ran":
+            style["penwidth"] = "2.5"
+    elif element.kind == NODE:
+        style["fillcolor"] = colours["fill"]
+    return dataclasses.replace(element, label=label, style=style)

@@ -1,4 +1,7 @@
-"""Draw the plain graph model as a Graphviz ``Digraph``: which nodes appear, their labels and edges.
+"""Decide what a picture of the plain graph model draws: which nodes appear, their labels and edges.
+
+:func:`draw` builds a :class:`jitviz.drawing.Drawing`, the one structure everything after it reads
+(its DOT, the painters, ``explain``, the viewers).
 
 What the picture draws decides how fast ``dot`` lays it out: constants, ``self`` and the
 ``prim::GetAttr`` chains hanging off it are hub nodes with edges all over a model, so by default
@@ -14,19 +17,17 @@ from dataclasses import dataclass, field
 import graphviz
 
 from . import ir
-from .dotgraph import Digraph
+from .drawing import EDGE, FRAME, IN_LABELS, NODE, RUNS_PLACEHOLDER, Drawing, Element
 from .errors import GraphTooLargeError
 from .fold import CHECK_KIND, FOLDED_KIND, fold
 from .options import CHECK_MODES, CONSTANT_MODES
 from .options import check as check_options
-from .style import CLUSTER_STYLE, EDGE_STYLE, GRAPH_STYLE, IF_KINDS, LOOP_KINDS, MARK_STYLES, NODE_STYLE, category
+from .style import CLUSTER_STYLE, EDGE_STYLE, IF_KINDS, LOOP_KINDS, MARK_STYLES, NODE_STYLE, category
 from .text import plural, visible
 
-__all__ = ["Drawing", "draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAULT_MAX_NODES", "RUNS_PLACEHOLDER"]
+__all__ = ["draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAULT_MAX_NODES"]
 
 
-#: ``Drawing.drawn_as`` of a node shown only as text in its users' labels (a constant, ``self.fc``).
-IN_LABELS = "(in labels)"
 DEFAULT_MAX_NODES = 3000
 # Above this many drawn nodes, layout speed comes first: edge labels become xlabels (placed after
 # layout instead of as extra ranks) and dot's network-simplex passes are capped. Measured on the
@@ -37,51 +38,10 @@ _MAX_LABEL_LINE = 48
 # 2.43 refuses a quoted string over 16,384 characters; what is cut ends in "…".
 _MAX_TEXT = 1_000
 _CONSTRUCTS = {"prim::ListConstruct": ("[", "]"), "prim::TupleConstruct": ("(", ")")}
-#: Put in a block's label by ``draw(..., run_counts=True)``; replaced by the count when painted.
-RUNS_PLACEHOLDER = "ran ?×"
-
-
-@dataclass
-class Drawing:
-    """The DOT of a graph, plus which block each drawn element belongs to.
-
-    ``regions`` maps every node id and every if, loop, call and block cluster id in the DOT (and so
-    in the SVG) to the key of the innermost block it sits in (:func:`jitviz.ir.block_key`), or
-    ``None`` at the top level. The module-scope frames (``cluster_scope_...``) are not in it: they
-    only group top-level nodes, hold no block, carry no id into the SVG and are never painted;
-    ``edge_ends`` maps every edge id to its (tail, head) node ids. That is what :mod:`jitviz.paint`
-    needs to show what ran without laying the graph out again.
-    """
-
-    dot: graphviz.Digraph
-    regions: dict[str, str | None]
-    edge_ends: dict[str, tuple[str, str]]
-    #: model node id -> id of the DOT node that shows it (itself, a check, an if that folds its
-    #: condition), or ``IN_LABELS``; a node missing here is not drawn (a cast drawn as what it casts)
-    drawn_as: dict[str, str] = field(default_factory=dict)
-    #: value id -> the value drawn in its place (``prim::unchecked_cast``, an ``if`` passing a value on)
-    aliases: dict[str, ir.Value] = field(default_factory=dict)
-    #: value id -> the text it is folded into its users' labels as (constants, ``self.fc.weight``)
-    folded_values: dict[str, str] = field(default_factory=dict)
-    #: DOT node id -> the source lines of every model node it stands for, in order
-    sources: dict[str, list[ir.SourceLocation]] = field(default_factory=dict)
-    #: DOT node id -> ids of the model nodes folded into it (a check, an if with its condition)
-    members: dict[str, set[str]] = field(default_factory=dict)
-    #: (DOT node id, value id) of the inputs left out of a label on purpose: equal to the schema's
-    #: default, or a loop's ``True`` start condition
-    omitted: set[tuple[str, str]] = field(default_factory=set)
-    #: (DOT node id, value id) -> the text a folded input is shown as there, where it is not its
-    #: usual text (``dtype=float32`` for the constant 6)
-    shown_as: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    @property
-    def node_count(self) -> int:
-        """How many nodes the picture draws (clusters and edges not counted)."""
-        return sum(1 for element in self.regions if not element.startswith("cluster_"))
 
 
 def to_dot(graph: ir.Graph, **options: object) -> graphviz.Digraph:
-    """Lay the model out as DOT: ``to_dot(jitviz.graph(f, x)).source``; options as :func:`draw`."""
+    """The model's picture as DOT: ``to_dot(jitviz.graph(f, x)).source``; options as :func:`draw`."""
     return draw(graph, **options).dot  # type: ignore[arg-type]
 
 
@@ -97,7 +57,7 @@ def draw(
     repeats: bool = False,
     checks: str = "fold",
 ) -> Drawing:
-    """Turn the model into DOT: ``draw(jitviz.graph(f, x)).dot.source``.
+    """What the picture of the model draws: ``draw(jitviz.graph(f, x)).nodes()``, ``.dot.source``.
 
     With ``run_counts``, every block's label leaves room for how often it ran (filled in by
     :class:`jitviz.paint.Painter`). ``marks`` maps node ids to a short note drawn on the node,
@@ -121,13 +81,16 @@ def draw(
     drawing = builder.build()
     drawing.aliases = folded.aliases
     for node in folded.graph.walk():
-        if node.id in drawing.regions:
-            drawing.drawn_as[node.id] = node.id
-        elif node.id in builder.merged:  # a repeat drawn once, as the first of its chain
-            drawing.drawn_as[node.id] = next(h for h, c in builder.chains.items() if node in c)
-        elif node.outputs and all(v.id in drawing.folded_values for v in node.outputs):
-            drawing.drawn_as[node.id] = IN_LABELS
-    drawing.drawn_as.update(folded.drawn_as)  # DROPPED included: drawn nowhere, on purpose
+        if node.id not in drawing.elements and node.id not in builder.merged and node.outputs and all(
+                v.id in drawing.folded_values for v in node.outputs):
+            drawing.not_drawn[node.id] = IN_LABELS
+    for model_id, shown in folded.drawn_as.items():
+        if shown in drawing.elements:  # folded into a check or an if that is drawn
+            element = drawing.elements[shown]
+            if model_id not in element.stands_for:
+                element.stands_for += (model_id,)
+        else:  # DROPPED: drawn nowhere, on purpose
+            drawing.not_drawn[model_id] = shown
     return drawing
 
 
@@ -153,16 +116,14 @@ class _Builder:
     repeats: bool = False
     chains: dict[str, list[ir.Node]] = field(default_factory=dict)  # head id -> the calls it stands for
     merged: set[str] = field(default_factory=set)  # ids of calls drawn as part of an earlier head
-    # (tail, head, attributes); a data edge's tail is the value until every producer is known
-    edges: list[tuple[str | ir.Value, str, dict[str, str]]] = field(default_factory=list)
+    # (tail, head, role, label); a data edge's tail is the value until every producer is known
+    edges: list[tuple[str | ir.Value, str, str, tuple[str, ...]]] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # value id -> name shown (SSA suffix dropped)
-    sources: dict[str, list[ir.SourceLocation]] = field(default_factory=dict)
+    # (drawn node id, value id): inputs left out of a label on purpose, or shown as other text
     omitted: set[tuple[str, str]] = field(default_factory=set)
     shown_as: dict[tuple[str, str], str] = field(default_factory=dict)
     not_data: set[str] = field(default_factory=set)  # returned values that only decide folded code
-    regions: dict[str, str | None] = field(default_factory=dict)
-    edge_ends: dict[str, tuple[str, str]] = field(default_factory=dict)
-    fast_layout: bool = False
+    elements: dict[str, Element] = field(default_factory=dict)
 
     def build(self) -> Drawing:
         self.names = _display_names(self.graph)
@@ -170,50 +131,43 @@ class _Builder:
             self._fold_values(self.graph.inputs, self.graph.nodes)
         if self.repeats:
             self._find_chains()
-        self.fast_layout = self._check_budget() > _FAST_LAYOUT_NODES
-        dot = Digraph(name=_safe_name(self.graph.name))
-        dot.attr("graph", rankdir=self.rankdir, **GRAPH_STYLE["graph"])
-        if self.fast_layout:
-            dot.attr("graph", nslimit="1", nslimit1="1")
-        dot.attr("graph", label=_text([f"{self.graph.name} ({self.graph.origin})"] + self.graph.notes,
-                                      limit=_MAX_TEXT))
-        dot.attr("node", **GRAPH_STYLE["node"])
-        dot.attr("edge", **GRAPH_STYLE["edge"])
+        fast_layout = self._check_budget() > _FAST_LAYOUT_NODES
         for value in self.graph.inputs:
             if not self._is_folded_input(value):
-                self._emit_input(dot, value)
+                self._emit_input(value)
         if any(node.scope for node in self.graph.nodes):
-            self._emit_scoped(dot, self.graph.nodes, "")
+            self._emit_scoped(None, self.graph.nodes, "")
         else:
-            self._emit_nodes(dot, self.graph.nodes, None)
+            self._emit_nodes(None, self.graph.nodes, None)
         for index, value in enumerate(self.graph.outputs):
             name = "output" if len(self.graph.outputs) == 1 else f"output {index}"
             node_id = f"out_{index}"
-            label = [f"{name}: {value.type}"]
+            lines = [f"{name}: {value.type}"]
             if value.id in self.folded:
-                label.append(self._shown(self.folded[value.id]))
-            self._node(dot, node_id, _text(label), _text([f"%{value.name}"]), NODE_STYLE["output"], None)
+                lines.append(self._shown(self.folded[value.id]))
+            self._node(None, node_id, _lines(lines), _line(f"%{value.name}"), "output", None)
             self._edge_from(value, node_id)
         # Data edges are resolved last: in a scoped picture a producer can be drawn after its user.
-        resolved: list[tuple[str, str, dict[str, str]]] = []
-        for end, head, attributes in self.edges:
+        number = 0
+        for end, head, role, label in self.edges:
             if isinstance(end, ir.Value):
                 tail = self.producer.get(end.id)
                 if tail is None:
                     continue
-                resolved.append((tail, head, dict(EDGE_STYLE["data"], label=_text([end.type]))))
+                label = _lines([end.type])
             else:
-                resolved.append((end, head, attributes))
-        for number, (tail, head, attributes) in enumerate(resolved):
-            if self.fast_layout and "label" in attributes:
-                attributes["xlabel"] = attributes.pop("label")
+                tail = end
             edge_id = f"e{number}"
-            dot.edge(tail, head, id=edge_id, **attributes)
-            self.edge_ends[edge_id] = (tail, head)
-        folded_values = {value_id: folded.text for value_id, folded in self.folded.items()}
-        members = {node.id: {m.id for m in node.members} for node in self.graph.walk() if node.members}
-        return Drawing(dot, self.regions, self.edge_ends, folded_values=folded_values, sources=self.sources,
-                       members=members, omitted=self.omitted, shown_as=self.shown_as)
+            number += 1
+            self.elements[edge_id] = Element(edge_id, EDGE, role, label, ends=(tail, head),
+                                             style=dict(EDGE_STYLE[role]))
+        for (node_id, value_id), text in self.shown_as.items():
+            self.elements[node_id].shown_as[value_id] = text
+        for node_id, value_id in self.omitted:
+            self.elements[node_id].left_out.add(value_id)
+        title = _lines([f"{self.graph.name} ({self.graph.origin})"] + self.graph.notes, limit=_MAX_TEXT)
+        return Drawing(_safe_name(self.graph.name), title, self.rankdir, self.elements, fast_layout=fast_layout,
+                       folded_values={value_id: folded.text for value_id, folded in self.folded.items()})
 
     # --- what gets folded ----------------------------------------------------------------------
 
@@ -331,51 +285,60 @@ class _Builder:
                 count += 1 + bool(block.params) + self._count(block.nodes)
         return count
 
-    # --- emitting DOT ----------------------------------------------------------------------------
+    # --- what is drawn ---------------------------------------------------------------------------
 
-    def _node(self, container: graphviz.Digraph, node_id: str, label: str, tooltip: str,
-              style: dict[str, str], key: str | None) -> None:
+    def _node(self, frame: str | None, node_id: str, label: tuple[str, ...], tooltip: str, role: str,
+              key: str | None, model_node: ir.Node | None = None) -> None:
+        style = NODE_STYLE[role]
         if node_id in self.marks:
             symbol = {"warn": "⚠ ", "removed": "− ", "added": "+ "}[self.mark_style]
-            label = graphviz.nohtml(f"{label}\\n{_text([symbol + self.marks[node_id]])}")
+            label = label + _lines([symbol + self.marks[node_id]])
             style = {**style, **MARK_STYLES[self.mark_style]}
-        container.node(node_id, label, tooltip=tooltip, id=node_id, **style)
-        self.regions[node_id] = key
+        stands_for: tuple[str, ...] = ()
+        sources: tuple[ir.SourceLocation, ...] = ()
+        if model_node is not None:
+            folded_in = [*model_node.members, *self.chains.get(model_node.id, [model_node])[1:]]
+            stands_for = (model_node.id, *(n.id for n in folded_in))
+            found = {n.source for n in [model_node, *model_node.members] if n.source is not None}
+            sources = tuple(sorted(found, key=lambda s: (s.file, s.line)))
+        self.elements[node_id] = Element(node_id, NODE, role, label, tooltip, key, frame, stands_for, sources,
+                                         style=dict(style))
 
-    def _record_sources(self, node: ir.Node) -> None:
-        found = [n.source for n in [node, *node.members] if n.source is not None]
-        self.sources[node.id] = sorted(set(found), key=lambda s: (s.file, s.line))
+    def _frame(self, parent: str | None, frame_id: str, label: tuple[str, ...], role: str, key: str | None,
+               tooltip: str | None = None) -> str:
+        self.elements[frame_id] = Element(frame_id, FRAME, role, label, tooltip, key, parent,
+                                          style=dict(CLUSTER_STYLE[role]))
+        return frame_id
 
-    def _emit_input(self, dot: graphviz.Digraph, value: ir.Value) -> None:
+    def _emit_input(self, value: ir.Value) -> None:
         node_id = f"in_{value.id}"
         label = [f"{self._name(value)}: {value.type}"] + ([f"({value.role})"] if value.role else [])
-        style = NODE_STYLE["parameter" if value.role else "input"]
-        self._node(dot, node_id, _text(label), _text([f"graph input %{value.name}"]), style, None)
+        role = "parameter" if value.role else "input"
+        self._node(None, node_id, _lines(label), _line(f"graph input %{value.name}"), role, None)
         self.producer[value.id] = node_id
 
-    def _emit_nodes(self, container: graphviz.Digraph, nodes: list[ir.Node], key: str | None) -> None:
+    def _emit_nodes(self, frame: str | None, nodes: list[ir.Node], key: str | None) -> None:
         for node in nodes:
             if self._is_folded_node(node):
                 continue
             if node.blocks:
-                self._emit_structured(container, node, key)
+                self._emit_structured(frame, node, key)
             else:
                 label = self._node_label(node)
                 chain = self.chains.get(node.id)
                 if chain:
                     paths = f"{chain[0].attributes.get('module_path')} … {chain[-1].attributes.get('module_path')}"
-                    label = graphviz.nohtml(f"{label}\\n{_text([f'×{len(chain)} ({paths})'])}")
-                self._node(container, node.id, label, _tooltip(node), NODE_STYLE[_category(node)], key)
-                self._record_sources(node)
+                    label += _lines([f"×{len(chain)} ({paths})"])
+                self._node(frame, node.id, label, _tooltip(node), _category(node), key, node)
                 self._edges_into(node)
                 for value in (chain[-1] if chain else node).outputs:
                     self.producer[value.id] = node.id
 
-    def _emit_scoped(self, container: graphviz.Digraph, nodes: list[ir.Node], prefix: str) -> None:
+    def _emit_scoped(self, frame: str | None, nodes: list[ir.Node], prefix: str) -> None:
         """Top-level nodes that recorded a module scope (inlined traces, exported programs), in one
-        cluster per submodule, nested as the modules are: ``layers.0`` holds ``layers.0.fc``."""
+        frame per submodule, nested as the modules are: ``layers.0`` holds ``layers.0.fc``."""
         here = [n for n in nodes if n.scope == prefix or (not prefix and not n.scope)]
-        self._emit_nodes(container, here, None)
+        self._emit_nodes(frame, here, None)
         children: list[str] = []
         for node in nodes:
             if node.scope and node.scope != prefix and (not prefix or node.scope.startswith(prefix + ".")):
@@ -385,72 +348,59 @@ class _Builder:
                     children.append(path)
         for path in children:
             inside = [n for n in nodes if n.scope == path or n.scope.startswith(path + ".")]
-            with container.subgraph(name=f"cluster_scope_{_safe_name(path)}") as cluster:
-                cluster.attr(label=_text([path]), **CLUSTER_STYLE["scope"])
-                self._emit_scoped(cluster, inside, path)
+            scope = self._frame(frame, f"cluster_scope_{_safe_name(path)}", _lines([path]), "scope", None)
+            self._emit_scoped(scope, inside, path)
 
-    def _emit_structured(self, container: graphviz.Digraph, node: ir.Node, key: str | None) -> None:
-        """A node with blocks (if, loop, expanded call): a cluster holding one cluster per block."""
+    def _emit_structured(self, parent: str | None, node: ir.Node, key: str | None) -> None:
+        """A node with blocks (if, loop, expanded call): a frame holding one frame per block."""
         kind = category(node.kind)
-        with container.subgraph(name=f"cluster_{node.id}") as cluster:
-            title = node.callee or (node.source.code if node.source and node.source.code else node.kind)
-            cluster.attr(label=_text([title]), tooltip=_tooltip(node), id=f"cluster_{node.id}",
-                         **CLUSTER_STYLE[kind])
-            self.regions[f"cluster_{node.id}"] = key
-            self._node(cluster, node.id, self._node_label(node), _tooltip(node), NODE_STYLE[kind], key)
-            self._record_sources(node)
-            self._edges_into(node)
-            for index, block in enumerate(node.blocks):
-                self._emit_block(cluster, node, index, block)
-            if node.outputs:
-                join = f"{node.id}_join"
-                word = {"if": "end if", "loop": "end loop"}.get(kind, "return")
-                self._node(cluster, join, _text([word]), _tooltip(node), NODE_STYLE["join"], key)
-                for index in range(len(node.blocks)):
-                    self.edges.append((f"{node.id}_r{index}", join, dict(EDGE_STYLE["control"])))
-                for value in node.outputs:
-                    self.producer[value.id] = join
+        title = node.callee or (node.source.code if node.source and node.source.code else node.kind)
+        frame = self._frame(parent, f"cluster_{node.id}", _lines([title]), kind, key, tooltip=_tooltip(node))
+        self._node(frame, node.id, self._node_label(node), _tooltip(node), kind, key, node)
+        self._edges_into(node)
+        for index, block in enumerate(node.blocks):
+            self._emit_block(frame, node, index, block)
+        if node.outputs:
+            join = f"{node.id}_join"
+            word = {"if": "end if", "loop": "end loop"}.get(kind, "return")
+            self._node(frame, join, _lines([word]), _tooltip(node), "join", key)
+            for index in range(len(node.blocks)):
+                self.edges.append((f"{node.id}_r{index}", join, "control", ()))
+            for value in node.outputs:
+                self.producer[value.id] = join
 
-    def _emit_block(self, cluster: graphviz.Digraph, owner: ir.Node, index: int, block: ir.Block) -> None:
+    def _emit_block(self, parent: str, owner: ir.Node, index: int, block: ir.Block) -> None:
         key = ir.block_key(owner, index)
         returns_id = f"{owner.id}_r{index}"
-        cluster_id = f"cluster_{owner.id}_b{index}"
-        with cluster.subgraph(name=cluster_id) as box:
-            label = f"{block.label} · {RUNS_PLACEHOLDER}" if self.run_counts else block.label
-            box.attr(label=_text([label]), id=cluster_id, **CLUSTER_STYLE["block"])
-            self.regions[cluster_id] = key
-            entry_label = {0: "true", 1: "false"}.get(index, "") if owner.kind in IF_KINDS else ""
-            control = dict(EDGE_STYLE["control"])
-            if entry_label:
-                control["label"] = _text([entry_label])
-            if block.params:
-                params_id = f"{owner.id}_p{index}"
-                lines = [f"%{self._name(v)}: {v.type}" for v in block.params]
-                self._node(box, params_id, _text(lines), _text(["block parameters"]),
-                           NODE_STYLE["block"], key)
-                self.edges.append((owner.id, params_id, control))
-                for value in block.params:
-                    self.producer.setdefault(value.id, params_id)
-                if owner.kind == "prim::Loop" or owner.kind == "higher_order::while_loop" and index == 0:
-                    # the loop body hands its results back: to its own parameters (prim::Loop), or
-                    # to the condition's (while_loop, whose body is block 1)
-                    source = returns_id if owner.kind == "prim::Loop" else f"{owner.id}_r1"
-                    carry = dict(EDGE_STYLE["carry"], label=_text(["next iteration"]))
-                    self.edges.append((source, params_id, carry))
-            else:
-                first = next((n for n in block.nodes if not self._is_folded_node(n)), None)
-                self.edges.append((owner.id, first.id if first else returns_id, control))
-            self._emit_nodes(box, block.nodes, key)
-            returned = [v for v in block.returns if v.id not in self.not_data]
-            self.omitted.update((returns_id, v.id) for v in block.returns if v.id in self.not_data)
-            shown = ", ".join(
-                self._shown(self.folded[v.id]) if v.id in self.folded else f"%{self._name(v)}"
-                for v in returned
-            )
-            self._node(box, returns_id, _text([f"-> ({shown})"]), _text([f"{block.label} returns"]),
-                       NODE_STYLE["block"], key)
-            for value in returned:
-                self._edge_from(value, returns_id)
+        label = f"{block.label} · {RUNS_PLACEHOLDER}" if self.run_counts else block.label
+        box = self._frame(parent, f"cluster_{owner.id}_b{index}", _lines([label]), "block", key)
+        entry_label = {0: "true", 1: "false"}.get(index, "") if owner.kind in IF_KINDS else ""
+        entry = _lines([entry_label]) if entry_label else ()
+        if block.params:
+            params_id = f"{owner.id}_p{index}"
+            lines = [f"%{self._name(v)}: {v.type}" for v in block.params]
+            self._node(box, params_id, _lines(lines), _line("block parameters"), "block", key)
+            self.edges.append((owner.id, params_id, "control", entry))
+            for value in block.params:
+                self.producer.setdefault(value.id, params_id)
+            if owner.kind == "prim::Loop" or owner.kind == "higher_order::while_loop" and index == 0:
+                # the loop body hands its results back: to its own parameters (prim::Loop), or
+                # to the condition's (while_loop, whose body is block 1)
+                source = returns_id if owner.kind == "prim::Loop" else f"{owner.id}_r1"
+                self.edges.append((source, params_id, "carry", _lines(["next iteration"])))
+        else:
+            first = next((n for n in block.nodes if not self._is_folded_node(n)), None)
+            self.edges.append((owner.id, first.id if first else returns_id, "control", entry))
+        self._emit_nodes(box, block.nodes, key)
+        returned = [v for v in block.returns if v.id not in self.not_data]
+        self.omitted.update((returns_id, v.id) for v in block.returns if v.id in self.not_data)
+        shown = ", ".join(
+            self._shown(self.folded[v.id]) if v.id in self.folded else f"%{self._name(v)}"
+            for v in returned
+        )
+        self._node(box, returns_id, _lines([f"-> ({shown})"]), _line(f"{block.label} returns"), "block", key)
+        for value in returned:
+            self._edge_from(value, returns_id)
 
     def _edges_into(self, node: ir.Node) -> None:
         for value in node.inputs:
@@ -458,18 +408,18 @@ class _Builder:
 
     def _edge_from(self, value: ir.Value, head: str) -> None:
         if value.id not in self.folded:
-            self.edges.append((value, head, {}))  # its tail is resolved in build()
+            self.edges.append((value, head, "data", ()))  # its tail is resolved in build()
 
     def _name(self, value: ir.Value) -> str:
         return self.names.get(value.id, value.name)
 
     # --- labels ----------------------------------------------------------------------------------
 
-    def _node_label(self, node: ir.Node) -> str:
+    def _node_label(self, node: ir.Node) -> tuple[str, ...]:
         if node.kind in (CHECK_KIND, FOLDED_KIND, ir.GRAPH_BREAK):
             lines = {CHECK_KIND: ["check"], ir.GRAPH_BREAK: ["graph break"]}.get(node.kind, [])
             said = node.attributes.get("lines")
-            return _text(lines + [str(line) for line in (said if isinstance(said, list) else [])])
+            return _lines(lines + [str(line) for line in (said if isinstance(said, list) else [])])
         lines = [node.kind]
         inputs = list(zip(node.inputs, node.arg_names or [""] * len(node.inputs),
                           node.arg_types or [""] * len(node.inputs)))
@@ -515,7 +465,7 @@ class _Builder:
             lines.append(f"{arg_name}={text}" if arg_name else text)
         if node.kind == "prim::Loop" and node.attributes.get("unbounded"):
             lines.insert(1, "while loop")
-        return _text(lines)
+        return _lines(lines)
 
     def _slice_text(self, node: ir.Node, inputs: list[tuple[ir.Value, str, str]]) -> str | None:
         """``[:, 1:]`` for ``aten::slice(x, dim=1, start=1, end=INT64_MAX, step=1)``, where every part
@@ -622,15 +572,20 @@ def _shorten(line: str, limit: int | None) -> str:
     return line if limit is None or len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _text(lines: list[str], limit: int | None = _MAX_LABEL_LINE) -> str:
-    """One label or tooltip: control characters made visible (a NUL or an escape in a source line
-    would make the SVG invalid XML), lines cut to ``limit``, escaped for DOT, joined by DOT's breaks."""
-    return graphviz.nohtml("\\n".join(graphviz.escape(_shorten(visible(line), limit)) for line in lines))
+def _lines(lines: list[str], limit: int | None = _MAX_LABEL_LINE) -> tuple[str, ...]:
+    """Label lines as drawn: control characters made visible (a NUL or an escape in a source line
+    would make the SVG invalid XML) and each line cut to ``limit``."""
+    return tuple(_shorten(visible(line), limit) for line in lines)
+
+
+def _line(text: str) -> str:
+    """A tooltip as drawn: one line, made visible and cut."""
+    return _shorten(visible(text), _MAX_TEXT)
 
 
 def _tooltip(node: ir.Node) -> str:
     where = str(node.source) if node.source else "no source line recorded"
-    return _text([f"{node.kind} ({where})"], limit=_MAX_TEXT)
+    return _line(f"{node.kind} ({where})")
 
 
 def _safe_name(name: str) -> str:

@@ -60,7 +60,7 @@ MARK_STYLES = {
               "fillcolor": "#e8f5e9"},
 }
 
-#: Laid over a drawn element to show whether it ran (``jitviz.paint`` on the SVG, ``paint_dot`` on the DOT).
+#: Laid over a drawn element to show whether it ran (``jitviz.paint``, on the SVG or the DOT).
 RUN_STYLES = {
     "ran": {"stroke": "#2e7d32", "text": "#1b5e20", "fill": "#f1f8e9"},
     "not_run": {"stroke": "#c8c8c8", "text": "#a0a0a0", "fill": "#f7f7f7"},

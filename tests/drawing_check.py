@@ -1,30 +1,23 @@
 """Check a drawing against its model: every use of a value is an edge, or is folded into a label.
 
 ``missing_uses(model, drawing)`` lists each use the picture dropped silently, as text. A use is
-accounted for when the DOT has an edge from the drawn producer to the drawn user, when producer and
-user are folded into the same drawn node (a check, an if with its condition), or when the value is
-folded into text (a constant, ``self.fc.weight``, ``x.dtype``) that the user's label or fold carries.
+accounted for when the drawing has an edge from the drawn producer to the drawn user, when producer
+and user are folded into the same drawn node (a check, an if with its condition), or when the value
+is folded into text (a constant, ``self.fc.weight``, ``x.dtype``) that the user's label or fold
+carries. It reads the drawing's elements, never its DOT.
 """
 
 from __future__ import annotations
 
-import re
-
 from jitviz import ir
+from jitviz.drawing import IN_LABELS, Drawing
 from jitviz.fold import DROPPED
-from jitviz.render import IN_LABELS, Drawing
-
-_LABEL = re.compile(r'^\s*"?([\w.]+)"? \[label="((?:[^"\\]|\\.)*)"', re.MULTILINE)
-
-
-def _labels(drawing: Drawing) -> dict[str, str]:
-    return {match.group(1): match.group(2).replace('\\"', '"') for match in _LABEL.finditer(drawing.dot.source)}
 
 
 def missing_uses(model: ir.Graph, drawing: Drawing) -> list[str]:
-    edges = set(drawing.edge_ends.values())
-    labels = _labels(drawing)
-    drawn_nodes = set(drawing.regions)
+    edges = {edge.ends for edge in drawing.edges()}
+    labels = {node.id: "\n".join(node.label) for node in drawing.nodes()}
+    drawn_nodes = {node.id for node in drawing.nodes()}
     made_by: dict[str, str] = {}  # value id -> DOT node that makes it
 
     def resolve(value: ir.Value) -> ir.Value:
@@ -78,10 +71,12 @@ def missing_uses(model: ir.Graph, drawing: Drawing) -> list[str]:
 
     for value, head, what in uses:
         value = resolve(value)
-        if (head, value.id) in drawing.omitted or maker.get(value.id) in drawing.members.get(head, ()):
+        user = drawing.elements.get(head)
+        if user is not None and (value.id in user.left_out or maker.get(value.id) in user.stands_for[1:]):
             continue  # left out of the label on purpose, or made inside the same fold
         if value.id in drawing.folded_values:
-            text = drawing.shown_as.get((head, value.id), drawing.folded_values[value.id])
+            text = user.shown_as.get(value.id, drawing.folded_values[value.id]) if user else drawing.folded_values[
+                value.id]
             label = labels.get(head, "")
             if head in drawn_nodes and (text[:12] in label or label.endswith("…") or _is_fold(head, model, drawing)
                                         or _folded_itself(head, drawing)):
@@ -105,4 +100,4 @@ def _is_fold(head: str, model: ir.Graph, drawing: Drawing) -> bool:
 
 def _folded_itself(head: str, drawing: Drawing) -> bool:
     """A user that is itself folded into text (``self.fc`` in ``self.fc.weight``) uses its input there."""
-    return head not in drawing.regions
+    return head not in drawing.elements

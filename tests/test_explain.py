@@ -9,7 +9,8 @@ import torch
 import jitviz
 from jitviz import ir
 from jitviz.display import GraphView
-from jitviz.explain import _sources_from_model, drawn_sources
+from jitviz.drawing import IN_LABELS
+from jitviz.explain import drawn_sources
 from jitviz.render import draw
 
 from . import seed_functions as seed
@@ -30,7 +31,7 @@ def kinds(explanation, ids):
 # --- the mapping, on the model ------------------------------------------------------------------
 
 
-def test_a_folded_constant_lends_its_line_to_the_node_that_shows_it():
+def test_a_constant_folded_into_a_label_is_drawn_nowhere_and_the_user_keeps_its_own_line():
     one = ir.SourceLocation("f.py", 1, "k = 3")
     two = ir.SourceLocation("f.py", 2, "return x + k")
     x = ir.Value("v0", "x", "Tensor")
@@ -40,22 +41,35 @@ def test_a_folded_constant_lends_its_line_to_the_node_that_shows_it():
     add = ir.Node("n1", "aten::add", inputs=[x, k], outputs=[out], source=two)
     model = ir.Graph("f", "scripted", inputs=[x], nodes=[constant, add], outputs=[out])
     drawing = draw(model)
-    assert "n0" not in drawing.regions  # folded into the add's label, not drawn
-    assert _sources_from_model(model, drawing.regions) == {"n1": [two, one]}
+    assert drawing.drawn_as["n0"] == IN_LABELS and "n0" not in drawing.elements
+    assert drawn_sources(GraphView(model, drawing)) == {"n1": [two]}
 
 
-def test_the_renderers_own_sources_are_used_when_it_provides_them():
-    view = jitviz.show(seed.double, torch.ones(2))
-    where = ir.SourceLocation("elsewhere.py", 7, "y = x")
-    view.drawing.sources = {"n1": [where]}  # what the renderer will provide
-    assert drawn_sources(view) == {"n1": [where]}
+CHECKED = """
+import torch
+
+def checked(x):
+    if x.dim() != 2:
+        raise ValueError("expected a 2-D input")
+    return x * 2
+"""
+
+
+def test_a_folded_check_stands_for_every_line_it_folds(tmp_path):
+    checked = module_from_source(tmp_path, "checked_source", CHECKED).checked
+    view = jitviz.show(torch.jit.script(checked))
+    check = next(node for node in view.drawing.nodes() if node.role == "check")
+    lines = {where.line for where in drawn_sources(view)[check.id]}
+    assert lines == {line_of(checked, "if x.dim()"), line_of(checked, "raise ValueError")}
+    mul = next(node for node in view.drawing.nodes() if node.label[0] == "aten::mul")
+    assert [where.line for where in drawn_sources(view)[mul.id]] == [line_of(checked, "return x * 2")]
 
 
 def test_every_drawn_node_and_its_lines_agree_both_ways_on_a_scripted_transformer_layer():
     layer = torch.nn.TransformerEncoderLayer(64, 4, 128, batch_first=True).eval()
     explanation = jitviz.explain(layer)
     assert explanation.sections[0].title.startswith("TransformerEncoderLayer.forward")
-    drawn = explanation.view.drawing.regions
+    drawn = explanation.view.drawing.elements
     folded = 0
     for node in explanation.view.model.walk():
         lines = explanation.lines_of(node.id)

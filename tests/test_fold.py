@@ -76,7 +76,7 @@ def test_checks_show_restores_every_node():
     folded = draw(model)
     assert folded.node_count < full.node_count
     assert set(n.id for n in model.walk() if n.kind not in ("prim::Constant",)) <= set(full.drawn_as)
-    assert all(shown == node_id for node_id, shown in full.drawn_as.items() if shown in full.regions)
+    assert all(shown == node_id for node_id, shown in full.drawn_as.items() if shown in full.elements)
 
 
 def test_a_long_condition_folds_into_its_if_and_a_short_one_stays():

@@ -10,9 +10,9 @@ import re
 
 import pytest
 
+from jitviz.drawing import EDGE, FRAME, NODE, RUNS_PLACEHOLDER, Drawing, Element
 from jitviz.ir import Execution
 from jitviz.paint import Painter
-from jitviz.render import RUNS_PLACEHOLDER, Drawing
 from jitviz.style import RUN_STYLES as PALETTE
 
 GREEN, GREY = PALETTE["ran"], PALETTE["not_run"]
@@ -62,12 +62,29 @@ REGIONS: dict[str, str | None] = {
 }
 EDGE_ENDS = {"e_top_then": ("n1", "n2"), "e_top_else": ("n1", "n3"), "e_else_uncounted": ("n3", "n4"),
              "e_then_else": ("n2", "n3")}
+
+
+def _drawing(regions: dict[str, str | None], edge_ends: dict[str, tuple[str, str]]) -> Drawing:
+    """The drawing the SVG above was laid out from: each element's block, each edge's ends."""
+    elements = {}
+    for element_id, block in regions.items():
+        if element_id.startswith("cluster_"):
+            role = "block" if re.search(r"_b\d+$", element_id) else "if"
+            elements[element_id] = Element(element_id, FRAME, role, block=block)
+        else:
+            elements[element_id] = Element(element_id, NODE, "aten", block=block)
+    for edge_id, ends in edge_ends.items():
+        elements[edge_id] = Element(edge_id, EDGE, "data", ends=ends)
+    return Drawing("f", ("f",), "TB", elements)
+
+
+DRAWING = _drawing(REGIONS, EDGE_ENDS)
 RUNS = Execution({"n7/0": 3, "n7/1": 0})  # n9/0 is missing: its count is unknown
 
 
 @pytest.fixture  # per test, not per module: mutmut links a mutant only to tests that call its function
 def painted() -> str:
-    return Painter(SVG, Drawing(None, REGIONS, EDGE_ENDS)).paint(RUNS)
+    return Painter(SVG, DRAWING).paint(RUNS)
 
 
 def element(svg: str, element_id: str) -> str:
@@ -76,7 +93,7 @@ def element(svg: str, element_id: str) -> str:
 
 
 def test_without_an_execution_the_svg_is_returned_as_laid_out():
-    assert Painter(SVG, Drawing(None, REGIONS, EDGE_ENDS)).paint(None) == SVG
+    assert Painter(SVG, DRAWING).paint(None) == SVG
 
 
 def test_painting_keeps_everything_outside_the_elements(painted):
@@ -144,7 +161,7 @@ def test_an_edge_touching_an_uncounted_block_is_left_alone_even_from_a_block_tha
 
 
 def test_one_painter_paints_many_executions_from_the_same_layout():
-    painter = Painter(SVG, Drawing(None, REGIONS, EDGE_ENDS))
+    painter = Painter(SVG, DRAWING)
     first = painter.paint(Execution({"n7/0": 0, "n7/1": 1, "n9/0": 0}))
     assert "then · not run" in element(first, "cluster_n7_b0") and "else · ran 1×" in element(first, "cluster_n7_b1")
     assert painter.paint(RUNS) == painter.paint(RUNS)

@@ -9,8 +9,9 @@ import torch
 
 import jitviz
 from jitviz import ir
+from jitviz.drawing import IN_LABELS
 from jitviz.fold import CHECK_KIND, FOLDED_KIND
-from jitviz.render import IN_LABELS, draw, to_dot
+from jitviz.render import draw, to_dot
 from jitviz.style import MARK_STYLES, NODE_STYLE
 
 from . import seed_functions as seed
@@ -278,8 +279,8 @@ def test_checks_fold_argument_checks_long_conditions_and_training_branches_and_s
     assert "ops folded" in folded and "aten::numel" not in folded
     assert "prim::RaiseException" in shown and "ops folded" not in shown and "aten::numel" in shown
     (raises,) = g.find("prim::RaiseException")
-    assert any(raises.id in members for members in draw(g).members.values())
-    assert draw(g, checks="show").members == {}
+    assert any(raises.id in node.stands_for[1:] for node in draw(g).nodes())
+    assert all(len(node.stands_for) <= 1 for node in draw(g, checks="show").nodes())
     noisy = jitviz.graph(torch.jit.script(_Noisy().eval()))
     assert "training only" in draw(noisy).dot.source and "aten::randn_like" not in draw(noisy).dot.source
     assert "aten::randn_like" in draw(noisy, checks="show").dot.source
@@ -306,13 +307,14 @@ def test_the_drawing_maps_every_edge_to_its_ends_and_every_node_to_where_it_is_d
     g = jitviz.graph(seed.looping)
     drawing = draw(g)
     edges = re.findall(r"^\s+(\w+) -> (\w+) \[.*\bid=(e\d+)", drawing.dot.source, re.MULTILINE)
-    assert drawing.edge_ends == {edge: (tail, head) for tail, head, edge in edges} and len(edges) > 10
+    assert {edge.id: edge.ends for edge in drawing.edges()} == {edge: (tail, head) for tail, head, edge in edges}
+    assert len(edges) > 10
     for node in g.walk():
         if node.kind == "prim::Constant":
             assert drawing.drawn_as[node.id] == IN_LABELS
-        elif node.id in drawing.regions:
+        elif node.id in drawing.elements:
             assert drawing.drawn_as[node.id] == node.id
-            assert drawing.sources[node.id] == ([node.source] if node.source else [])
+            assert drawing.elements[node.id].sources == ((node.source,) if node.source else ())
 
 
 def _refine(x, y: torch.Tensor | None):
@@ -337,10 +339,10 @@ def test_the_drawing_says_which_inputs_it_renamed_or_left_out():
     g = jitviz.graph(_cast_and_add)
     drawing = draw(g)
     (to,) = g.find("aten::to")
-    assert {text for (node, _), text in drawing.shown_as.items() if node == to.id} == {"float16"}
-    assert {node for node, _ in drawing.omitted} >= {to.id}  # non_blocking=False, copy=False
+    assert set(drawing.elements[to.id].shown_as.values()) == {"float16"}
+    assert drawing.elements[to.id].left_out  # non_blocking=False, copy=False
     (add,) = g.find("aten::add")
-    assert (add.id, add.inputs[2].id) not in drawing.omitted  # alpha=2 is not aten::add's default
+    assert add.inputs[2].id not in drawing.elements[add.id].left_out  # alpha=2 is not aten::add's default
 
 
 def _chain(n: int):
@@ -560,18 +562,19 @@ def test_an_exported_programs_parameters_are_drawn_as_parameters_when_asked():
 def test_every_drawn_element_is_mapped_to_the_innermost_block_it_sits_in():
     g = jitviz.graph(seed.looping)
     drawing = draw(g)
+    where = {element.id: element.block for element in drawing.elements.values()}
     (for_loop, while_loop) = g.find("prim::Loop")
     (if_node,) = g.find("prim::If")
-    assert drawing.regions[for_loop.id] is None and drawing.regions[f"cluster_{for_loop.id}"] is None
+    assert where[for_loop.id] is None and where[f"cluster_{for_loop.id}"] is None
     body = ir.block_key(for_loop, 0)
-    assert drawing.regions[if_node.id] == body and drawing.regions[f"cluster_{if_node.id}"] == body
-    assert drawing.regions[f"{if_node.id}_join"] == body
+    assert where[if_node.id] == body and where[f"cluster_{if_node.id}"] == body
+    assert where[f"{if_node.id}_join"] == body
     for index, block in enumerate(if_node.blocks):
         key = ir.block_key(if_node, index)
-        assert drawing.regions[f"cluster_{if_node.id}_b{index}"] == key
-        assert drawing.regions[f"{if_node.id}_r{index}"] == key
-        assert all(drawing.regions[n.id] == key for n in block.nodes if n.id in drawing.regions)
-    assert drawing.regions[f"{while_loop.id}_p0"] == ir.block_key(while_loop, 0)
+        assert where[f"cluster_{if_node.id}_b{index}"] == key
+        assert where[f"{if_node.id}_r{index}"] == key
+        assert all(where[n.id] == key for n in block.nodes if n.id in where)
+    assert where[f"{while_loop.id}_p0"] == ir.block_key(while_loop, 0)
 
 
 def test_the_edges_into_a_branch_say_which_way_the_condition_went():
