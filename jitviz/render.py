@@ -305,8 +305,9 @@ class _Builder:
                                          style=dict(style))
 
     def _frame(self, parent: str | None, frame_id: str, label: tuple[str, ...], role: str, key: str | None,
-               tooltip: str | None = None) -> str:
-        self.elements[frame_id] = Element(frame_id, FRAME, role, label, tooltip, key, parent,
+               tooltip: str | None = None, model_node: ir.Node | None = None) -> str:
+        stands_for = (model_node.id,) if model_node is not None else ()
+        self.elements[frame_id] = Element(frame_id, FRAME, role, label, tooltip, key, parent, stands_for,
                                           style=dict(CLUSTER_STYLE[role]))
         return frame_id
 
@@ -355,7 +356,7 @@ class _Builder:
         """A node with blocks (if, loop, expanded call): a frame holding one frame per block."""
         kind = category(node.kind)
         title = node.callee or (node.source.code if node.source and node.source.code else node.kind)
-        frame = self._frame(parent, f"cluster_{node.id}", _lines([title]), kind, key, tooltip=_tooltip(node))
+        frame = self._frame(parent, f"cluster_{node.id}", _lines([title]), kind, key, _tooltip(node), node)
         self._node(frame, node.id, self._node_label(node), _tooltip(node), kind, key, node)
         self._edges_into(node)
         for index, block in enumerate(node.blocks):

@@ -17,6 +17,7 @@ from .api import show
 from .browser import browser_layout, warn_once_no_dot  # noqa: F401  (kept importable from here)
 from .browser import layout_widget as _layout_widget
 from .display import svg_img
+from .drawing import FRAME, NODE
 from .errors import GraphvizNotFoundError
 from .text import natural_key
 
@@ -87,14 +88,16 @@ class GraphExplorer:
         """Drawn element id -> ("expand" or "collapse", module path), for the calls the user opened."""
         targets = {}
         opened = tuple(self.expanded)
-        for node in self._view.model.walk():
-            path = node.attributes.get("module_path")
-            if node.kind != "prim::CallMethod" or not isinstance(path, str) or not path:
+        calls = {node.id: node for node in self._view.model.walk() if node.kind == "prim::CallMethod"}
+        for element in self._view.drawing.elements.values():
+            node = calls.get(element.stands_for[0]) if element.stands_for else None
+            path = node.attributes.get("module_path") if node is not None else None
+            if node is None or not isinstance(path, str) or not path:
                 continue
-            if not node.blocks:
-                targets[node.id] = ("expand", path)
-            elif any(p == path or p.startswith(path + ".") for p in opened):
-                targets[f"cluster_{node.id}"] = ("collapse", path)
+            if element.kind == NODE and not node.blocks:
+                targets[element.id] = ("expand", path)
+            elif element.kind == FRAME and any(p == path or p.startswith(path + ".") for p in opened):
+                targets[element.id] = ("collapse", path)
         return targets
 
     def _redraw(self, expanded: list[str]) -> None:
