@@ -128,7 +128,9 @@ case "${1:-}" in
         ensure_chromium
         shift
         lint  # ruff and mypy first: a few seconds, and a red lint fails the run like a red test
-        exec "$PY" -m pytest tests notebooks jitviz --nbval --nbval-sanitize-with notebooks/sanitize.cfg --durations=10 "$@"
+        # -n auto: one worker per core; tests/conftest.py keeps each file (and the browser tests) in one worker
+        exec "$PY" -m pytest tests notebooks jitviz --nbval --nbval-sanitize-with notebooks/sanitize.cfg \
+            -n auto --dist loadgroup --no-loadscope-reorder --durations=10 "$@"
         ;;
     notebooks)
         setup

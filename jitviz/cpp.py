@@ -9,6 +9,7 @@ It builds against the libtorch that ships inside the pip ``torch`` wheel
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import subprocess
@@ -44,11 +45,21 @@ class CppResult:
 
 
 def build() -> Path:
-    """Build ``run_model`` if needed and return its path: ``jitviz.cpp.build()``."""
-    binary = BUILD_DIR / "run_model"
+    """Build ``run_model`` if needed and return its path: ``jitviz.cpp.build()``.
+
+    Processes that build at the same time (two notebooks, parallel tests) take turns: the first
+    builds, the others find its binary."""
     sources = [SOURCE_DIR / "run_model.cpp", SOURCE_DIR / "CMakeLists.txt"]
     if not all(source.exists() for source in sources):
         raise JitvizError(f"The C++ sources are not at {SOURCE_DIR}; use jitviz from a clone of its repository.")
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    with open(BUILD_DIR.parent / "cpp.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return _build(sources)
+
+
+def _build(sources: list[Path]) -> Path:
+    binary = BUILD_DIR / "run_model"
     if binary.exists() and binary.stat().st_mtime >= max(s.stat().st_mtime for s in sources):
         return binary
     for tool in ("cmake", "c++"):

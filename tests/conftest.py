@@ -2,6 +2,7 @@
 `ir.Graph.validate()` run on every graph an extractor makes."""
 
 import functools
+import re
 import shutil
 import warnings
 
@@ -20,10 +21,18 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    # The browser tests run last: their JupyterLab and Chromium (session fixtures) then stop as soon
-    # as they are done, instead of running beside nbval and the unit tests for the rest of the run.
-    items.sort(key=lambda item: "e2e" in item.keywords)
+    # Under pytest-xdist (`./dev.sh test` runs `-n auto --dist loadgroup`), each file's tests go to
+    # one worker together (a notebook's cells share one kernel, a module's fixtures are made once),
+    # and the browser tests all to one worker (one JupyterLab, one Chromium), sent first: they are
+    # the longest group, and the other worker runs everything else meanwhile. Without workers, the
+    # browser tests run last, so that JupyterLab and Chromium stop as soon as they are done.
+    for item in items:
+        group = "browser" if "e2e" in item.keywords else re.sub(r"\W", "_", item.nodeid.split("::")[0])
+        item.add_marker(pytest.mark.xdist_group(group))
+    in_a_worker = hasattr(config, "workerinput")
+    items.sort(key=lambda item: ("e2e" in item.keywords) != in_a_worker)
     if shutil.which("dot"):
         return
     skip = pytest.mark.skip(reason="Graphviz's `dot` is not on PATH (./dev.sh setup installs it)")

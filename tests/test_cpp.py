@@ -1,6 +1,8 @@
 """The C++ loader: built against the pip wheel's libtorch, it agrees with Python on saved models."""
 
 import shutil
+import threading
+import time
 
 import pytest
 import torch
@@ -84,3 +86,25 @@ def test_a_file_that_would_crash_the_loader_is_refused_with_its_reason_before_cp
     zipforge.write(path, zipforge.replaced(members, "data.pkl", deep))
     with pytest.raises(jitviz.NotTorchScriptFileError, match="nests deeper"):
         jitviz.cpp.run(path, fill=1.0, trusted=True)
+
+
+def test_processes_building_at_once_take_turns(monkeypatch, tmp_path):
+    # two notebooks, or a notebook and this file in parallel tests, may build at the same moment;
+    # each thread opens the lock file itself, as another process would
+    spans = []
+
+    def slow_build(sources):
+        start = time.monotonic()
+        time.sleep(0.3)
+        spans.append((start, time.monotonic()))
+        return tmp_path / "run_model"
+
+    monkeypatch.setattr(jitviz.cpp, "_build", slow_build)
+    threads = [threading.Thread(target=jitviz.cpp.build) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    spans.sort()
+    assert len(spans) == 3
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:])), spans
