@@ -16,6 +16,8 @@ Used by ``jitviz.inspect_archive`` (the report) and by ``load_torchscript_file``
   sort: measured on torch 2.13 it is sometimes the first, sometimes the later one;
 * entries are read where the central directory says; zipfile shifts them when data was put
   before the archive, torch does not;
+* the end record is the last signature with a whole record's room after it, looked for as miniz
+  looks (bytes after it are ignored; behind too many of them torch does not find it);
 * a member is stored or deflated; its sizes and CRC must match the central directory.
 
 A file that zip tools and torch would read differently is *ambiguous*: :meth:`SafeZip.ambiguities`
@@ -110,7 +112,7 @@ class SafeZip:
         self.budget = MAX_TOTAL_BYTES if total_bytes is None else total_bytes
         self._file: BinaryIO = open(path, "rb")  # noqa: SIM115 - held until close(), as ZipFile does
         try:
-            self.infos, self.shift = _list(path, self._file)
+            self.infos, self.shift, self._missed = _list(path, self._file)
         except BaseException:
             self._file.close()
             raise
@@ -154,7 +156,7 @@ class SafeZip:
 
     def ambiguities(self) -> list[str]:
         """Plain sentences on what makes this archive read differently by different readers."""
-        notes = []
+        notes = [self._missed] if self._missed else []
         if self.shift:
             notes.append(
                 f"the entries are {self.shift} bytes away from where the archive's directory says "
@@ -240,19 +242,111 @@ class SafeZip:
 
 
 def is_zip(path: Path) -> bool:
-    """:func:`zipfile.is_zipfile` that says False, rather than raising, for a damaged end record."""
-    try:
-        return zipfile.is_zipfile(path)
-    except (zipfile.BadZipFile, ValueError, OverflowError, struct.error):  # "span multiple disks", ...
-        return True  # it has an end record: SafeZip will say what is wrong with it
+    """Whether ``path`` has a zip end record where a reader looks for one (a damaged one included:
+    :class:`SafeZip` then says what is wrong with it)."""
+    with open(path, "rb") as file:
+        return _find_end(file).at is not None
 
 
-def _list(path: Path, file: BinaryIO) -> tuple[list[zipfile.ZipInfo], int]:
-    shift = _check_end_record(path, file)
+# torch's zip reader (miniz 3.0.2, mz_zip_reader_locate_header_sig) looks for the end record from the
+# end of the file in blocks of 4 KiB, each overlapping the next by 3 bytes, taking the last signature
+# with room for a whole record after it; it gives up once it has looked 64 KiB + 22 bytes back, and
+# (its offset being signed) when the next block would start before the file does.
+_SCAN_BLOCK = 4096
+_SCAN_STEP = _SCAN_BLOCK - 3
+_SCAN_REACH = 0xFFFF + 22  # the longest comment and the record
+_TAIL = _SCAN_REACH + _SCAN_BLOCK  # covers every block miniz may read
+
+
+@dataclass(frozen=True)
+class _End:
+    size: int  # of the file
+    tail_start: int  # where ``tail`` starts in the file
+    tail: bytes  # the file's last ``_TAIL`` bytes
+    at: int | None  # where the end record is (in the file): the last signature with 22 bytes after it
+    torch_finds: bool  # whether torch's zip reader finds that record
+
+
+def _find_end(file: BinaryIO) -> _End:
+    size = file.seek(0, 2)
+    tail_start = max(0, size - _TAIL)
+    file.seek(tail_start)
+    tail = file.read()
+    # a signature with fewer than 22 bytes after it is no end record to miniz; zipfile takes the last
+    # signature whatever follows it, and so called a .pt with 6 bytes after its end record no zip
+    found = tail.rfind(_END, 0, max(0, len(tail) - 22 + 4))
+    at = None if found < 0 else tail_start + found
+    return _End(size, tail_start, tail, at, at is not None and _miniz_end(tail, tail_start, size) == at)
+
+
+def _miniz_end(tail: bytes, tail_start: int, size: int) -> int | None:
+    """Where torch's zip reader finds the end record, or None where it does not (see ``_SCAN_BLOCK``)."""
+    if size < 22:
+        return None
+    start = max(size - _SCAN_BLOCK, 0)
+    while True:
+        block = tail[start - tail_start:start - tail_start + min(_SCAN_BLOCK, size - start)]
+        found = block.rfind(_END, 0, max(0, min(len(block), size - 22 - start + 4)))
+        if found >= 0:
+            return start + found
+        if start == 0 or size - start >= _SCAN_REACH:
+            return None
+        start -= _SCAN_STEP
+        if start < 0:
+            return None  # miniz's offset goes below zero and its read fails
+
+
+class _Window:
+    """The file as zipfile should see it: ending with the end record torch reads, comment dropped, so
+    that bytes after the record (which torch ignores) cannot make zipfile take another record or none."""
+
+    def __init__(self, file: BinaryIO, end: int) -> None:
+        self._file, self._end, self._at = file, end, 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        at = offset + (0, self._at, self._end)[whence]
+        if at < 0:
+            raise OSError("seek before the start of the file")
+        self._at = at
+        return at
+
+    def tell(self) -> int:
+        return self._at
+
+    def read(self, n: int = -1) -> bytes:
+        stop = self._end if n is None or n < 0 else min(self._end, self._at + n)
+        if stop <= self._at:
+            return b""
+        self._file.seek(self._at)
+        data = self._file.read(stop - self._at)
+        if self._at + len(data) == self._end:  # the last two bytes: the comment's length, read as none
+            data = data[:-2] + b"\0\0"[max(0, 2 - len(data)):]
+        self._at += len(data)
+        return data
+
+
+def _list(path: Path, file: BinaryIO) -> tuple[list[zipfile.ZipInfo], int, str | None]:
+    end = _find_end(file)
+    if end.at is None:
+        raise NotTorchScriptFileError(
+            f"{path.name!r} is not a zip archive (or is truncated), so it is not a TorchScript file."
+        )
+    shift = _check_end_record(path, file, end)
+    missed = None
+    if not end.torch_finds:
+        missed = (f"{end.size - end.at - 22:,} bytes follow the archive's end record, and torch.jit.load's zip "
+                  "reader does not find the record behind them (it would refuse the file: \"failed finding "
+                  f"central directory\"); the archive is the file's first {end.at + 22:,} bytes")
     try:
-        with zipfile.ZipFile(file) as archive:
+        with zipfile.ZipFile(_Window(file, end.at + 22)) as archive:
             infos = archive.infolist()
     except zipfile.BadZipFile as error:
+        if shift:
+            raise NotTorchScriptFileError(
+                f"{path.name!r} has its end record {shift} bytes after where its directory ends (a second end "
+                "record, or bytes put inside the archive): torch.jit.load reads the directory where the record "
+                "says, zip tools look for it right before the record and find none, so the file is ambiguous."
+            ) from error
         raise NotTorchScriptFileError(
             f"{path.name!r} is not a zip archive (or is truncated), so it is not a TorchScript file."
         ) from error
@@ -267,25 +361,21 @@ def _list(path: Path, file: BinaryIO) -> tuple[list[zipfile.ZipInfo], int]:
     for info in infos:
         # zipfile cuts a name at a NUL; miniz does not, so torch would look up the whole name
         info.filename = info.orig_filename
-    return infos, shift
+    return infos, shift, missed
 
 
-def _check_end_record(path: Path, file: BinaryIO) -> int:
+def _check_end_record(path: Path, file: BinaryIO, end: _End) -> int:
     """Refuse a directory too large to parse, from the end record's counts, before zipfile reads it.
 
     Returns how many bytes the directory lies after where the end record says it starts: zipfile
     shifts every entry by that much (to read archives with data put before them), torch does not.
     """
-    size = file.seek(0, 2)
-    tail_start = max(0, size - (22 + 0xFFFF))
-    file.seek(tail_start)
-    tail = file.read()
-    at = tail.rfind(_END)
-    if at < 0 or len(tail) - at < 22:
-        return 0  # not a zip: zipfile says so
+    assert end.at is not None
+    tail, at = end.tail, end.at - end.tail_start
     count, directory_bytes, directory_at = struct.unpack("<HLL", tail[at + 10:at + 20])
-    directory_end = tail_start + at
-    locator = tail[at - 20:at] if at >= 20 else b""
+    directory_end = end.at
+    file.seek(max(end.at - 20, 0))
+    locator = file.read(20) if end.at >= 20 else b""
     moved = 0
     if locator[:4] == _END64_LOCATOR:
         (offset,) = struct.unpack("<Q", locator[8:16])
