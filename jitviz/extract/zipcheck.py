@@ -51,8 +51,8 @@ __all__ = [
     "SafeZip", "UnreadableError", "is_zip", "walk_pickle", "check_debug_pickle", "check_code",
     "vet_torchscript", "is_export_layout", "unsafe_name", "TensorSpec", "BigInt",
     "MAX_ENTRIES", "MAX_DIRECTORY_BYTES", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "VET_MEMBER_BYTES",
-    "VET_TOTAL_BYTES", "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_CODE_DEPTH", "MAX_INT_BITS",
-    "MAX_PICKLE_OPCODES", "MAX_CODE_BYTES", "code_run_on_load",
+    "VET_TOTAL_BYTES", "INFLATED_TENSOR_RATIO", "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_CODE_DEPTH",
+    "MAX_INT_BITS", "MAX_PICKLE_OPCODES", "MAX_CODE_BYTES", "code_run_on_load",
 ]
 
 MAX_ENTRIES = 50_000
@@ -61,6 +61,9 @@ MAX_MEMBER_BYTES = 1 << 20  # 1 MiB: what a report reads of one member
 MAX_TOTAL_BYTES = 16 << 20  # 16 MiB: what a report reads in all
 VET_MEMBER_BYTES = 64 << 20  # a large model's data.pkl or .debug_pkl, vetted before torch reads it
 VET_TOTAL_BYTES = 256 << 20
+# Tensor records a file may inflate to, for each byte of the file (and at least VET_TOTAL_BYTES):
+# torch.jit.save stores them as they are; a zip tool's deflate shrinks weights a little, zeros 1,000 times.
+INFLATED_TENSOR_RATIO = 4
 # Nesting: torch's pickler recurses once or twice per submodule level, so real files stay in the
 # tens; torch.jit.load segfaults somewhere below 400,000 (a list nested that deep killed the kernel).
 MAX_PICKLE_DEPTH = 1_000
@@ -774,6 +777,7 @@ def vet_torchscript(path: Path, setstate_in: list[str] | None = None) -> list[st
             raise _refused(archive, "; ".join(problems))
         # no ambiguities: every entry is inside the folder torch reads
         entries = [(info, local) for info in archive.infos if (local := archive.local(info)) is not None]
+        _check_inflated_tensors(archive, entries)
         for info, local in entries:
             try:
                 storages = _vet_member(archive, info, local, setstate_in)
@@ -839,6 +843,19 @@ def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str,
     return {}
 
 
+def _check_inflated_tensors(archive: SafeZip, entries: list[tuple[zipfile.ZipInfo, str]]) -> None:
+    """Refuse tensor records that inflate far past the file: torch.jit.save stores them uncompressed,
+    and torch.jit.load allocates every record it reads (deflated zeros are 1,000 times smaller)."""
+    inflated = sum(info.file_size for info, local in entries
+                   if local.startswith(("data/", "constants/")) and info.compress_type != _STORED)
+    bound = max(VET_TOTAL_BYTES, INFLATED_TENSOR_RATIO * archive.path.stat().st_size)
+    if inflated > bound:
+        raise _refused(archive, f"its compressed tensor records inflate to {inflated:,} bytes, more than the "
+                                f"{bound:,} jitviz lets torch.jit.load allocate for a file of "
+                                f"{archive.path.stat().st_size:,} bytes (torch.jit.save stores tensors "
+                                "uncompressed)")
+
+
 def _check_storages(archive: SafeZip, folder: str, storages: dict[str, tuple[str, Any]]) -> None:
     """Each storage's elements must fit its record: torch sizes the storage by the pickle and reads
     the record's bytes, so 2**28 floats over a 16-byte record load, then crash when read (measured)."""
@@ -854,6 +871,14 @@ def _check_storages(archive: SafeZip, folder: str, storages: dict[str, tuple[str
             raise UnreadableError(
                 f"storage {key!r} claims {elements} elements ({needed} bytes) but its record "
                 f"{folder}/{key} holds {held} bytes (torch would read past it)"
+            )
+        # torch reads the whole record, whatever the storage needs: a 265 KB file whose 1-float storage
+        # had a 256 MiB record of deflated zeros took 256 MiB (torch.jit.save writes exactly what is needed)
+        room = needed if storage_type in _STORAGE_BYTES else elements * max(_STORAGE_BYTES.values())
+        if held > room:
+            raise UnreadableError(
+                f"storage {key!r} needs {needed} bytes but its record {folder}/{key} holds {held} "
+                "(torch.jit.load would read all of it; torch.jit.save writes exactly what a storage needs)"
             )
 
 
