@@ -16,6 +16,8 @@ Used by ``jitviz.inspect_archive`` (the report) and by ``load_torchscript_file``
   sort: measured on torch 2.13 it is sometimes the first, sometimes the later one;
 * entries are read where the central directory says; zipfile shifts them when data was put
   before the archive, torch does not;
+* the end record is the last signature with a whole record's room after it, looked for as miniz
+  looks (bytes after it are ignored; behind too many of them torch does not find it);
 * a member is stored or deflated; its sizes and CRC must match the central directory.
 
 A file that zip tools and torch would read differently is *ambiguous*: :meth:`SafeZip.ambiguities`
@@ -49,8 +51,8 @@ __all__ = [
     "SafeZip", "UnreadableError", "is_zip", "walk_pickle", "check_debug_pickle", "check_code",
     "vet_torchscript", "is_export_layout", "unsafe_name", "TensorSpec", "BigInt",
     "MAX_ENTRIES", "MAX_DIRECTORY_BYTES", "MAX_MEMBER_BYTES", "MAX_TOTAL_BYTES", "VET_MEMBER_BYTES",
-    "VET_TOTAL_BYTES", "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_CODE_DEPTH", "MAX_INT_BITS",
-    "MAX_PICKLE_OPCODES", "MAX_CODE_BYTES", "code_run_on_load",
+    "VET_TOTAL_BYTES", "INFLATED_TENSOR_RATIO", "MAX_PICKLE_DEPTH", "MAX_PICKLE_ITEMS", "MAX_CODE_DEPTH",
+    "MAX_INT_BITS", "MAX_PICKLE_OPCODES", "MAX_CODE_BYTES", "code_run_on_load",
 ]
 
 MAX_ENTRIES = 50_000
@@ -59,6 +61,9 @@ MAX_MEMBER_BYTES = 1 << 20  # 1 MiB: what a report reads of one member
 MAX_TOTAL_BYTES = 16 << 20  # 16 MiB: what a report reads in all
 VET_MEMBER_BYTES = 64 << 20  # a large model's data.pkl or .debug_pkl, vetted before torch reads it
 VET_TOTAL_BYTES = 256 << 20
+# Tensor records a file may inflate to, for each byte of the file (and at least VET_TOTAL_BYTES):
+# torch.jit.save stores them as they are; a zip tool's deflate shrinks weights a little, zeros 1,000 times.
+INFLATED_TENSOR_RATIO = 4
 # Nesting: torch's pickler recurses once or twice per submodule level, so real files stay in the
 # tens; torch.jit.load segfaults somewhere below 400,000 (a list nested that deep killed the kernel).
 MAX_PICKLE_DEPTH = 1_000
@@ -110,7 +115,7 @@ class SafeZip:
         self.budget = MAX_TOTAL_BYTES if total_bytes is None else total_bytes
         self._file: BinaryIO = open(path, "rb")  # noqa: SIM115 - held until close(), as ZipFile does
         try:
-            self.infos, self.shift = _list(path, self._file)
+            self.infos, self.shift, self._missed = _list(path, self._file)
         except BaseException:
             self._file.close()
             raise
@@ -154,7 +159,7 @@ class SafeZip:
 
     def ambiguities(self) -> list[str]:
         """Plain sentences on what makes this archive read differently by different readers."""
-        notes = []
+        notes = [self._missed] if self._missed else []
         if self.shift:
             notes.append(
                 f"the entries are {self.shift} bytes away from where the archive's directory says "
@@ -240,19 +245,111 @@ class SafeZip:
 
 
 def is_zip(path: Path) -> bool:
-    """:func:`zipfile.is_zipfile` that says False, rather than raising, for a damaged end record."""
-    try:
-        return zipfile.is_zipfile(path)
-    except (zipfile.BadZipFile, ValueError, OverflowError, struct.error):  # "span multiple disks", ...
-        return True  # it has an end record: SafeZip will say what is wrong with it
+    """Whether ``path`` has a zip end record where a reader looks for one (a damaged one included:
+    :class:`SafeZip` then says what is wrong with it)."""
+    with open(path, "rb") as file:
+        return _find_end(file).at is not None
 
 
-def _list(path: Path, file: BinaryIO) -> tuple[list[zipfile.ZipInfo], int]:
-    shift = _check_end_record(path, file)
+# torch's zip reader (miniz 3.0.2, mz_zip_reader_locate_header_sig) looks for the end record from the
+# end of the file in blocks of 4 KiB, each overlapping the next by 3 bytes, taking the last signature
+# with room for a whole record after it; it gives up once it has looked 64 KiB + 22 bytes back, and
+# (its offset being signed) when the next block would start before the file does.
+_SCAN_BLOCK = 4096
+_SCAN_STEP = _SCAN_BLOCK - 3
+_SCAN_REACH = 0xFFFF + 22  # the longest comment and the record
+_TAIL = _SCAN_REACH + _SCAN_BLOCK  # covers every block miniz may read
+
+
+@dataclass(frozen=True)
+class _End:
+    size: int  # of the file
+    tail_start: int  # where ``tail`` starts in the file
+    tail: bytes  # the file's last ``_TAIL`` bytes
+    at: int | None  # where the end record is (in the file): the last signature with 22 bytes after it
+    torch_finds: bool  # whether torch's zip reader finds that record
+
+
+def _find_end(file: BinaryIO) -> _End:
+    size = file.seek(0, 2)
+    tail_start = max(0, size - _TAIL)
+    file.seek(tail_start)
+    tail = file.read()
+    # a signature with fewer than 22 bytes after it is no end record to miniz; zipfile takes the last
+    # signature whatever follows it, and so called a .pt with 6 bytes after its end record no zip
+    found = tail.rfind(_END, 0, max(0, len(tail) - 22 + 4))
+    at = None if found < 0 else tail_start + found
+    return _End(size, tail_start, tail, at, at is not None and _miniz_end(tail, tail_start, size) == at)
+
+
+def _miniz_end(tail: bytes, tail_start: int, size: int) -> int | None:
+    """Where torch's zip reader finds the end record, or None where it does not (see ``_SCAN_BLOCK``)."""
+    if size < 22:
+        return None
+    start = max(size - _SCAN_BLOCK, 0)
+    while True:
+        block = tail[start - tail_start:start - tail_start + min(_SCAN_BLOCK, size - start)]
+        found = block.rfind(_END, 0, max(0, min(len(block), size - 22 - start + 4)))
+        if found >= 0:
+            return start + found
+        if start == 0 or size - start >= _SCAN_REACH:
+            return None
+        start -= _SCAN_STEP
+        if start < 0:
+            return None  # miniz's offset goes below zero and its read fails
+
+
+class _Window:
+    """The file as zipfile should see it: ending with the end record torch reads, comment dropped, so
+    that bytes after the record (which torch ignores) cannot make zipfile take another record or none."""
+
+    def __init__(self, file: BinaryIO, end: int) -> None:
+        self._file, self._end, self._at = file, end, 0
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        at = offset + (0, self._at, self._end)[whence]
+        if at < 0:
+            raise OSError("seek before the start of the file")
+        self._at = at
+        return at
+
+    def tell(self) -> int:
+        return self._at
+
+    def read(self, n: int = -1) -> bytes:
+        stop = self._end if n is None or n < 0 else min(self._end, self._at + n)
+        if stop <= self._at:
+            return b""
+        self._file.seek(self._at)
+        data = self._file.read(stop - self._at)
+        if self._at + len(data) == self._end:  # the last two bytes: the comment's length, read as none
+            data = data[:-2] + b"\0\0"[max(0, 2 - len(data)):]
+        self._at += len(data)
+        return data
+
+
+def _list(path: Path, file: BinaryIO) -> tuple[list[zipfile.ZipInfo], int, str | None]:
+    end = _find_end(file)
+    if end.at is None:
+        raise NotTorchScriptFileError(
+            f"{path.name!r} is not a zip archive (or is truncated), so it is not a TorchScript file."
+        )
+    shift = _check_end_record(path, file, end)
+    missed = None
+    if not end.torch_finds:
+        missed = (f"{end.size - end.at - 22:,} bytes follow the archive's end record, and torch.jit.load's zip "
+                  "reader does not find the record behind them (it would refuse the file: \"failed finding "
+                  f"central directory\"); the archive is the file's first {end.at + 22:,} bytes")
     try:
-        with zipfile.ZipFile(file) as archive:
+        with zipfile.ZipFile(_Window(file, end.at + 22)) as archive:
             infos = archive.infolist()
     except zipfile.BadZipFile as error:
+        if shift:
+            raise NotTorchScriptFileError(
+                f"{path.name!r} has its end record {shift} bytes after where its directory ends (a second end "
+                "record, or bytes put inside the archive): torch.jit.load reads the directory where the record "
+                "says, zip tools look for it right before the record and find none, so the file is ambiguous."
+            ) from error
         raise NotTorchScriptFileError(
             f"{path.name!r} is not a zip archive (or is truncated), so it is not a TorchScript file."
         ) from error
@@ -267,25 +364,21 @@ def _list(path: Path, file: BinaryIO) -> tuple[list[zipfile.ZipInfo], int]:
     for info in infos:
         # zipfile cuts a name at a NUL; miniz does not, so torch would look up the whole name
         info.filename = info.orig_filename
-    return infos, shift
+    return infos, shift, missed
 
 
-def _check_end_record(path: Path, file: BinaryIO) -> int:
+def _check_end_record(path: Path, file: BinaryIO, end: _End) -> int:
     """Refuse a directory too large to parse, from the end record's counts, before zipfile reads it.
 
     Returns how many bytes the directory lies after where the end record says it starts: zipfile
     shifts every entry by that much (to read archives with data put before them), torch does not.
     """
-    size = file.seek(0, 2)
-    tail_start = max(0, size - (22 + 0xFFFF))
-    file.seek(tail_start)
-    tail = file.read()
-    at = tail.rfind(_END)
-    if at < 0 or len(tail) - at < 22:
-        return 0  # not a zip: zipfile says so
+    assert end.at is not None
+    tail, at = end.tail, end.at - end.tail_start
     count, directory_bytes, directory_at = struct.unpack("<HLL", tail[at + 10:at + 20])
-    directory_end = tail_start + at
-    locator = tail[at - 20:at] if at >= 20 else b""
+    directory_end = end.at
+    file.seek(max(end.at - 20, 0))
+    locator = file.read(20) if end.at >= 20 else b""
     moved = 0
     if locator[:4] == _END64_LOCATOR:
         (offset,) = struct.unpack("<Q", locator[8:16])
@@ -684,6 +777,7 @@ def vet_torchscript(path: Path, setstate_in: list[str] | None = None) -> list[st
             raise _refused(archive, "; ".join(problems))
         # no ambiguities: every entry is inside the folder torch reads
         entries = [(info, local) for info in archive.infos if (local := archive.local(info)) is not None]
+        _check_inflated_tensors(archive, entries)
         for info, local in entries:
             try:
                 storages = _vet_member(archive, info, local, setstate_in)
@@ -749,6 +843,19 @@ def _vet_member(archive: SafeZip, info: zipfile.ZipInfo, local: str,
     return {}
 
 
+def _check_inflated_tensors(archive: SafeZip, entries: list[tuple[zipfile.ZipInfo, str]]) -> None:
+    """Refuse tensor records that inflate far past the file: torch.jit.save stores them uncompressed,
+    and torch.jit.load allocates every record it reads (deflated zeros are 1,000 times smaller)."""
+    inflated = sum(info.file_size for info, local in entries
+                   if local.startswith(("data/", "constants/")) and info.compress_type != _STORED)
+    bound = max(VET_TOTAL_BYTES, INFLATED_TENSOR_RATIO * archive.path.stat().st_size)
+    if inflated > bound:
+        raise _refused(archive, f"its compressed tensor records inflate to {inflated:,} bytes, more than the "
+                                f"{bound:,} jitviz lets torch.jit.load allocate for a file of "
+                                f"{archive.path.stat().st_size:,} bytes (torch.jit.save stores tensors "
+                                "uncompressed)")
+
+
 def _check_storages(archive: SafeZip, folder: str, storages: dict[str, tuple[str, Any]]) -> None:
     """Each storage's elements must fit its record: torch sizes the storage by the pickle and reads
     the record's bytes, so 2**28 floats over a 16-byte record load, then crash when read (measured)."""
@@ -764,6 +871,14 @@ def _check_storages(archive: SafeZip, folder: str, storages: dict[str, tuple[str
             raise UnreadableError(
                 f"storage {key!r} claims {elements} elements ({needed} bytes) but its record "
                 f"{folder}/{key} holds {held} bytes (torch would read past it)"
+            )
+        # torch reads the whole record, whatever the storage needs: a 265 KB file whose 1-float storage
+        # had a 256 MiB record of deflated zeros took 256 MiB (torch.jit.save writes exactly what is needed)
+        room = needed if storage_type in _STORAGE_BYTES else elements * max(_STORAGE_BYTES.values())
+        if held > room:
+            raise UnreadableError(
+                f"storage {key!r} needs {needed} bytes but its record {folder}/{key} holds {held} "
+                "(torch.jit.load would read all of it; torch.jit.save writes exactly what a storage needs)"
             )
 
 
