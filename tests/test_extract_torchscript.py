@@ -879,3 +879,10 @@ def test_nesting_deeper_than_jitviz_can_follow_is_a_clear_error_not_a_recursion_
     with pytest.raises(jitviz.GraphTooLargeError, match=f"nests its blocks .* {MAX_NESTING + 1} deep, deeper than "
                        "jitviz can follow"):
         jitviz.graph(_nested_ifs(MAX_NESTING + 1))  # at once: counted before converting
+
+
+def test_an_inlined_trace_keeps_each_nodes_innermost_module_path():
+    model = torch.nn.Sequential(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU()), torch.nn.Linear(2, 2))
+    g = jitviz.graph(torch.jit.trace(model, torch.ones(1, 2)), inline=True)
+    scopes = {n.kind: [m.scope for m in g.nodes if m.kind == n.kind] for n in g.nodes}
+    assert scopes["aten::linear"] == ["0.0", "1"] and scopes["aten::relu"] == ["0.1"]

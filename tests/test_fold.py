@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import jitviz
-from jitviz.fold import CHECK_KIND, FOLDED_KIND, fold
+from jitviz.fold import CHECK_KIND, FOLDED_KIND, SMALL_CONDITION, fold
 from jitviz.render import draw
 
 from . import seed_functions as seed
@@ -86,6 +86,30 @@ def test_a_long_condition_folds_into_its_if_and_a_short_one_stays():
     assert [v.name for v in branch.inputs][:1] == ["x.1"]  # the if reads what its condition read
     seed_branch = fold(jitviz.graph(seed.branchy_bool)).graph
     assert "aten::Bool" in _kinds(seed_branch) and "aten::gt" in _kinds(seed_branch)
+
+
+def _two_int_ops(x, n: int):
+    if n + 1 > 2:
+        return x * 2
+    return x
+
+
+def _three_int_ops(x, n: int):
+    if n * 2 + 1 > 2:
+        return x * 2
+    return x
+
+
+def test_a_condition_of_exactly_small_condition_operations_stays_drawn_and_one_more_folds():
+    assert SMALL_CONDITION == 2  # the two functions above sit on each side of it
+    two = fold(jitviz.graph(_two_int_ops)).graph
+    (branch,) = two.find("prim::If")
+    assert {"aten::add", "aten::gt"} <= set(_kinds(two)) and "condition" not in branch.attributes
+    three = fold(jitviz.graph(_three_int_ops)).graph
+    (branch,) = three.find("prim::If")
+    assert not {"aten::mul", "aten::add", "aten::gt"} & {n.kind for n in three.nodes}
+    assert "3 ops folded" in str(branch.attributes["condition"])
+    assert {m.kind for m in branch.members} >= {"aten::mul", "aten::add", "aten::gt"}
 
 
 def test_the_training_branch_of_an_eval_module_folds_and_of_a_training_module_does_not():

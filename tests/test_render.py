@@ -543,11 +543,13 @@ def test_a_call_to_another_method_names_the_module_and_the_method():
 def test_scope_frames_nest_as_the_modules_do():
     model = torch.nn.Sequential(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU()), torch.nn.Linear(2, 2))
     g = jitviz.graph(torch.jit.trace(model, torch.ones(1, 2)), inline=True)
-    source = draw(g).dot.source
-    frames = re.findall(r"subgraph (cluster_scope_\w+) \{\n[^\n]*\blabel=\"?([\w.]+)", source)
-    assert [label for _, label in frames] == ["0", "0.0", "0.1", "1"]
-    outer = source.split("subgraph cluster_scope_0 {")[1].split("subgraph cluster_scope_1 {")[0]
-    assert "subgraph cluster_scope_0_0 {" in outer and "subgraph cluster_scope_0_1 {" in outer
+    drawing = draw(g)
+    frames = {e.id: e for e in drawing.elements.values() if e.role == "scope"}
+    parent = {frames[i].label[0]: frames[frames[i].frame].label[0] if frames[i].frame else None for i in frames}
+    assert parent == {"0": None, "0.0": "0", "0.1": "0", "1": None}
+    linears = [n for n in drawing.nodes() if n.label[0] == "aten::linear"]
+    assert [frames[n.frame].label[0] for n in linears] == ["0.0", "1"]
+    assert "subgraph cluster_scope_0_0 {" in drawing.dot.source.split("subgraph cluster_scope_1 {")[0]
 
 
 def test_an_exported_programs_parameters_are_drawn_as_parameters_when_asked():
