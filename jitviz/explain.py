@@ -40,6 +40,7 @@ from .display import GraphView, svg_img
 from .errors import GraphvizNotFoundError, JitvizError, OptionsError
 from .extract.torchscript import short_file
 from .highlight import Highlighter
+from .options import check as check_options
 from .results import describe
 from .style import HTML_STYLES
 from .text import natural_key, plural, visible
@@ -122,7 +123,9 @@ class Explanation:
             raise OptionsError("explain takes inputs or controls, not both: the controls make the inputs")
         self._highlighter: Highlighter | None = None
         self.outputs: Any = None
-        if self.controls or show_options.pop("highlight", False):
+        highlight = show_options.pop("highlight", False)
+        check_options(highlight=highlight)
+        if self.controls or highlight:
             unknown = sorted(set(show_options) - set(_HIGHLIGHT_OPTIONS))
             if unknown:
                 raise OptionsError(f"explain with highlight or controls takes {', '.join(_HIGHLIGHT_OPTIONS)} "

@@ -1,6 +1,7 @@
 """Wrong arguments are refused at once, by an OptionsError that names the argument and what it accepts."""
 
 import functools
+import inspect
 
 import pytest
 import torch
@@ -167,3 +168,38 @@ def test_an_input_nested_thousands_deep_is_a_clear_error_not_a_recursion_error()
             jitviz.show(seed.double, deep, mode=mode)
     shallow = ((torch.ones(2),),)  # a few levels are fine: the error is about the depth, not the nesting
     assert jitviz.graph(lambda t: t[0][0] * 2, shallow).origin == "traced"
+
+
+_BAD_OPTIONS = {  # each option every public entry point takes, given a value it does not accept
+    "mode": "fast", "expand_calls": 1.5, "inline": "yes", "constants": "inline", "max_nodes": "many",
+    "rankdir": "up", "highlight": "yes", "repeats": 2, "checks": "none", "trusted": "yes", "dynamic": "maybe",
+    "fullgraph": "no",
+}
+_ENTRY_POINTS = {
+    "show": lambda **o: jitviz.show(seed.double, torch.ones(2), **o),
+    "graph": lambda **o: jitviz.graph(seed.double, torch.ones(2), **o),
+    "explain": lambda **o: jitviz.explain(seed.double, torch.ones(2), **o),
+    "explore_graph": lambda **o: jitviz.explore_graph(seed.double, torch.ones(2), **o),
+    "diff": lambda **o: jitviz.diff(torch.jit.script(seed.double), torch.jit.script(seed.double), **o),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(_ENTRY_POINTS))
+def test_every_public_entry_point_refuses_every_bad_option_with_an_options_error_naming_it(entry):
+    accepted = inspect.signature(getattr(jitviz, entry)).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    checked = 0
+    for option, value in _BAD_OPTIONS.items():
+        if option not in accepted and not takes_any:
+            continue
+        with pytest.raises(jitviz.OptionsError, match=option):
+            _ENTRY_POINTS[entry](**{option: value})
+        checked += 1
+    assert checked >= 5
+
+
+def test_compare_and_explore_refuse_bad_flags_with_an_options_error():
+    with pytest.raises(jitviz.OptionsError, match="compiled"):
+        jitviz.compare(seed.double, (torch.ones(2),), [(torch.ones(2),)], compiled="yes")
+    with pytest.raises(jitviz.OptionsError, match="show"):
+        jitviz.explore(seed.double, example=(torch.ones(2),), show="everything")
