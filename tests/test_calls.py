@@ -569,3 +569,52 @@ def test_a_functional_call_reading_sizes_made_between_its_operations_is_drawn_af
     readers = {value.id for node in model.walk() for value in node.outputs}
     assert all(value.id in readers or value in model.inputs for value in call.inputs)
     assert model.outputs[0] in call.outputs
+
+
+class _Activated(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x), -1)  # its own functional call: run, not recorded
+
+
+class _OneOperationEach(nn.Module):
+    """One-operation ``torch.nn.functional`` calls in a forward, around submodules and a module made on the fly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = _Activated()
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        y = F.layer_norm(x, (3,)) + F.dropout(x, 0.5, self.training)
+        y = F.relu(self.inner(y)) + F.softmax(self.drop(x), -1)
+        return F.gelu(y) + nn.Sequential(nn.Tanh())(F.relu(y))
+
+
+@pytest.mark.parametrize("module, inputs", [
+    (_OneOperationEach(), (torch.randn(2, 3),)),
+    (nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), (torch.randn(1, 3, 16),)),  # its F.relu
+], ids=["functions", "TransformerEncoderLayer"])
+def test_one_operation_functional_calls_are_that_operation_in_no_frame_of_jitviz_own(module, inputs):
+    module.eval()
+    model = jitviz.graph(module, *inputs)
+    assert {node.scope for node in model.walk()} == {""}  # not jitviz.function.0: the recorder is no module
+    assert not model.find("prim::CallFunction")
+    text = jitviz.show(module, *inputs).source
+    assert "cluster_scope" not in text and "jitviz.function" not in text
+    assert missing_uses(model, draw(model)) == []
+    if isinstance(module, _OneOperationEach):
+        kinds = [node.kind for node in model.nodes]
+        for kind in ("aten::layer_norm", "aten::dropout", "aten::relu", "aten::softmax", "aten::gelu", "aten::tanh"):
+            assert kind in kinds
+        assert [n.attributes["module_path"] for n in model.find("prim::CallMethod")] == ["inner", "drop"]
+        assert "aten::linear" not in kinds  # inner's body: run, not recorded
+
+
+def test_an_inlined_trace_keeps_its_module_frames():
+    model = jitviz.graph(_OneOperationEach().eval(), torch.randn(2, 3), inline=True)
+    assert {node.scope for node in model.walk()} == {"", "inner", "inner.fc", "drop"}
+    assert "cluster_scope_inner" in jitviz.show(_OneOperationEach().eval(), torch.randn(2, 3), inline=True).source

@@ -36,10 +36,19 @@ from torch.overrides import TorchFunctionMode
 from .. import ir
 from ..text import short_file
 
-__all__ = ["RecordedCall", "RecordedFunction", "Recorded", "recording_calls", "recorder_file", "CALL_ATTRIBUTE"]
+__all__ = ["RecordedCall", "RecordedFunction", "Recorded", "recording_calls", "recorder_file", "CALL_ATTRIBUTE",
+           "FUNCTION_SCOPE", "recorder_scope"]
 
 #: The integer attribute on each added ``prim::CallMethod`` node: its index into the recorded calls.
 CALL_ATTRIBUTE = "jitviz_call"
+#: The tracer scope each recorded function call pushes, numbered: ``jitviz.function.0``. It is the
+#: recorder's own bookkeeping, not a module: a node's module scope never includes it.
+FUNCTION_SCOPE = "jitviz.function."
+
+
+def recorder_scope(part: str) -> bool:
+    """Whether one part of a tracer scope (``a/b``: ``a`` or ``b``) is a recorded function's own scope."""
+    return part.startswith(FUNCTION_SCOPE) and part[len(FUNCTION_SCOPE):].isdigit()
 
 # Modules hold tensors in nested containers; deeper than this is not followed (and not connected).
 _MAX_DEPTH = 6
@@ -131,7 +140,7 @@ class _Functions(TorchFunctionMode):
             result = self._run(func, args, kwargs)
             self._traced.add(_tensors(result, _MAX_DEPTH - 1))  # a tensor or a tuple of them
             return result
-        scope = f"jitviz.function.{len(self._recorded.functions)}"
+        scope = f"{FUNCTION_SCOPE}{len(self._recorded.functions)}"
         state.push_scope(scope)
         try:
             result = self._run(func, args, kwargs)  # this mode is off inside: a function it calls is not scoped

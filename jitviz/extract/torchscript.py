@@ -704,7 +704,15 @@ def _read_in_between(nodes: list[torch._C.Node], scopes: list[str], scope: str, 
 
 
 def _collapsible(group: list[torch._C.Node]) -> bool:
-    return sum(node.kind() != "prim::Constant" for node in group) > 1
+    """Whether a function did more than one operation: its constants, and the lists of constants it
+    built for one (``F.layer_norm``'s ``normalized_shape``), are that operation's arguments."""
+    return sum(not _constant_or_list_of_constants(node) for node in group) > 1
+
+
+def _constant_or_list_of_constants(node: torch._C.Node) -> bool:
+    if node.kind() in ("prim::ListConstruct", "prim::TupleConstruct"):
+        return all(value.node().kind() == "prim::Constant" for value in node.inputs())
+    return node.kind() == "prim::Constant"
 
 
 def _name_arguments(converted: ir.Node, schema: Any, *, skip: int) -> None:
@@ -973,6 +981,8 @@ def _signature(module: torch.jit.ScriptModule, method: str) -> str:
 
 
 def _module_scope(scope: str) -> str:
-    """The tracer's scope ``__module.layers.0/__module.layers.0.fc`` as ``layers.0.fc``."""
-    deepest = scope.rsplit("/", 1)[-1]
+    """The tracer's scope ``__module.layers.0/__module.layers.0.fc`` as ``layers.0.fc``; the scope a
+    recorded ``torch.nn.functional`` call pushed (``jitviz.function.3``) is not a module's, and is left out."""
+    parts = [part for part in scope.split("/") if part and not calls.recorder_scope(part)]
+    deepest = parts[-1] if parts else ""
     return deepest.removeprefix("__module").removeprefix(".")
