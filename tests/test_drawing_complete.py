@@ -46,10 +46,12 @@ def _model(name: str, view: str, expand: int) -> jitviz.ir.Graph:
 
 def _params():
     for name, case in CASES.items():
-        views = [v for v, ok in (("traced", case.trace), ("scripted", case.script), ("inlined", case.trace),
-                                 ("exported", case.export), ("compiled", True)) if ok]
+        views = [v for v, ok in (("traced", case.trace), ("scripted", case.script),
+                                 ("inlined", case.trace and case.full_trace), ("exported", case.export),
+                                 ("compiled", True)) if ok]
         for view in views:
-            for expand in ((0, 1) if view in ("traced", "scripted", "exported", "compiled") else (0,)):
+            expands = (0, 1) if view in ("traced", "scripted", "exported", "compiled") else (0,)
+            for expand in expands if view != "traced" or case.full_trace else (0,):  # expanded: traced in full
                 yield pytest.param(name, view, expand, id=f"{name}-{view}-{expand}")
 
 
