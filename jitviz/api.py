@@ -88,7 +88,8 @@ def _graph(obj: Any, example_inputs: tuple[Any, ...], mode: str, expand_calls: t
             raise TracingError("An exported or FX graph is drawn as it is; call jitviz.show(program) without inputs.")
         return export.convert(obj, expand_calls=expand_calls, trusted=trusted)
     if (example_inputs and mode in ("auto", "trace") and isinstance(obj, torch.nn.Module)
-            and not isinstance(obj, torch.jit.ScriptModule) and not inline and expand_calls is False):
+            and not isinstance(obj, torch.jit.ScriptModule) and not inline
+            and (expand_calls is False or type(expand_calls) is int and expand_calls == 0)):  # 0 levels: False
         return torchscript.trace_collapsed(obj, example_inputs)  # the default view: calls recorded, not traced
     source = torchscript.obtain(traceable_partial(obj, example_inputs, mode), example_inputs, mode, trusted=trusted)
     if inline:

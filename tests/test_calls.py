@@ -266,12 +266,13 @@ class _Unboxing(nn.Module):
         return self.box(x).tensor + self.stash.last
 
 
-def test_tensors_in_returned_objects_connect_and_a_model_the_recording_cannot_follow_is_traced_in_full():
-    boxed = jitviz.graph(_Unboxing(), torch.ones(1, 2))  # stash.last: traced in full, as torch.jit.trace does
+def test_tensors_in_returned_objects_and_tensors_a_call_stored_on_its_submodule_connect():
+    boxed = jitviz.graph(_Unboxing(), torch.ones(1, 2))
     (add,) = boxed.find("aten::add")
-    assert {n.kind for n in boxed.nodes} >= {"prim::CallMethod", "aten::add"}
-    producers = {v.id: n for n in boxed.nodes for v in n.outputs}
-    assert all(v.id in producers or v in boxed.inputs for v in add.inputs[:2])  # no constant in their place
+    stash, box = boxed.find("prim::CallMethod")
+    assert (stash.attributes["module_path"], box.attributes["module_path"]) == ("stash", "box")
+    assert add.inputs[:2] == [box.outputs[0], stash.outputs[0]]  # self.stash.last: what the stash call stored
+    assert not boxed.find("prim::GetAttr")  # recorded, not traced in full (a full trace reads self.stash)
 
     class _OnlyBox(nn.Module):
         def __init__(self) -> None:
@@ -569,3 +570,208 @@ def test_a_functional_call_reading_sizes_made_between_its_operations_is_drawn_af
     readers = {value.id for node in model.walk() for value in node.outputs}
     assert all(value.id in readers or value in model.inputs for value in call.inputs)
     assert model.outputs[0] in call.outputs
+
+
+class _Activated(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return F.softmax(self.fc(x), -1)  # its own functional call: run, not recorded
+
+
+class _OneOperationEach(nn.Module):
+    """One-operation ``torch.nn.functional`` calls in a forward, around submodules and a module made on the fly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = _Activated()
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        y = F.layer_norm(x, (3,)) + F.dropout(x, 0.5, self.training)
+        y = F.relu(self.inner(y)) + F.softmax(self.drop(x), -1)
+        return F.gelu(y) + nn.Sequential(nn.Tanh())(F.relu(y))
+
+
+@pytest.mark.parametrize("module, inputs", [
+    (_OneOperationEach(), (torch.randn(2, 3),)),
+    (nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), (torch.randn(1, 3, 16),)),  # its F.relu
+], ids=["functions", "TransformerEncoderLayer"])
+def test_one_operation_functional_calls_are_that_operation_in_no_frame_of_jitviz_own(module, inputs):
+    module.eval()
+    model = jitviz.graph(module, *inputs)
+    assert {node.scope for node in model.walk()} == {""}  # not jitviz.function.0: the recorder is no module
+    assert not model.find("prim::CallFunction")
+    text = jitviz.show(module, *inputs).source
+    assert "cluster_scope" not in text and "jitviz.function" not in text
+    assert missing_uses(model, draw(model)) == []
+    if isinstance(module, _OneOperationEach):
+        kinds = [node.kind for node in model.nodes]
+        for kind in ("aten::layer_norm", "aten::dropout", "aten::relu", "aten::softmax", "aten::gelu", "aten::tanh"):
+            assert kind in kinds
+        assert [n.attributes["module_path"] for n in model.find("prim::CallMethod")] == ["inner", "drop"]
+        assert "aten::linear" not in kinds  # inner's body: run, not recorded
+
+
+def test_an_inlined_trace_keeps_its_module_frames():
+    model = jitviz.graph(_OneOperationEach().eval(), torch.randn(2, 3), inline=True)
+    assert {node.scope for node in model.walk()} == {"", "inner", "inner.fc", "drop"}
+    assert "cluster_scope_inner" in jitviz.show(_OneOperationEach().eval(), torch.randn(2, 3), inline=True).source
+
+
+class _Pyramid(nn.Module):
+    """RAFT's CorrBlock: ``build`` stores a pyramid on the module, and ``forward`` reads it later."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.levels: list[torch.Tensor] = [torch.tensor(0)]
+
+    def build(self, fmap1: torch.Tensor, fmap2: torch.Tensor) -> None:
+        torch._assert(fmap1.shape == fmap2.shape, "feature maps of one shape")
+        corr = fmap1 * fmap2
+        self.levels = [corr]
+        for _ in range(2):
+            corr = F.avg_pool2d(corr, 2)
+            self.levels.append(corr)
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        return torch.cat([level.mean() * coords for level in self.levels], 1)
+
+
+class _Flow(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Conv2d(3, 2, 1)
+        self.corr_block = _Pyramid()
+        self.head = nn.Conv2d(2, 2, 1)
+
+    def forward(self, image1: torch.Tensor, image2: torch.Tensor) -> torch.Tensor:
+        fmap1, fmap2 = self.encoder(image1), self.encoder(image2)
+        self.corr_block.build(fmap1, fmap2)
+        return self.corr_block(self.head(fmap1))
+
+
+def test_a_method_that_stores_its_result_on_its_submodule_is_a_call_that_the_later_call_reads():
+    images = torch.randn(1, 3, 4, 4), torch.randn(1, 3, 4, 4)
+    model = jitviz.graph(_Flow(), *images)
+    assert [n.callee for n in model.nodes if n.kind != "prim::Constant"] == [
+        "encoder.forward", "encoder.forward", "corr_block.build", "head.forward", "corr_block.forward"]
+    first, second, build, head, corr = model.find("prim::CallMethod")
+    assert build.attributes["module_path"] == "corr_block" and build.attributes["module_type"] == "_Pyramid"
+    assert build.inputs == [first.outputs[0], second.outputs[0]] and build.arg_names == ["fmap1", "fmap2"]
+    assert build.source.code == "self.corr_block.build(fmap1, fmap2)"
+    assert corr.inputs == [head.outputs[0], *build.outputs] and len(build.outputs) == 3  # the three levels
+    assert corr.arg_names == ["coords", "self.levels[0]", "self.levels[1]", "self.levels[2]"]
+    drawing = draw(model)
+    assert "check" not in drawing.dot.source and "build" in drawing.dot.source
+    assert missing_uses(model, drawing) == []
+
+
+def test_a_scripted_call_made_for_what_it_stores_is_drawn_as_a_call_not_a_check():
+    model = jitviz.graph(_Flow())
+    (build,) = [n for n in model.find("prim::CallMethod") if n.callee.endswith(".build")]
+    assert build.outputs == []  # its None, read by nothing, is not a result: the call is made for its effect
+    drawing = draw(model)
+    assert "check" not in drawing.dot.source and drawing.drawn_as.get(build.id) == build.id
+    assert missing_uses(model, drawing) == []
+
+
+class _Decoder(nn.Module):
+    """A submodule with a method of its own that the traced code calls: ``decode`` after ``forward``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = 2.0
+
+    def forward(self, x):
+        return x.flatten(1)
+
+    def decode(self, rel, anchors):
+        return (rel * self.scale + anchors).clamp(min=0) - anchors.mean()
+
+
+class _Detector(nn.Module):
+    """SSD's shape: stages called from a helper of the model's own (opened), a submodule's method, and a
+    postprocess of the model's own with a loop over the classes (one call)."""
+
+    def __init__(self, classes: int = 6) -> None:
+        super().__init__()
+        self.backbone = nn.Conv2d(3, 4, 3, 2, 1)
+        self.extra = nn.ModuleList([nn.Conv2d(4, 4, 3, 2, 1) for _ in range(2)])
+        self.cls_head = nn.Conv2d(4, classes, 1)
+        self.decoder = _Decoder()
+        self.classes = classes
+
+    def forward(self, images):
+        return self._forward_impl(images)
+
+    def _forward_impl(self, images):
+        features = self._features(images)
+        logits = torch.cat([self.decoder(self.cls_head(f)) for f in features], 1)
+        boxes = self.decoder.decode(logits[:, :4], torch.ones(4))
+        return self.postprocess(logits, boxes)
+
+    def _features(self, x):
+        x = self.backbone(x)
+        out = [x]
+        for block in self.extra:
+            x = block(x)
+            out.append(x)
+        return out
+
+    def postprocess(self, logits, boxes):
+        scores = F.softmax(logits.reshape(-1, self.classes), -1)
+        kept = []
+        for label in range(1, scores.shape[-1]):
+            score = scores[:, label]
+            kept.append(boxes.sum(0) * score[score > 0.1].max())
+        return torch.stack(kept)
+
+
+def test_a_detector_is_drawn_as_its_stages_its_own_postprocess_and_its_submodules_methods_one_call_each():
+    image = torch.randn(1, 3, 8, 8)
+    model = jitviz.graph(_Detector().eval(), image)
+    calls = [n.callee for n in model.nodes if n.kind == "prim::CallMethod"]
+    assert calls == ["backbone.forward", "extra.0.forward", "extra.1.forward", "cls_head.forward", "decoder.forward",
+                     "cls_head.forward", "decoder.forward", "cls_head.forward", "decoder.forward",
+                     "decoder.decode", "self.postprocess"]  # _forward_impl and _features: opened, they call stages
+    work = [n for n in model.nodes if n.kind != "prim::Constant"]
+    assert len(work) == 17  # and cat, two slices, ones, two lists: the postprocess loop is not unrolled
+    decode, postprocess = work[-2:]
+    assert postprocess.attributes["module_path"] == "" and postprocess.arg_names[:2] == ["logits", "boxes"]
+    assert decode.outputs[0] in postprocess.inputs and model.outputs == postprocess.outputs
+    assert "self: _Detector.postprocess" in jitviz.show(_Detector().eval(), image).source
+    drawing = draw(model)
+    assert missing_uses(model, drawing) == [] and "check" not in drawing.dot.source
+    opened = jitviz.graph(_Detector().eval(), image, expand_calls=True)  # traced in full: every operation
+    assert len(opened.find("aten::gt")) == 5  # one per class but the first
+
+
+class _Helpers(nn.Module):
+    """A one-operation helper of the module's own is that operation; a method called in a loop is one call per run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(3)
+
+    def forward(self, x):
+        for _ in range(2):
+            x = self.norm.forward(self._scale(x))  # forward called directly: a method call like any
+        return self._double(x)
+
+    def _scale(self, x):
+        return x * 3 - 1
+
+    def _double(self, x):
+        return x * 2
+
+
+def test_helpers_of_one_operation_are_that_operation_and_each_run_of_a_method_is_its_own_call():
+    model = jitviz.graph(_Helpers(), torch.randn(2, 3))
+    kinds = [(n.kind, n.callee) for n in model.nodes if n.kind != "prim::Constant"]
+    assert kinds == [("prim::CallMethod", "self._scale"), ("prim::CallMethod", "norm.forward")] * 2 + [
+        ("aten::mul", None)]
+    assert {n.scope for n in model.walk()} == {""}
+    assert missing_uses(model, draw(model)) == []

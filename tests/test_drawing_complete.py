@@ -46,10 +46,12 @@ def _model(name: str, view: str, expand: int) -> jitviz.ir.Graph:
 
 def _params():
     for name, case in CASES.items():
-        views = [v for v, ok in (("traced", case.trace), ("scripted", case.script), ("inlined", case.trace),
-                                 ("exported", case.export), ("compiled", True)) if ok]
+        views = [v for v, ok in (("traced", case.trace), ("scripted", case.script),
+                                 ("inlined", case.trace and case.full_trace), ("exported", case.export),
+                                 ("compiled", True)) if ok]
         for view in views:
-            for expand in ((0, 1) if view in ("traced", "scripted", "exported", "compiled") else (0,)):
+            expands = (0, 1) if view in ("traced", "scripted", "exported", "compiled") else (0,)
+            for expand in expands if view != "traced" or case.full_trace else (0,):  # expanded: traced in full
                 yield pytest.param(name, view, expand, id=f"{name}-{view}-{expand}")
 
 
@@ -59,3 +61,11 @@ def test_every_use_is_an_edge_or_a_label(name, view, expand, checks):
     model = _model(name, view, expand)
     drawing = draw(model, checks=checks, max_nodes=100_000)
     assert missing_uses(model, drawing) == []
+
+
+def test_a_traced_detector_is_drawn_as_its_stages_as_its_script_is():
+    traced, scripted = _model("SSDStyle", "traced", 0), _model("SSDStyle", "scripted", 0)
+    assert [n.callee for n in traced.nodes if n.kind == "prim::CallMethod"] == [
+        "transform.forward", "backbone.forward", "head.forward", "anchor_generator.forward",
+        "self.postprocess_detections", "transform.postprocess"]  # the per-class loop is inside one call
+    assert draw(traced).node_count <= draw(scripted).node_count

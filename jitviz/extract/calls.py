@@ -12,6 +12,17 @@ A function of ``torch.nn.functional`` called from the traced code (``F.multi_hea
 is 100 operations) is recorded in a scope of its own (:class:`RecordedFunction`); the conversion
 draws a scope of more than one operation as one call, as a scripted module draws its call, and a
 one-operation function (``F.relu``) as that operation.
+
+A method called directly from the traced code, of a submodule (``self.corr_block.build_pyramid(f1,
+f2)``, ``self.transform.postprocess(...)``) or of the traced module itself
+(``self.postprocess_detections(...)``), runs traced, and its operations are recorded in a scope of
+its own too (:class:`RecordedMethod`): the conversion draws a submodule's method as one call, as a
+scripted module draws it, and one of the module's own as one call when it calls no submodule (a
+helper that does calls, such as ResNet's ``_forward_impl``, is where the stages are: it is opened).
+
+A submodule that keeps tensors on itself connects too: a call reads the tensors the trace made that
+sit on the submodule (the pyramid ``build_pyramid`` stored, read by a later ``self.corr_block(x)``),
+and what a call stores on its submodule is made by the call (``self.stash.last``, read later).
 """
 
 from __future__ import annotations
@@ -36,16 +47,37 @@ from torch.overrides import TorchFunctionMode
 from .. import ir
 from ..text import short_file
 
-__all__ = ["RecordedCall", "RecordedFunction", "Recorded", "recording_calls", "recorder_file", "CALL_ATTRIBUTE"]
+__all__ = ["RecordedCall", "RecordedFunction", "RecordedMethod", "Recorded", "recording_calls", "recorder_file",
+           "CALL_ATTRIBUTE", "FUNCTION_SCOPE", "METHOD_SCOPE", "READ_ATTRIBUTE", "recorder_scope", "read_name"]
 
 #: The integer attribute on each added ``prim::CallMethod`` node: its index into the recorded calls.
 CALL_ATTRIBUTE = "jitviz_call"
+#: The tracer scope each recorded function call pushes, numbered: ``jitviz.function.0``. It is the
+#: recorder's own bookkeeping, not a module: a node's module scope never includes it.
+FUNCTION_SCOPE = "jitviz.function."
+#: The tracer scope of each recorded method call, numbered: ``jitviz.method.0``; the same holds.
+METHOD_SCOPE = "jitviz.method."
+#: The string-list attribute on a traced node whose results a recorded function or method read, each
+#: entry ``scope|output|name``: the trace renumbers the values of scoped nodes (it copies them when it
+#: ends), so a read value is found by its node, which keeps its attributes, not by its ``unique()``.
+READ_ATTRIBUTE = "jitviz_read"
+
+
+def recorder_scope(part: str) -> bool:
+    """Whether one part of a tracer scope (``a/b``: ``a`` or ``b``) is a recorded function's or method's own."""
+    return any(part.startswith(prefix) and part[len(prefix):].isdigit() for prefix in (FUNCTION_SCOPE, METHOD_SCOPE))
 
 # Modules hold tensors in nested containers; deeper than this is not followed (and not connected).
 _MAX_DEPTH = 6
 # Frames of these files are torch's machinery between a call and the line that made it.
 _MACHINERY = {sys.modules[name].__file__ for name in (torch.nn.Module.__module__, "torch.overrides",
                                                       "torch.nn.functional", __name__)}
+# The tracer's own file: the frames above it are not the traced code's.
+_TRACER = sys.modules["torch.jit._trace"].__file__
+# What every nn.Module keeps on itself (hooks, parameters...): not state a call stores.
+_MODULE_INTERNALS = frozenset(vars(torch.nn.Module()))
+# A submodule's own attributes are followed this deep for the tensors kept on it.
+_STATE_DEPTH = 3
 
 
 @dataclass(frozen=True)
@@ -75,12 +107,32 @@ class RecordedFunction:
     source: ir.SourceLocation | None
 
 
+@dataclass(frozen=True)
+class RecordedMethod:
+    """A method called directly from the traced code, of the traced module (``path`` ``""``) or of
+    a submodule: ``RecordedMethod("corr_block", "CorrBlock", "build_pyramid", "jitviz.method.0", ...)``.
+
+    Its operations have the tracer scope ``scope`` (after the scopes of the methods it was called
+    from); ``inputs`` names the ``unique()`` numbers of the tensors its parameters held when it
+    began, after those parameters.
+    """
+
+    path: str
+    module_type: str
+    method: str
+    scope: str
+    inputs: list[tuple[str, int]]
+    source: ir.SourceLocation | None
+    signature: str  # equal for one method of submodules built alike (what ``repeats`` merges)
+
+
 @dataclass
 class Recorded:
     """What :func:`recording_calls` recorded: submodule calls and functional calls, in call order."""
 
     calls: list[RecordedCall] = dataclasses.field(default_factory=list)
     functions: dict[str, RecordedFunction] = dataclasses.field(default_factory=dict)  # by scope
+    methods: dict[str, RecordedMethod] = dataclasses.field(default_factory=dict)  # by scope
     #: the first exception the model's own code raised, which the recording cannot have caused: in a
     #: submodule's body (run eagerly, not traced), with the call that raised it; or an operation's
     #: of the traced code that read only tensors the trace knows, with ``None``
@@ -114,34 +166,104 @@ class _Traced:
 
 
 class _Functions(TorchFunctionMode):
-    """Notes what each torch operation made while tracing, and gives each call of a
-    ``torch.nn.functional`` function its own scope."""
+    """Notes what each torch operation made while tracing, gives each call of a
+    ``torch.nn.functional`` function its own scope, and each method call (see :meth:`methods`) its own."""
 
-    def __init__(self, recorded: Recorded, traced: _Traced) -> None:
+    def __init__(self, recorded: Recorded, traced: _Traced, owners: dict[int, tuple[torch.nn.Module, str]],
+                 signatures: dict[int, str]) -> None:
         super().__init__()
         self._recorded = recorded
         self._traced = traced
+        self._owners = owners  # id -> (the traced module or a submodule, its path: "" for the traced one)
+        self._signatures = signatures
+        self._running: list[tuple[Any, str]] = []  # the method frames of the last operation, and their scopes
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         state = torch._C._get_tracing_state()
         if state is None:  # inside a recorded call: not traced
             return func(*args, **kwargs)
+        methods = self.methods()
+        for scope in methods:
+            state.push_scope(scope)
+        try:
+            return self._traced_call(state, func, args, kwargs, inside_method=bool(methods))
+        finally:
+            for _ in methods:
+                state.pop_scope()
+
+    def _traced_call(self, state: Any, func: Any, args: Any, kwargs: Any, *, inside_method: bool) -> Any:
         if getattr(func, "__module__", None) != "torch.nn.functional" or not inspect.isfunction(func):
             result = self._run(func, args, kwargs)
             self._traced.add(_tensors(result, _MAX_DEPTH - 1))  # a tensor or a tuple of them
             return result
-        scope = f"jitviz.function.{len(self._recorded.functions)}"
+        scope = f"{FUNCTION_SCOPE}{len(self._recorded.functions)}"
         state.push_scope(scope)
         try:
             result = self._run(func, args, kwargs)  # this mode is off inside: a function it calls is not scoped
         finally:
             state.pop_scope()
         self._traced.add(_tensors(result))
-        inputs = [(name, value.unique()) for name, tensor in _named_tensors(func, args, kwargs)
-                  if (value := self._traced.value(tensor)) is not None]
+        inputs = _reads(scope, [(name, value) for name, tensor in _named_tensors(func, args, kwargs)
+                                if (value := self._traced.value(tensor)) is not None])
         self._recorded.functions[scope] = RecordedFunction(func.__name__, scope, inputs, _call_site())
         return result
+
+    def forget(self) -> None:
+        """Let go of the frames held since the last operation."""
+        self._running = []
+
+    def methods(self) -> list[str]:
+        """The scopes of the method calls the running code is inside, outermost first: the methods of
+        the traced module (not its ``forward``) and of its submodules, between the traced ``forward``
+        and the caller. A method call seen for the first time is recorded (a new scope)."""
+        frames: list[tuple[Any, torch.nn.Module, str]] = []
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename != _TRACER:
+            code = frame.f_code
+            if code.co_argcount and code.co_varnames[0] == "self" and code.co_filename not in _MACHINERY:
+                owner = self._owners.get(id(frame.f_locals.get("self")))
+                if owner is not None and owner[0] is frame.f_locals.get("self") and (
+                        owner[1] or code.co_name != "forward"):
+                    frames.append((frame, owner[0], owner[1]))
+            frame = frame.f_back  # type: ignore[assignment]
+        frames.reverse()
+        running: list[tuple[Any, str]] = []
+        for index, (frame, owner, path) in enumerate(frames):
+            if len(running) == index and index < len(self._running) and self._running[index][0] is frame:
+                running.append(self._running[index])  # still in the call seen before (held: its id is not reused)
+                continue
+            scope = f"{METHOD_SCOPE}{len(self._recorded.methods)}"
+            self._recorded.methods[scope] = self._method(frame, owner, path, scope)
+            running.append((frame, scope))
+        self._running = running
+        return [scope for _, scope in running]
+
+    def _method(self, frame: Any, owner: torch.nn.Module, path: str, scope: str) -> RecordedMethod:
+        code = frame.f_code
+        arguments = frame.f_locals
+        count = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & inspect.CO_VARARGS) + bool(
+            code.co_flags & inspect.CO_VARKEYWORDS)
+        read: list[tuple[str, torch._C.Value]] = []
+        for name in code.co_varnames[1:count]:
+            value = arguments.get(name)
+            tensors = _tensors(value, _MAX_DEPTH - 3)  # three levels: a list of dicts of tensors
+            named = [(name, value)] if isinstance(value, torch.Tensor) else [
+                (f"{name}[{index}]", tensor) for index, tensor in enumerate(tensors)]
+            for label, tensor in named:
+                traced = self._traced.value(tensor)
+                if traced is not None and all(traced.unique() != seen.unique() for _, seen in read):
+                    read.append((label, traced))
+        inputs = _reads(scope, read)
+        if id(owner) not in self._signatures:
+            state = torch._C._get_tracing_state()  # paused: traced, a shape's sizes are tensors
+            torch._C._set_tracing_state(None)
+            try:
+                self._signatures[id(owner)] = _signature(owner)
+            finally:
+                torch._C._set_tracing_state(state)
+        signature = hashlib.sha1(f"{self._signatures[id(owner)]}.{code.co_name}".encode()).hexdigest()[:16]
+        return RecordedMethod(path, type(owner).__name__, code.co_name, scope, inputs, _line(frame.f_back), signature)
 
 
     def _run(self, func: Any, args: Any, kwargs: Any) -> Any:
@@ -152,6 +274,28 @@ class _Functions(TorchFunctionMode):
             if self._recorded.failed is None and all(map(self._traced.knows, _tensors((args, kwargs)))):
                 self._recorded.failed = (None, error)
             raise
+
+
+def _reads(scope: str, read: list[tuple[str, torch._C.Value]]) -> list[tuple[str, int]]:
+    """``(name, unique())`` for each value a recorded scope read, each value's node told its name."""
+    for name, value in read:
+        node = value.node()
+        if node.kind() != "prim::Param":  # a graph input keeps its number
+            noted = list(node.ss(READ_ATTRIBUTE)) if node.hasAttribute(READ_ATTRIBUTE) else []
+            node.ss_(READ_ATTRIBUTE, [*noted, f"{scope}|{value.offset()}|{name}"])
+    return [(name, value.unique()) for name, value in read]
+
+
+def read_name(value: torch._C.Value, scope: str) -> str | None:
+    """The name a recorded scope gave ``value`` when it read it (see :data:`READ_ATTRIBUTE`), if it did."""
+    node = value.node()
+    if not node.hasAttribute(READ_ATTRIBUTE):
+        return None
+    for entry in node.ss(READ_ATTRIBUTE):
+        noted_scope, offset, name = entry.split("|", 2)
+        if noted_scope == scope and int(offset) == value.offset():
+            return name
+    return None
 
 
 _parameters = functools.lru_cache(maxsize=256)(inspect.signature)  # 0.7 ms for a long signature
@@ -191,20 +335,24 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
         traced = _Traced()
         traced.add(module.parameters())  # the trace's inputs, with what it was called on (below)
         traced.add(module.buffers())
-        torch.nn.Module._slow_forward = _recorder(module, recorded, traced, traced_forward)
+        owners = {id(child): (child, path) for path, child in module.named_modules()}
+        signatures: dict[int, str] = {}
+        functions = _Functions(recorded, traced, owners, signatures)
+        torch.nn.Module._slow_forward = _recorder(module, recorded, traced, traced_forward, functions, signatures)
         try:
-            with _Functions(recorded, traced):
+            with functions:
                 yield recorded
         finally:
             torch.nn.Module._slow_forward = traced_forward
+            functions.forget()
 
 
-def _recorder(module: torch.nn.Module, recorded: Recorded, traced: _Traced, traced_forward: Any) -> Any:
+def _recorder(module: torch.nn.Module, recorded: Recorded, traced: _Traced, traced_forward: Any,
+              functions: _Functions, signatures: dict[int, str]) -> Any:
     """The ``_slow_forward`` that records each call of one of ``module``'s submodules as one node,
     in the thread that made it; ``traced_forward`` for every other module, and in every other thread."""
     paths = {child: path for path, child in module.named_modules() if path}
     calls = recorded.calls
-    signatures: dict[int, str] = {}
     recording_thread = threading.get_ident()
 
     def forward(self: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
@@ -217,7 +365,11 @@ def _recorder(module: torch.nn.Module, recorded: Recorded, traced: _Traced, trac
         state = torch._C._get_tracing_state()  # set: Module.__call__ runs _slow_forward only while tracing
         read = [(name, value) for name, tensor in _arguments(self, args, kwargs)
                 if (value := traced.value(tensor)) is not None]
+        kept = _state(self)  # tensors it keeps on itself: the trace's ones are read (a method stored them)
+        read += [(name, value) for name, tensor in kept
+                 if (value := traced.value(tensor)) is not None and all(value is not v for _, v in read)]
         inputs = [value for _, value in read]
+        scopes = functions.methods()  # the methods of the traced code this call is made in
         torch._C._set_tracing_state(None)
         try:
             result = self.forward(*args, **kwargs)
@@ -231,8 +383,17 @@ def _recorder(module: torch.nn.Module, recorded: Recorded, traced: _Traced, trac
         finally:
             torch._C._set_tracing_state(state)
         outputs = _tensors(result)
+        before = {id(tensor) for _, tensor in kept}
+        outputs += [tensor for _, tensor in _state(self) if id(tensor) not in before and not traced.knows(tensor)
+                    and not any(tensor is t for t in outputs)]  # stored by the call: later reads connect
         graph = state.graph()
-        node = graph.create("prim::CallMethod", inputs, len(outputs))
+        for scope in scopes:
+            state.push_scope(scope)
+        try:
+            node = graph.create("prim::CallMethod", inputs, len(outputs))
+        finally:
+            for _ in scopes:
+                state.pop_scope()
         node.s_("name", "forward")
         node.i_(CALL_ATTRIBUTE, len(calls))
         graph.insertNode(node)
@@ -278,6 +439,19 @@ def _arguments(module: torch.nn.Module, args: Any, kwargs: Any) -> list[tuple[st
     return found
 
 
+def _state(module: torch.nn.Module) -> list[tuple[str, torch.Tensor]]:
+    """The tensors a module keeps on itself, not as parameters or buffers: ``self.corr_pyramid[0]``."""
+    found: list[tuple[str, torch.Tensor]] = []
+    for name, value in vars(module).items():
+        if name in _MODULE_INTERNALS:
+            continue
+        tensors = _tensors(value, _MAX_DEPTH - _STATE_DEPTH)
+        named = [(f"self.{name}", value)] if isinstance(value, torch.Tensor) else [
+            (f"self.{name}[{index}]", tensor) for index, tensor in enumerate(tensors)]
+        found.extend((n, tensor) for n, tensor in named if not any(tensor is t for _, t in found))
+    return found
+
+
 def _tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
     """The tensors in ``obj`` and its tuples, lists, dicts, dataclasses and objects, in order, each once."""
     if isinstance(obj, torch.Tensor):
@@ -302,9 +476,13 @@ def _tensors(obj: Any, depth: int = 0) -> list[torch.Tensor]:
 
 def _call_site() -> ir.SourceLocation | None:
     """The line, outside torch's ``Module.__call__`` and function dispatch, that made the call."""
-    frame = sys._getframe(1)
+    return _line(sys._getframe(1))
+
+
+def _line(frame: Any) -> ir.SourceLocation | None:
+    """The line ``frame`` (or the first frame above it outside torch's machinery) is running."""
     while frame is not None and (frame.f_code.co_filename in _MACHINERY or _wrapping(frame)):
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     if frame is None:
         return None
     file, line = frame.f_code.co_filename, frame.f_lineno

@@ -32,7 +32,7 @@ from ..options import MODES
 from ..scopes import on_the_way
 from ..text import natural_key, short_file
 from . import calls, zipcheck
-from .calls import CALL_ATTRIBUTE, Recorded, RecordedCall, RecordedFunction, recording_calls
+from .calls import CALL_ATTRIBUTE, Recorded, RecordedCall, RecordedFunction, RecordedMethod, recording_calls
 
 __all__ = ["Source", "obtain", "convert", "trace_collapsed", "MODES"]
 
@@ -527,8 +527,8 @@ class _Converter:
         if source.module is not None and first is not None and first.debugName().startswith("self"):
             paths[first.unique()] = "self"
         context = _Context(values, paths, source.module, depth=0, prefix="")
-        if self.recorded.functions:
-            nodes = self._with_function_calls(list(source.graph.nodes()), list(source.graph.outputs()), context)
+        if self.recorded.functions or self.recorded.methods:
+            nodes = self._with_recorded_scopes(list(source.graph.nodes()), list(source.graph.outputs()), context)
         else:
             nodes = self._nodes(source.graph.nodes(), context, body=True)
         outputs = [values[v.unique()] for v in source.graph.outputs()]
@@ -570,7 +570,7 @@ class _Converter:
         converted.writes = schema.writes
         for index, block in enumerate(node.blocks()):
             converted.blocks.append(self._block(block, _block_label(kind, index), context))
-        converted.outputs = [self._value(v, context.values) for v in node.outputs()]
+        converted.outputs = [self._value(v, context.values) for v in node.outputs() if not _unused_none(node, v)]
 
         if kind == "prim::GetAttr":
             base = context.paths.get(node.input().unique())
@@ -595,48 +595,85 @@ class _Converter:
                         "module_signature": call.signature},
         )
 
-    def _with_function_calls(self, nodes: list[torch._C.Node], outputs: list[torch._C.Value],
-                             context: _Context) -> list[ir.Node]:
-        """A trace's nodes, each ``torch.nn.functional`` call of more than one operation one node."""
-        scopes = [node.scopeName() for node in nodes]
-        members: dict[str, list[torch._C.Node]] = {}
-        last: dict[str, int] = {}  # where each function's operations end: where its call is drawn
-        for index, (node, scope) in enumerate(zip(nodes, scopes)):
-            if scope in self.recorded.functions:
-                members.setdefault(scope, []).append(node)
-                last[scope] = index
-        collapsed = {scope for scope, group in members.items()
-                     if _collapsible(group) and not _read_in_between(nodes, scopes, scope, group)}
-        readers: dict[int, set[str]] = {}  # value -> the scopes of the nodes that read it ("" for others)
-        for node, scope in zip(nodes, scopes):
+    def _with_recorded_scopes(self, nodes: list[torch._C.Node], outputs: list[torch._C.Value],
+                              context: _Context) -> list[ir.Node]:
+        """A recorded trace's nodes, each ``torch.nn.functional`` call of more than one operation one
+        node, and each method call one node unless it is opened (see :meth:`_collapsed`)."""
+        chains = [[part for part in node.scopeName().split("/") if calls.recorder_scope(part)] for node in nodes]
+        readers: dict[int, set[int]] = {}  # value -> the indices of the nodes that read it (-1: the graph's output)
+        for index, node in enumerate(nodes):
             for value in node.inputs():
-                readers.setdefault(value.unique(), set()).add(scope)
+                readers.setdefault(value.unique(), set()).add(index)
         for value in outputs:
-            readers.setdefault(value.unique(), set()).add("")
+            readers.setdefault(value.unique(), set()).add(-1)
+        plan: list[tuple[int, str | None, list[int]]] = []  # (where it is drawn, the scope drawn as one call, nodes)
+        pending = [(list(range(len(nodes))), 0)]
+        while pending:  # each level of scopes: the top, then inside each method opened
+            indices, level = pending.pop()
+            groups: dict[str, list[int]] = {}
+            for index in indices:
+                if len(chains[index]) > level:
+                    groups.setdefault(chains[index][level], []).append(index)
+                else:
+                    plan.append((index, None, [index]))
+            for scope, members in groups.items():
+                if self._collapsed(scope, [nodes[i] for i in members]) and not _read_in_between(nodes, members):
+                    plan.append((members[-1], scope, members))  # after every value it reads
+                elif scope in self.recorded.methods:
+                    pending.append((members, level + 1))
+                else:
+                    plan.extend((index, None, [index]) for index in members)
         converted: list[ir.Node] = []
-        for index, (node, scope) in enumerate(zip(nodes, scopes)):
-            if scope not in collapsed:
-                converted.append(self._node(node, context))
-            elif last[scope] == index:  # after every value it reads (some are made between its operations)
-                converted.append(self._function_call(self.recorded.functions[scope], members[scope], readers, context))
+        for _, called, members in sorted(plan, key=lambda entry: entry[0]):  # in the trace's order: made before read
+            if called is None:
+                converted.append(self._node(nodes[members[0]], context))
+            else:
+                converted.append(self._scope_call(called, nodes, members, readers, context))
         return converted
 
-    def _function_call(self, function: RecordedFunction, group: list[torch._C.Node], readers: dict[int, set[str]],
-                       context: _Context) -> ir.Node:
+    def _collapsed(self, scope: str, group: list[torch._C.Node]) -> bool:
+        """Whether a recorded scope is drawn as one call: a function of more than one operation; a
+        submodule's method that did anything; a method of the traced module's own that did more than
+        one operation and called no submodule (one that does, ResNet's ``_forward_impl``, is opened:
+        its calls are the model's stages)."""
+        method = self.recorded.methods.get(scope)
+        if method is None:
+            return _collapsible(group)
+        if method.path:
+            return any(not _constant_or_list_of_constants(node) for node in group)
+        return _collapsible(group) and not any(node.hasAttribute(CALL_ATTRIBUTE) for node in group
+                                               if node.kind() == "prim::CallMethod")
+
+    def _scope_call(self, scope: str, nodes: list[torch._C.Node], members: list[int], readers: dict[int, set[int]],
+                    context: _Context) -> ir.Node:
+        group = [nodes[index] for index in members]
+        inside = set(members)
         made = {v.unique() for node in group for v in node.outputs()}
         reads: dict[int, torch._C.Value] = {}  # what it reads from before it, in order
         for node in group:
             for value in node.inputs():
                 if value.unique() not in made:
                     reads.setdefault(value.unique(), value)
-        used = [v for node in group for v in node.outputs() if readers.get(v.unique(), set()) - {function.scope}]
-        names = {unique: name for name, unique in function.inputs}
+        used = [v for node in group for v in node.outputs() if readers.get(v.unique(), set()) - inside]
+        recorded: RecordedFunction | RecordedMethod
+        if scope in self.recorded.methods:
+            recorded = method = self.recorded.methods[scope]
+            kind, callee = "prim::CallMethod", f"{method.path or 'self'}.{method.method}"
+            attributes: dict[str, object] = {"module_path": method.path, "module_type": method.module_type,
+                                             "module_signature": method.signature}
+            if method.path:
+                self.called_paths.add(method.path)
+        else:
+            recorded = self.recorded.functions[scope]
+            kind, callee, attributes = "prim::CallFunction", f"torch.nn.functional.{recorded.name}", {}
+        names = {unique: name for name, unique in recorded.inputs}  # graph inputs keep their numbers
         return ir.Node(
-            id=f"n{next(self._node_ids)}", kind="prim::CallFunction",
+            id=f"n{next(self._node_ids)}", kind=kind,
             inputs=[context.values[unique] for unique in reads],
             outputs=[self._value(v, context.values) for v in used],
-            arg_names=[names.get(unique, "") for unique in reads], callee=f"torch.nn.functional.{function.name}",
-            source=function.source,
+            arg_names=[calls.read_name(value, scope) or names.get(unique, "") for unique, value in reads.items()],
+            callee=callee,
+            attributes=attributes, source=recorded.source,
         )
 
     def _block(self, block: torch._C.Block, label: str, context: _Context) -> ir.Block:
@@ -693,18 +730,33 @@ class _Converter:
         converted.blocks.append(ir.Block(converted.callee, params, body, returns))
 
 
-def _read_in_between(nodes: list[torch._C.Node], scopes: list[str], scope: str, group: list[torch._C.Node]) -> bool:
-    """Whether a node outside the function, between its first and last operation, reads what the
-    function made: the call could then not be drawn as one node (its result is needed inside it)."""
-    made = {value.unique() for node in group for value in node.outputs()}
-    start = scopes.index(scope)
-    end = len(scopes) - 1 - scopes[::-1].index(scope)
-    return any(value.unique() in made for node, other in zip(nodes[start:end], scopes[start:end]) if other != scope
-               for value in node.inputs())
+def _read_in_between(nodes: list[torch._C.Node], members: list[int]) -> bool:
+    """Whether a node outside a function (or method), between its first and last operation, reads what
+    it made: the call could then not be drawn as one node (its result is needed inside it)."""
+    inside = set(members)
+    made = {value.unique() for index in members for value in nodes[index].outputs()}
+    return any(value.unique() in made for index in range(members[0], members[-1]) if index not in inside
+               for value in nodes[index].inputs())
+
+
+def _unused_none(node: torch._C.Node, value: torch._C.Value) -> bool:
+    """Whether ``value`` is the ``None`` a call returned and nothing reads: the call is made for what it
+    does (``self.corr_block.build_pyramid(f1, f2)`` stores a pyramid on the submodule), and a call
+    without a result is drawn as that, an effect, not as a check whose result nothing uses."""
+    return (node.kind() in ("prim::CallMethod", "prim::CallFunction") and isinstance(value.type(), torch._C.NoneType)
+            and not value.uses())
 
 
 def _collapsible(group: list[torch._C.Node]) -> bool:
-    return sum(node.kind() != "prim::Constant" for node in group) > 1
+    """Whether a function did more than one operation: its constants, and the lists of constants it
+    built for one (``F.layer_norm``'s ``normalized_shape``), are that operation's arguments."""
+    return sum(not _constant_or_list_of_constants(node) for node in group) > 1
+
+
+def _constant_or_list_of_constants(node: torch._C.Node) -> bool:
+    if node.kind() in ("prim::ListConstruct", "prim::TupleConstruct"):
+        return all(value.node().kind() == "prim::Constant" for value in node.inputs())
+    return node.kind() == "prim::Constant"
 
 
 def _name_arguments(converted: ir.Node, schema: Any, *, skip: int) -> None:
@@ -805,6 +857,8 @@ def _attributes(node: torch._C.Node) -> dict[str, object]:
     kind = node.kind()
     attributes: dict[str, object] = {}
     for name in node.attributeNames():
+        if name == calls.READ_ATTRIBUTE:  # the recorder's note of who read the node's results
+            continue
         if kind == "prim::Constant" and name == "value":
             attributes[name] = constant_value(node)
         else:
@@ -973,6 +1027,8 @@ def _signature(module: torch.jit.ScriptModule, method: str) -> str:
 
 
 def _module_scope(scope: str) -> str:
-    """The tracer's scope ``__module.layers.0/__module.layers.0.fc`` as ``layers.0.fc``."""
-    deepest = scope.rsplit("/", 1)[-1]
+    """The tracer's scope ``__module.layers.0/__module.layers.0.fc`` as ``layers.0.fc``; the scope a
+    recorded ``torch.nn.functional`` call pushed (``jitviz.function.3``) is not a module's, and is left out."""
+    parts = [part for part in scope.split("/") if part and not calls.recorder_scope(part)]
+    deepest = parts[-1] if parts else ""
     return deepest.removeprefix("__module").removeprefix(".")
