@@ -164,7 +164,7 @@ def _pickle_of_nones(count: int) -> bytes:
 @pytest.mark.parametrize("member, data, reason", [
     ("data.pkl", _pickle_of_nones(63 << 20), "more than 2,000,000 pickle opcodes"),
     ("test_untrusted_files.py", b"x = 1\n" * ((10 << 20) // 6), "bytes of code, more than the"),
-])
+], ids=["63-MiB-of-NONE-opcodes", "10-MiB-code-file"])  # not the data itself: it would be the test's name
 def test_checks_before_any_load_are_bounded(tmp_path, member, data, reason):
     members = zipforge.saved_module(tmp_path / "m.pt", Plain())
     hit = next(m for m in members if str(m.name).endswith(member))
