@@ -263,6 +263,18 @@ def _condition_used_in_its_arm(x: torch.Tensor, n: int) -> torch.Tensor:
     return y
 
 
+def _else_that_prints(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    else:
+        print("not zero")
+        if n == 1:
+            y = x + 1
+        else:
+            y = x - 1
+    return y
+
+
 def _ternary_chain(x: torch.Tensor, n: int) -> torch.Tensor:
     y = x if n == 0 else (x * 2 if n == 1 else x * 3)
     return y
@@ -367,8 +379,8 @@ def test_an_arm_whose_condition_takes_several_ops_folds_them_into_the_decision()
     assert missing_uses(model, draw(model)) == []
 
 
-@pytest.mark.parametrize("function", [_condition_used_in_its_arm, _ternary_chain])
-def test_an_else_that_computes_what_its_arm_uses_or_a_ternary_is_no_elif(function):
+@pytest.mark.parametrize("function", [_condition_used_in_its_arm, _else_that_prints, _ternary_chain])
+def test_an_else_that_does_more_than_decide_or_a_ternary_is_no_elif(function):
     from .drawing_check import missing_uses
 
     model = jitviz.graph(function)
