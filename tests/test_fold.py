@@ -275,6 +275,55 @@ def _else_that_prints(x: torch.Tensor, n: int) -> torch.Tensor:
     return y
 
 
+def _else_returning_more(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+        z = x * 0
+    else:
+        if n == 1:
+            y = x + 1
+        else:
+            y = x - 1
+        z = x
+    return y + z
+
+
+def _condition_read_again_by_the_next_elif(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    else:
+        k = n % 4
+        if k == 1:
+            y = x + 1
+        elif k == 2:
+            y = x + 2
+        else:
+            y = x - 1
+    return y
+
+
+def _else_computing_for_its_arm(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    else:
+        s = x.sum()
+        if n == 1:
+            y = x * s
+        else:
+            y = x - 1
+    return y
+
+
+def _elif_that_mutates(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    elif bool(x.add_(1).sum() > 0):
+        y = x + 1
+    else:
+        y = x - 1
+    return y
+
+
 def _ternary_chain(x: torch.Tensor, n: int) -> torch.Tensor:
     y = x if n == 0 else (x * 2 if n == 1 else x * 3)
     return y
@@ -379,7 +428,8 @@ def test_an_arm_whose_condition_takes_several_ops_folds_them_into_the_decision()
     assert missing_uses(model, draw(model)) == []
 
 
-@pytest.mark.parametrize("function", [_condition_used_in_its_arm, _else_that_prints, _ternary_chain])
+@pytest.mark.parametrize("function", [_condition_used_in_its_arm, _else_that_prints, _else_computing_for_its_arm,
+                                      _elif_that_mutates, _ternary_chain])
 def test_an_else_that_does_more_than_decide_or_a_ternary_is_no_elif(function):
     from .drawing_check import missing_uses
 
@@ -388,6 +438,35 @@ def test_an_else_that_does_more_than_decide_or_a_ternary_is_no_elif(function):
     assert all(len(node.blocks) == 2 and "arms" not in node.attributes for node in _decisions(folded))
     assert len(_decisions(folded)) == len(_decisions(model))
     assert missing_uses(model, draw(model)) == []
+
+
+def test_an_else_that_also_returns_a_value_of_its_own_is_no_elif():
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(_else_returning_more)
+    outer, inner = _decisions(model)
+    assert len(outer.outputs) == 2 and len(inner.outputs) == 1
+    folded = fold(model).graph
+    assert [[block.label for block in node.blocks] for node in _decisions(folded)] == [["then", "else"]] * 2
+    assert missing_uses(model, draw(model)) == []
+
+
+def test_an_else_whose_condition_the_next_elif_reads_again_is_no_elif():
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(_condition_read_again_by_the_next_elif)
+    folded = fold(model).graph
+    outer, inner = _decisions(folded)
+    assert [block.label for block in outer.blocks] == ["then", "else"]
+    assert [block.label for block in inner.blocks] == ["if k == 1", "elif k == 2", "else"]
+    assert [n.kind for n in outer.blocks[1].nodes] == ["prim::If"]
+    assert "aten::remainder" in [n.kind for n in inner.members]  # k = n % 4: folded into the chain that reads it
+    assert missing_uses(model, draw(model)) == []
+
+
+def test_a_mutation_in_an_elifs_condition_stays_drawn():
+    folded = fold(jitviz.graph(_elif_that_mutates))
+    assert "aten::add_" in [n.kind for n in folded.graph.walk()]
 
 
 def test_a_chain_without_else_keeps_its_empty_else_arm():
