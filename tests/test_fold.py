@@ -379,10 +379,10 @@ def test_an_elif_chain_is_drawn_with_every_use_accounted_for_and_checks_show_kee
     model = jitviz.graph(_elif_chain(tmp_path, 5))
     drawing = draw(model)
     assert missing_uses(model, drawing) == []
-    assert sum(1 for element in drawing.regions if element.startswith("cluster_") and "_b" not in element) == 1
+    assert sum(1 for element in drawing.elements.values() if element.kind == "frame" and element.role == "if") == 1
     shown = draw(model, checks="show")
     assert missing_uses(model, shown) == []
-    assert sum(1 for element in shown.regions if element.startswith("cluster_") and "_b" not in element) == 4
+    assert sum(1 for element in shown.elements.values() if element.kind == "frame" and element.role == "if") == 4
     assert len(_decisions(fold(model, conditions=False, checks=True, training=True).graph)) == 4
 
 

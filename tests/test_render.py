@@ -599,7 +599,7 @@ def _odd_elif(x: torch.Tensor, s: str) -> torch.Tensor:
 
 
 def test_an_elif_chains_arms_are_named_after_their_model_blocks_and_say_their_condition_not_true_or_false():
-    from jitviz.paint_dot import painted_dot
+    from jitviz.paint import painted_dot
 
     model = jitviz.graph(_odd_elif)
     drawing = draw(model, run_counts=True)
@@ -607,11 +607,15 @@ def test_an_elif_chains_arms_are_named_after_their_model_blocks_and_say_their_co
     ifs = model.find("prim::If")
     assert len(ifs) == 3
     keys = [ir.block_key(ifs[0], 0), ir.block_key(ifs[1], 0), ir.block_key(ifs[2], 0), ir.block_key(ifs[2], 1)]
+    elements = drawing.elements
     for key in keys:  # each arm keeps the DOT ids of the model block it is, and sits in it
         owner, index = key.split("/")
-        assert drawing.regions[f"cluster_{owner}_b{index}"] == key and drawing.regions[f"{owner}_r{index}"] == key
-        assert f"{ifs[0].id} -> " in source and (f"{owner}_r{index}", f"{ifs[0].id}_join") in drawing.edge_ends.values()
-    assert f"cluster_{ifs[0].id}_b1" not in drawing.regions  # the first if's else block is the elifs
+        assert elements[f"cluster_{owner}_b{index}"].block == key and elements[f"{owner}_r{index}"].block == key
+        assert any(edge.ends == (f"{owner}_r{index}", f"{ifs[0].id}_join") for edge in drawing.edges())
+    assert f"cluster_{ifs[0].id}_b1" not in elements  # the first if's else block is the elifs
+    arms = [element.label for element in elements.values() if element.kind == "frame" and element.role == "block"]
+    assert arms == [(f'if s == "<b>" · {RUNS_PLACEHOLDER}',), (f'elif s == "\\"q\\" & {{x}}" · {RUNS_PLACEHOLDER}',),
+                    (f'elif s == "c" · {RUNS_PLACEHOLDER}',), (f"else · {RUNS_PLACEHOLDER}",)]
     labels = re.findall(r'id=cluster_n\d+_b\d label="([^"\\]*(?:\\.[^"\\]*)*)"', source)
     assert labels == [f"if s == \\\"<b>\\\" · {RUNS_PLACEHOLDER}",
                       f"elif s == \\\"\\\\\\\"q\\\\\\\" & {{x}}\\\" · {RUNS_PLACEHOLDER}",
