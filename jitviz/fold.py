@@ -16,7 +16,14 @@ the 20-term condition that picks a fast path, and the branch a module in eval mo
 * **checks**: each connected group of check nodes becomes one ``jitviz::check`` node that names
   the lines it checks and reads what they read;
 * **eval mode**: in a module whose ``self.training`` is ``False``, the ``if self.training:`` branch
-  becomes one ``jitviz::folded`` node.
+  becomes one ``jitviz::folded`` node;
+* **elif chains**: an ``if``/``elif``/.../``else`` chain, which TorchScript writes as an ``if`` nested
+  in the ``else`` block of the one before, is one decision with one block per arm (``if n == 0``,
+  ``elif n == 1``, ..., ``else``), side by side, and every arm's condition folded into it. An ``else``
+  block is taken for an ``elif`` when it holds nothing but the inner ``if`` and the nodes that compute
+  only its condition, and returns exactly what that ``if`` returns. Each arm keeps the
+  :func:`~jitviz.ir.block_key` of the model block it is (:attr:`jitviz.ir.Block.key`), so that what
+  ran is still counted per arm.
 
 Every folded node keeps the model's nodes it stands for in :attr:`jitviz.ir.Node.members`, so a
 picture can still say which source lines it covers.
@@ -25,6 +32,7 @@ picture can still say which source lines it covers.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -48,6 +56,22 @@ _DATA_EFFECTS = {"prim::Print", "prim::SetAttr"}
 _VALUE_LIKE = {"prim::Constant", "prim::GetAttr", "prim::Uninitialized"}
 
 _NONE, _CHECK, _CONDITION, _DATA = range(4)
+# The line of an if statement: `if n == 0:`, `elif x.dim() > 2:` (not `y = a if c else b`).
+_IF_LINE = re.compile(r"^(?:el)?if\b\s*(.*?)\s*:?\s*$")
+
+
+@dataclass
+class _Chain:
+    """An ``if``/``elif``/``else`` chain: its arms in order, and what its ``else`` blocks held besides."""
+
+    arms: list[tuple[ir.Node, int, str]]  # (the if whose block it is, the block's index, the arm's label)
+    cones: list[list[ir.Node]]  # per elif: the nodes computing only its condition, in its else block
+    hoisted: list[ir.Node]  # constants and attributes of those else blocks: drawn before the decision
+
+    @property
+    def inner(self) -> list[ir.Node]:
+        """The ``if`` nodes of the ``elif`` arms, each drawn as the decision."""
+        return [owner for owner, _, _ in self.arms[1:-1]]
 
 
 @dataclass
@@ -87,6 +111,8 @@ class _Folder:
         self.node_mode: dict[str, int] = {}
         self.folded: dict[str, str] = {}  # model node id -> id of the node standing for it
         self.absorbed: dict[str, list[ir.Node]] = {}  # if node id -> condition nodes folded into it
+        self.chains: dict[str, _Chain] = {}  # id of an elif chain's first if -> the chain
+        self.chained: set[str] = set()  # ids of the ifs of elif arms (drawn as their chain's first)
 
     # --- analysis --------------------------------------------------------------------------------
 
@@ -103,6 +129,7 @@ class _Folder:
         self._liveness()
         training_blocks = self._training_blocks() if self.want_training else {}
         if self.want_conditions:
+            self._find_chains(training_blocks)
             self._conditions()
         nodes = self._rewrite(self.graph.nodes, training_blocks)
         outputs = [self._resolve(v) for v in self.graph.outputs]
@@ -220,7 +247,8 @@ class _Folder:
         """Fold each drawn ``if``'s long condition into it; short ones stay drawn."""
         cones: dict[str, list[ir.Node]] = {}
         for node in self.graph.walk():
-            if node.kind == "prim::If" and node.callee is None and self._mode(node) == _DATA and node.inputs:
+            if node.kind == "prim::If" and node.callee is None and self._mode(node) == _DATA and node.inputs \
+                    and node.id not in self.chains and node.id not in self.chained:
                 cones[node.id] = self._cone(node.inputs[0])
         drawn: set[str] = set()
         for cone in cones.values():
@@ -236,6 +264,17 @@ class _Folder:
                     self.absorbed[node.id] = cone
                     for member in _walk_all(cone):
                         self.folded.setdefault(member.id, node.id)
+        for node in self.graph.walk():
+            if node.id in self.chains:  # every arm's condition, short ones too: each arm's label says it
+                chain = self.chains[node.id]
+                cone = [n for n in self._cone(node.inputs[0]) if n.kind not in _VALUE_LIKE]
+                cone += [n for arm in chain.cones for n in arm]
+                if cone:
+                    self.absorbed[node.id] = cone
+                    for member in _walk_all(cone):
+                        self.folded.setdefault(member.id, node.id)
+                for inner in chain.inner:
+                    self.folded[inner.id] = node.id
         by_id = {node.id: node for node in self.graph.walk()}
         for node_id in drawn:  # drawn condition nodes need their inputs drawn too
             for value in by_id[node_id].inputs:
@@ -287,6 +326,94 @@ class _Folder:
                 found[node.id] = 0
         return found
 
+    # --- elif chains ------------------------------------------------------------------------------
+
+    def _find_chains(self, training_blocks: dict[str, int]) -> None:
+        """Every ``if``/``elif``/``else`` chain of at least one ``elif``, found from its first ``if``."""
+        for node in self.graph.walk():  # program order: a chain's first if comes before its elifs
+            if node.id in self.chained or not self._decides(node, training_blocks):
+                continue
+            label = _arm_label(node, "if")
+            if label is None:
+                continue
+            chain = _Chain([(node, 0, label)], [], [])
+            last = node
+            while (step := self._elif(last, training_blocks)) is not None:
+                inner, cone, hoisted = step
+                label = _arm_label(inner, "elif")
+                if label is None:
+                    break
+                chain.arms.append((inner, 0, label))
+                chain.cones.append(cone)
+                chain.hoisted.extend(hoisted)
+                last = inner
+            if len(chain.arms) < 2:
+                continue
+            chain.arms.append((last, 1, "else"))
+            self.chains[node.id] = chain
+            self.chained.update(inner.id for inner in chain.inner)
+
+    def _decides(self, node: ir.Node, training_blocks: dict[str, int]) -> bool:
+        """A drawn two-way ``if`` of the user's code (not a check, not ``if self.training:`` folded)."""
+        return (node.kind == "prim::If" and node.callee is None and len(node.blocks) == 2 and bool(node.inputs)
+                and self._mode(node) == _DATA and node.id not in training_blocks)
+
+    def _elif(self, node: ir.Node,
+              training_blocks: dict[str, int]) -> tuple[ir.Node, list[ir.Node], list[ir.Node]] | None:
+        """``node``'s else block as an ``elif``: (the inner if, its condition's nodes, the constants), or None.
+
+        It is one when it holds nothing but that ``if``, constants, and nodes that compute the ``if``'s
+        condition and are used by nothing else; and returns exactly the ``if``'s results.
+        """
+        block = node.blocks[1]
+        rest = [n for n in block.nodes if n.kind not in _VALUE_LIKE]
+        if not rest:
+            return None
+        inner, cone = rest[-1], rest[:-1]
+        if not self._decides(inner, training_blocks) or [v.id for v in block.returns] != [v.id for v in inner.outputs]:
+            return None
+        made_here = {value.id: n for n in cone for value in n.outputs}
+        reached: set[str] = set()
+        stack = [inner.inputs[0]]
+        while stack:
+            producer = made_here.get(stack.pop().id)
+            if producer is not None and producer.id not in reached:
+                reached.add(producer.id)
+                stack.extend(producer.reads())
+        if len(reached) != len(cone):
+            return None  # something else is computed there: drawn, the else block stays an else block
+        members = {n.id for n in _walk_all(cone)}
+        if any(self._mode(n) > _CONDITION for n in _walk_all(cone)):
+            return None
+        for value in (v for n in cone for v in n.made()):
+            if any(user.id not in members and user is not inner for user in self._users_of(value)):
+                return None  # the condition's value is used in an arm too
+        return inner, cone, [n for n in block.nodes if n.kind in _VALUE_LIKE]
+
+    def _decision(self, head: ir.Node, training_blocks: dict[str, int]) -> ir.Node:
+        """The chain starting at ``head`` as one node: one block per arm, every condition folded in."""
+        chain = self.chains[head.id]
+        cone = self.absorbed.get(head.id, [])
+        inside = {v.id for n in cone for v in n.made()}
+        inputs: list[ir.Value] = []
+        for value in [*(v for n in cone for v in n.reads()), *(owner.inputs[0] for owner, _, _ in chain.arms[:-1])]:
+            value = self._resolve(value)
+            if value.id not in inside and value not in inputs and not self._is_value_like(value):
+                inputs.append(value)
+        blocks = []
+        for owner, index, label in chain.arms:
+            block = owner.blocks[index]
+            blocks.append(ir.Block(label, block.params, self._rewrite(block.nodes, training_blocks),
+                                   [self._resolve(v) for v in block.returns], ir.block_key(owner, index)))
+        arms = len(chain.arms)
+        attributes: dict[str, object] = {**head.attributes,
+                                         "arms": ir.Literal(f"{arms} (if, {plural(arms - 2, 'elif')}, else)")}
+        if cone:
+            attributes["conditions"] = ir.Literal(_condition_text(cone))
+        members = list({n.id: n for n in _walk_all(cone)}.values()) + chain.inner
+        return dataclasses.replace(head, inputs=inputs, arg_names=[""] * len(inputs), attributes=attributes,
+                                   blocks=blocks, members=members)
+
     # --- rewriting --------------------------------------------------------------------------------
 
     def _rewrite(self, nodes: list[ir.Node], training_blocks: dict[str, int]) -> list[ir.Node]:
@@ -296,6 +423,8 @@ class _Folder:
             if self._drawn(node):
                 result.extend(self._flush(pending))
                 pending = []
+                if node.id in self.chains:
+                    result.extend(self.chains[node.id].hoisted)
                 result.append(self._rewritten(node, training_blocks))
             elif node.id not in self.folded:
                 pending.append(node)
@@ -367,6 +496,8 @@ class _Folder:
         return producer is not None and producer.kind in _VALUE_LIKE or value.is_module
 
     def _rewritten(self, node: ir.Node, training_blocks: dict[str, int]) -> ir.Node:
+        if node.id in self.chains:
+            return self._decision(node, training_blocks)
         inputs = [self._resolve(v) for v in node.inputs]
         arg_names = list(node.arg_names)
         attributes = node.attributes
@@ -390,7 +521,8 @@ class _Folder:
                 body = self._training_unit(block)
             else:
                 body = self._rewrite(block.nodes, training_blocks)
-            blocks.append(ir.Block(block.label, block.params, body, [self._resolve(v) for v in block.returns]))
+            blocks.append(ir.Block(block.label, block.params, body, [self._resolve(v) for v in block.returns],
+                                   block.key))
         outputs = node.outputs
         return dataclasses.replace(node, inputs=inputs, arg_names=arg_names, attributes=attributes,
                                    blocks=blocks, outputs=outputs, members=members)
@@ -495,6 +627,15 @@ def _is_tensor(type_name: str) -> bool:
     head = inner.split("(")[0]
     return inner.startswith("Tensor") or ("(" in inner and head.isalpha() and head[0].isupper()
                                            and head not in ("Dict", "Tuple", "List", "Future", "Union"))
+
+
+def _arm_label(node: ir.Node, word: str) -> str | None:
+    """``elif n == 1`` for the ``if`` of ``elif n == 1:`` (or of ``if n == 1:`` nested in an ``else``);
+    None where the line is no if statement (``y = a if c else b``): such a chain is not folded."""
+    match = _IF_LINE.match(node.source.code.strip()) if node.source is not None else None
+    if match is None or not match.group(1):
+        return None
+    return f"{word} {match.group(1)}"
 
 
 def _condition_text(cone: list[ir.Node]) -> str:

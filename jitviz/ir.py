@@ -85,12 +85,18 @@ class Value:
 
 @dataclass(eq=False)
 class Block:
-    """A nested block: ``Block("then", params=[], nodes=[...], returns=[value])``."""
+    """A nested block: ``Block("then", params=[], nodes=[...], returns=[value])``.
+
+    ``key`` is set only on a block a drawing regroups (the arms of an ``elif`` chain drawn as one
+    decision, :mod:`jitviz.fold`): the :func:`block_key` of the model's block it is, so that what
+    ran is still counted and painted per model block.
+    """
 
     label: str
     params: list[Value] = field(default_factory=list)
     nodes: list[Node] = field(default_factory=list)
     returns: list[Value] = field(default_factory=list)
+    key: str = ""
 
 
 @dataclass(eq=False)
@@ -220,7 +226,7 @@ def _collapse(nodes: list[Node], depth: int) -> list[Node]:
             blocks: list[Block] = []
         else:
             inner = depth - 1 if is_call else depth
-            blocks = [Block(b.label, b.params, _collapse(b.nodes, inner), b.returns) for b in node.blocks]
+            blocks = [Block(b.label, b.params, _collapse(b.nodes, inner), b.returns, b.key) for b in node.blocks]
         result.append(dataclasses.replace(node, blocks=blocks))
     return result
 
@@ -242,7 +248,13 @@ def _walk(nodes: list[Node]) -> Iterator[Node]:
 
 
 def block_key(node: Node, index: int) -> str:
-    """The name of a node's ``index``-th block in an :class:`Execution`: ``"n7/0"``."""
+    """The name of a node's ``index``-th block in an :class:`Execution`: ``"n7/0"``.
+
+    A block that stands for a model block of another node (an arm of a folded ``elif`` chain) is
+    named after that one: its ``key``.
+    """
+    if index < len(node.blocks) and node.blocks[index].key:
+        return node.blocks[index].key
     return f"{node.id}/{index}"
 
 

@@ -366,19 +366,18 @@ class _Builder:
             word = {"if": "end if", "loop": "end loop"}.get(kind, "return")
             self._node(frame, join, _lines([word]), _tooltip(node), "join", key)
             for index in range(len(node.blocks)):
-                self.edges.append((f"{node.id}_r{index}", join, "control", ()))
+                self.edges.append((_block_ids(node, index)[1], join, "control", ()))
             for value in node.outputs:
                 self.producer[value.id] = join
 
     def _emit_block(self, parent: str, owner: ir.Node, index: int, block: ir.Block) -> None:
-        key = ir.block_key(owner, index)
-        returns_id = f"{owner.id}_r{index}"
+        key, returns_id, cluster_id, params_id = _block_ids(owner, index)
         label = f"{block.label} · {RUNS_PLACEHOLDER}" if self.run_counts else block.label
-        box = self._frame(parent, f"cluster_{owner.id}_b{index}", _lines([label]), "block", key)
-        entry_label = {0: "true", 1: "false"}.get(index, "") if owner.kind in IF_KINDS else ""
+        box = self._frame(parent, cluster_id, _lines([label]), "block", key)
+        two_way = owner.kind in IF_KINDS and len(owner.blocks) == 2  # an elif chain's arms say their condition
+        entry_label = {0: "true", 1: "false"}.get(index, "") if two_way else ""
         entry = _lines([entry_label]) if entry_label else ()
         if block.params:
-            params_id = f"{owner.id}_p{index}"
             lines = [f"%{self._name(v)}: {v.type}" for v in block.params]
             self._node(box, params_id, _lines(lines), _line("block parameters"), "block", key)
             self.edges.append((owner.id, params_id, "control", entry))
@@ -587,6 +586,15 @@ def _line(text: str) -> str:
 def _tooltip(node: ir.Node) -> str:
     where = str(node.source) if node.source else "no source line recorded"
     return _line(f"{node.kind} ({where})")
+
+
+def _block_ids(owner: ir.Node, index: int) -> tuple[str, str, str, str]:
+    """A block's key and the DOT ids of its returns, cluster and parameters, named after the key
+    (``n7_r0``, ``cluster_n7_b0``, ``n7_p0`` for ``n7/0``), so that an arm of a folded ``elif`` chain
+    keeps the ids of the model block it is."""
+    key = ir.block_key(owner, index)
+    owner_id, number = key.rsplit("/", 1)
+    return key, f"{owner_id}_r{number}", f"cluster_{owner_id}_b{number}", f"{owner_id}_p{number}"
 
 
 def _safe_name(name: str) -> str:

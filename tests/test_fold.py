@@ -195,3 +195,327 @@ def test_which_values_are_tensors(type_name, is_tensor):
     from jitviz.fold import _is_tensor
 
     assert _is_tensor(type_name) is is_tensor
+
+
+# --- elif chains (issue 20): one decision, one block per arm ------------------------------------------
+
+
+def _elif_chain(folder: Path, arms: int, name: str = "chain"):
+    """``if n == 0: ... elif n == 1: ... else: ...`` with ``arms`` arms, the else included."""
+    from .source_files import module_from_source
+
+    lines = [f"def {name}(x: torch.Tensor, n: int) -> torch.Tensor:"]
+    for index in range(arms - 1):
+        lines += [f"    {'if' if index == 0 else 'elif'} n == {index}:", f"        y = x * {index + 10}"]
+    lines += ["    else:", "        y = x - 1", "    return y"]
+    return getattr(module_from_source(folder, name, "import torch\n\n\n" + "\n".join(lines) + "\n"), name)
+
+
+def _decisions(graph: jitviz.ir.Graph) -> list[jitviz.ir.Node]:
+    return [node for node in graph.walk() if node.kind == "prim::If"]
+
+
+def _model_blocks(model: jitviz.ir.Graph) -> dict[str, jitviz.ir.Block]:
+    return {jitviz.ir.block_key(node, index): block for node in model.walk() for index, block in enumerate(node.blocks)}
+
+
+def _nested_arms(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x + 1
+    elif n == 1:
+        if x.sum() > 0:
+            y = x * 2
+        else:
+            y = x * 3
+    elif n == 2:
+        if n > 5:
+            y = x
+        elif n > 4:
+            y = x - 2
+        else:
+            y = x - 3
+    else:
+        y = x - 1
+    return y
+
+
+def _long_arm_conditions(x: torch.Tensor, n: int, flag: bool) -> torch.Tensor:
+    if x.dim() == 2 and x.size(0) > 1 and flag:
+        y = x.relu()
+    elif x.dim() == 1 and n > 3 and not flag:
+        y = x.sigmoid()
+    elif bool(x.mean() > 0.5):
+        y = x.tanh()
+    else:
+        y = x
+    return y
+
+
+def _condition_used_in_its_arm(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    else:
+        s = x.sum()
+        if s > 0:
+            y = x * s
+        else:
+            y = x / s
+    return y
+
+
+def _else_that_prints(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    else:
+        print("not zero")
+        if n == 1:
+            y = x + 1
+        else:
+            y = x - 1
+    return y
+
+
+def _else_returning_more(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+        z = x * 0
+    else:
+        if n == 1:
+            y = x + 1
+        else:
+            y = x - 1
+        z = x
+    return y + z
+
+
+def _condition_read_again_by_the_next_elif(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    else:
+        k = n % 4
+        if k == 1:
+            y = x + 1
+        elif k == 2:
+            y = x + 2
+        else:
+            y = x - 1
+    return y
+
+
+def _else_computing_for_its_arm(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    else:
+        s = x.sum()
+        if n == 1:
+            y = x * s
+        else:
+            y = x - 1
+    return y
+
+
+def _elif_that_mutates(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    elif bool(x.add_(1).sum() > 0):
+        y = x + 1
+    else:
+        y = x - 1
+    return y
+
+
+def _ternary_chain(x: torch.Tensor, n: int) -> torch.Tensor:
+    y = x if n == 0 else (x * 2 if n == 1 else x * 3)
+    return y
+
+
+def _elif_without_else(x: torch.Tensor, n: int) -> torch.Tensor:
+    y = x
+    if n == 0:
+        y = x + 1
+    elif n == 1:
+        y = x + 2
+    return y
+
+
+def test_an_elif_chain_is_one_decision_with_one_block_per_arm_in_order(tmp_path):
+    model = jitviz.graph(_elif_chain(tmp_path, 5))
+    assert len(_decisions(model)) == 4  # TorchScript nests each elif in the else block before it
+    folded = fold(model)
+    (decision,) = _decisions(folded.graph)
+    assert [block.label for block in decision.blocks] == ["if n == 0", "elif n == 1", "elif n == 2", "elif n == 3",
+                                                         "else"]
+    assert [[n.kind for n in block.nodes] for block in decision.blocks] == [["aten::mul"]] * 4 + [["aten::sub"]]
+    assert [_factor(model, block) for block in decision.blocks[:-1]] == [10, 11, 12, 13]
+    # each arm is the model block it stands for: its key, its nodes, its returns
+    model_blocks = _model_blocks(model)
+    ifs = _decisions(model)
+    assert [block.key for block in decision.blocks] == [f"{ifs[0].id}/0", f"{ifs[1].id}/0", f"{ifs[2].id}/0",
+                                                         f"{ifs[3].id}/0", f"{ifs[3].id}/1"]
+    for block in decision.blocks:
+        assert [n.id for n in block.nodes] == [n.id for n in model_blocks[block.key].nodes]
+        assert [v.id for v in block.returns] == [v.id for v in model_blocks[block.key].returns]
+    # the elifs and every condition are drawn as the decision
+    assert decision.id == ifs[0].id and decision.outputs == ifs[0].outputs
+    conditions = [n for n in model.walk() if n.kind == "aten::eq"]
+    assert len(conditions) == 4
+    assert {folded.drawn_as[n.id] for n in [*ifs[1:], *conditions]} == {decision.id}
+    assert {m.id for m in decision.members} == {n.id for n in [*ifs[1:], *conditions]}
+    assert decision.attributes["arms"].text == "5 (if, 3 elifs, else)"
+    assert decision.attributes["conditions"].text == "4 ops folded, lines 5–11"
+    assert [v.name for v in decision.inputs] == ["n.1"]
+
+
+def _factor(model: jitviz.ir.Graph, block: jitviz.ir.Block) -> int:
+    """The constant an arm's ``aten::mul`` multiplies by."""
+    (mul,) = block.nodes
+    producer = next(n for n in model.walk() if mul.inputs[1] in n.outputs)
+    return int(producer.attributes["value"])
+
+
+def test_an_elif_chain_is_drawn_with_every_use_accounted_for_and_checks_show_keeps_the_nesting(tmp_path):
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(_elif_chain(tmp_path, 5))
+    drawing = draw(model)
+    assert missing_uses(model, drawing) == []
+    assert sum(1 for element in drawing.elements.values() if element.kind == "frame" and element.role == "if") == 1
+    shown = draw(model, checks="show")
+    assert missing_uses(model, shown) == []
+    assert sum(1 for element in shown.elements.values() if element.kind == "frame" and element.role == "if") == 4
+    assert len(_decisions(fold(model, conditions=False, checks=True, training=True).graph)) == 4
+
+
+@pytest.mark.parametrize("arms", [3, 4])
+def test_the_shortest_chains_fold_too(tmp_path, arms):
+    model = jitviz.graph(_elif_chain(tmp_path, arms, name=f"short_{arms}"))
+    (decision,) = _decisions(fold(model).graph)
+    assert [block.label for block in decision.blocks] == (
+        ["if n == 0", "elif n == 1", "else"] if arms == 3 else ["if n == 0", "elif n == 1", "elif n == 2", "else"])
+
+
+def test_an_if_else_is_no_chain():
+    folded = fold(jitviz.graph(seed.branchy_bool))
+    (decision,) = _decisions(folded.graph)
+    assert [block.label for block in decision.blocks] == ["then", "else"]
+    assert "arms" not in decision.attributes
+
+
+def test_arms_holding_ifs_and_chains_of_their_own_fold_arm_by_arm():
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(_nested_arms)
+    folded = fold(model).graph
+    labels = [[block.label for block in node.blocks] for node in _decisions(folded)]
+    assert labels == [["if n == 0", "elif n == 1", "elif n == 2", "else"], ["then", "else"],
+                      ["if n > 5", "elif n > 4", "else"]]
+    assert missing_uses(model, draw(model)) == []
+
+
+def test_an_arm_whose_condition_takes_several_ops_folds_them_into_the_decision():
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(_long_arm_conditions)
+    folded = fold(model)
+    (decision,) = [n for n in folded.graph.nodes if n.kind == "prim::If"]
+    assert [block.label for block in decision.blocks] == [
+        "if x.dim() == 2 and x.size(0) > 1 and flag", "elif x.dim() == 1 and n > 3 and not flag",
+        "elif bool(x.mean() > 0.5)", "else"]
+    # the conditions' own ifs (`and`) are folded in, and nothing of them is drawn outside
+    assert [n.kind for n in folded.graph.walk()].count("prim::If") == 1
+    assert sorted(v.name for v in decision.inputs) == ["flag.1", "n.1", "x.1"]
+    assert decision.attributes["conditions"].text.startswith(f"{len(decision.members) - 2} ops folded")
+    assert missing_uses(model, draw(model)) == []
+
+
+@pytest.mark.parametrize("function", [_condition_used_in_its_arm, _else_that_prints, _else_computing_for_its_arm,
+                                      _elif_that_mutates, _ternary_chain])
+def test_an_else_that_does_more_than_decide_or_a_ternary_is_no_elif(function):
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(function)
+    folded = fold(model).graph
+    assert all(len(node.blocks) == 2 and "arms" not in node.attributes for node in _decisions(folded))
+    assert len(_decisions(folded)) == len(_decisions(model))
+    assert missing_uses(model, draw(model)) == []
+
+
+def test_an_else_that_also_returns_a_value_of_its_own_is_no_elif():
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(_else_returning_more)
+    outer, inner = _decisions(model)
+    assert len(outer.outputs) == 2 and len(inner.outputs) == 1
+    folded = fold(model).graph
+    assert [[block.label for block in node.blocks] for node in _decisions(folded)] == [["then", "else"]] * 2
+    assert missing_uses(model, draw(model)) == []
+
+
+def test_an_else_whose_condition_the_next_elif_reads_again_is_no_elif():
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(_condition_read_again_by_the_next_elif)
+    folded = fold(model).graph
+    outer, inner = _decisions(folded)
+    assert [block.label for block in outer.blocks] == ["then", "else"]
+    assert [block.label for block in inner.blocks] == ["if k == 1", "elif k == 2", "else"]
+    assert [n.kind for n in outer.blocks[1].nodes] == ["prim::If"]
+    assert "aten::remainder" in [n.kind for n in inner.members]  # k = n % 4: folded into the chain that reads it
+    assert missing_uses(model, draw(model)) == []
+
+
+def test_a_mutation_in_an_elifs_condition_stays_drawn():
+    folded = fold(jitviz.graph(_elif_that_mutates))
+    assert "aten::add_" in [n.kind for n in folded.graph.walk()]
+
+
+def test_a_chain_without_else_keeps_its_empty_else_arm():
+    model = jitviz.graph(_elif_without_else)
+    (decision,) = _decisions(fold(model).graph)
+    assert [block.label for block in decision.blocks] == ["if n == 0", "elif n == 1", "else"]
+    assert [n.kind for n in decision.blocks[2].nodes] == []
+
+
+def test_the_arms_of_a_chain_show_which_one_ran_and_how_often(tmp_path):
+    from jitviz.highlight import Highlighter
+
+    chain = _elif_chain(tmp_path, 5)
+    _, view = Highlighter(chain).run(torch.ones(2), 2)  # the third arm
+    (decision,) = _decisions(fold(view.model).graph)
+    runs = [view.execution.runs(jitviz.ir.block_key(decision, index)) for index in range(5)]
+    assert runs == [0, 0, 1, 0, 0]
+    svg = view.svg()
+    said = re.findall(r"<text[^>]*>([^<]*) · ([^<]*)</text>", svg)
+    assert said == [("if n == 0", "not run"), ("elif n == 1", "not run"), ("elif n == 2", "ran 1×"),
+                    ("elif n == 3", "not run"), ("else", "not run")]
+    _, view = Highlighter(chain).run(torch.ones(2), 7)  # the else arm
+    said = re.findall(r"<text[^>]*>([^<]*) · ([^<]*)</text>", view.svg())
+    assert said[-1] == ("else", "ran 1×") and all(ran == "not run" for _, ran in said[:-1])
+
+
+def _elif_in_a_loop(x: torch.Tensor, n: int) -> torch.Tensor:
+    for i in range(n):
+        if i % 3 == 0:
+            x = x + 1
+        elif i % 3 == 1:
+            x = x * 2
+        else:
+            x = x - 1
+    return x
+
+
+def test_the_arms_of_a_chain_in_a_loop_count_every_iteration():
+    from jitviz.highlight import Highlighter
+
+    _, view = Highlighter(_elif_in_a_loop).run(torch.zeros(2), 7)  # i = 0, 3, 6 / 1, 4 / 2, 5
+    said = re.findall(r"<text[^>]*>([^<]*) · ([^<]*)</text>", view.svg())
+    assert said == [("loop body", "ran 7×"), ("if i % 3 == 0", "ran 3×"), ("elif i % 3 == 1", "ran 2×"),
+                    ("else", "ran 2×")]
+
+
+def test_a_hundred_arm_chain_is_one_row_of_arms(tmp_path):
+    view = jitviz.show(_elif_chain(tmp_path, 101, name="hundred"))
+    # per arm: its node, its returns; then inputs, the decision, its join and the output
+    assert view.drawing.node_count == 2 * 101 + 5
+    height = float(re.search(r'<svg width="[\d.]+pt" height="([\d.]+)pt"', view.svg()).group(1))
+    assert height < 800  # nested, it was 25,488 pt tall (and 13 s of dot)

@@ -9,7 +9,7 @@ import torch
 
 import jitviz
 from jitviz import ir
-from jitviz.drawing import IN_LABELS
+from jitviz.drawing import IN_LABELS, RUNS_PLACEHOLDER
 from jitviz.fold import CHECK_KIND, FOLDED_KIND
 from jitviz.render import draw, to_dot
 from jitviz.style import MARK_STYLES, NODE_STYLE
@@ -584,6 +584,48 @@ def test_the_edges_into_a_branch_say_which_way_the_condition_went():
     (if_node,) = jitviz.graph(seed.branchy_bool).find("prim::If")
     labels = dict(re.findall(rf"{if_node.id} -> {if_node.id}_r(\d) \[label=(\w+)", source))
     assert labels == {"0": "true", "1": "false"}
+
+
+def _odd_elif(x: torch.Tensor, s: str) -> torch.Tensor:
+    if s == "<b>":
+        y = x
+    elif s == "\"q\" & {x}":
+        y = x + 1
+    elif s == "c":
+        y = x + 2
+    else:
+        y = x - 1
+    return y
+
+
+def test_an_elif_chains_arms_are_named_after_their_model_blocks_and_say_their_condition_not_true_or_false():
+    from jitviz.paint import painted_dot
+
+    model = jitviz.graph(_odd_elif)
+    drawing = draw(model, run_counts=True)
+    source = drawing.dot.source
+    ifs = model.find("prim::If")
+    assert len(ifs) == 3
+    keys = [ir.block_key(ifs[0], 0), ir.block_key(ifs[1], 0), ir.block_key(ifs[2], 0), ir.block_key(ifs[2], 1)]
+    elements = drawing.elements
+    for key in keys:  # each arm keeps the DOT ids of the model block it is, and sits in it
+        owner, index = key.split("/")
+        assert elements[f"cluster_{owner}_b{index}"].block == key and elements[f"{owner}_r{index}"].block == key
+        assert any(edge.ends == (f"{owner}_r{index}", f"{ifs[0].id}_join") for edge in drawing.edges())
+    assert f"cluster_{ifs[0].id}_b1" not in elements  # the first if's else block is the elifs
+    arms = [element.label for element in elements.values() if element.kind == "frame" and element.role == "block"]
+    assert arms == [(f'if s == "<b>" · {RUNS_PLACEHOLDER}',), (f'elif s == "\\"q\\" & {{x}}" · {RUNS_PLACEHOLDER}',),
+                    (f'elif s == "c" · {RUNS_PLACEHOLDER}',), (f"else · {RUNS_PLACEHOLDER}",)]
+    labels = re.findall(r'id=cluster_n\d+_b\d label="([^"\\]*(?:\\.[^"\\]*)*)"', source)
+    assert labels == [f"if s == \\\"<b>\\\" · {RUNS_PLACEHOLDER}",
+                      f"elif s == \\\"\\\\\\\"q\\\\\\\" & {{x}}\\\" · {RUNS_PLACEHOLDER}",
+                      f"elif s == \\\"c\\\" · {RUNS_PLACEHOLDER}", f"else · {RUNS_PLACEHOLDER}"]
+    entries = [line for line in source.splitlines() if line.strip().startswith(f"{ifs[0].id} -> ")]
+    assert len(entries) == 4 and not any("label=" in line for line in entries)
+    painted = painted_dot(drawing, ir.Execution({key: int(key == keys[1]) for key in keys}))
+    assert 'label="elif s == \\"c\\" · not run"' in painted and "& {x}\\\" · ran 1×" in painted
+    svg = jitviz.show(_odd_elif).svg()
+    assert "elif s == &quot;\\&quot;q\\&quot; &amp; {x}&quot;" in svg
 
 
 def test_a_long_line_is_cut_to_48_characters_ending_in_an_ellipsis():
