@@ -205,7 +205,7 @@ class _Folder:
         for value in self.graph.outputs:
             mark_value(value, _DATA)
         for node in self.graph.walk():
-            effect = _effect(node)
+            effect = _effect(node) or (_DATA if self._writes_state(node) else _NONE)
             if effect:
                 mark_node(node, effect)
         while work:
@@ -239,6 +239,16 @@ class _Folder:
                     mark_value(value, mode)
 
     # --- deciding what folds where ----------------------------------------------------------------
+
+    def _writes_state(self, node: ir.Node) -> bool:
+        """Whether ``node`` changes an object's attribute in place (``self.seen.append(y)``): what
+        the module keeps, the caller sees later, so it is data, never a check."""
+        for index in node.writes:
+            if index < len(node.inputs):
+                producer = self.producer.get(self._resolve(node.inputs[index]).id)
+                if producer is not None and producer.kind == "prim::GetAttr":
+                    return True
+        return False
 
     def _mode(self, node: ir.Node) -> int:
         return self.node_mode.get(node.id, _NONE)

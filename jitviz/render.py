@@ -185,8 +185,8 @@ class _Builder:
 
     def _fold_in(self, nodes: list[ir.Node], written: set[str]) -> None:
         for node in nodes:
-            if node.outputs and any(v.id in written for v in node.outputs):
-                pass  # a list that is appended to later is not the constant it starts as
+            if node.kind != "prim::GetAttr" and node.outputs and any(v.id in written for v in node.outputs):
+                pass  # a list that is appended to later is not the constant it starts as (self.seen stays a name)
             elif node.kind in _METADATA and len(node.inputs) == 1 and len(node.outputs) == 1 \
                     and node.inputs[0].id not in self.folded:
                 # `x.dtype`, `x.device`: read off a value, named in the label rather than drawn

@@ -16,6 +16,8 @@ from jitviz.fold import CHECK_KIND, FOLDED_KIND, SMALL_CONDITION, fold
 from jitviz.render import draw
 
 from . import seed_functions as seed
+from .drawing_check import missing_uses
+from .source_files import module_from_source
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import zoo  # noqa: E402
@@ -202,7 +204,6 @@ def test_which_values_are_tensors(type_name, is_tensor):
 
 def _elif_chain(folder: Path, arms: int, name: str = "chain"):
     """``if n == 0: ... elif n == 1: ... else: ...`` with ``arms`` arms, the else included."""
-    from .source_files import module_from_source
 
     lines = [f"def {name}(x: torch.Tensor, n: int) -> torch.Tensor:"]
     for index in range(arms - 1):
@@ -519,3 +520,34 @@ def test_a_hundred_arm_chain_is_one_row_of_arms(tmp_path):
     assert view.drawing.node_count == 2 * 101 + 5
     height = float(re.search(r'<svg width="[\d.]+pt" height="([\d.]+)pt"', view.svg()).group(1))
     assert height < 800  # nested, it was 25,488 pt tall (and 13 s of dot)
+
+
+STASH = """
+from typing import List
+
+import torch
+from torch import Tensor, nn
+
+
+class Stash(nn.Module):
+    seen: List[Tensor]
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(x * 2)
+        return x + 1
+"""
+
+
+def test_what_a_module_keeps_on_itself_is_data_not_a_check(tmp_path):
+    # RAFT's `self.corr_pyramid.append(...)`: a later call reads what this one appended
+    stash = module_from_source(tmp_path, "stash_source", STASH).Stash()
+    model = jitviz.graph(torch.jit.script(stash))
+    drawing = draw(model)
+    labels = [node.label for node in drawing.nodes()]
+    assert ("aten::append", "self=self.seen") in labels and ("aten::mul", "other=2") in labels
+    assert not [node for node in drawing.nodes() if node.role == "check"]
+    assert missing_uses(model, drawing) == []
