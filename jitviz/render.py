@@ -356,6 +356,8 @@ class _Builder:
         """A node with blocks (if, loop, expanded call): a frame holding one frame per block."""
         kind = category(node.kind)
         title = node.callee or (node.source.code if node.source and node.source.code else node.kind)
+        if kind == "if" and len(node.blocks) > 2:  # an if/elif chain: each arm's block names its condition
+            title = f"if … elif … else: {len(node.blocks)} arms"
         frame = self._frame(parent, f"cluster_{node.id}", _lines([title]), kind, key, _tooltip(node), node)
         self._node(frame, node.id, self._node_label(node), _tooltip(node), kind, key, node)
         self._edges_into(node)

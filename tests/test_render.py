@@ -613,6 +613,7 @@ def test_an_elif_chains_arms_are_named_after_their_model_blocks_and_say_their_co
         assert elements[f"cluster_{owner}_b{index}"].block == key and elements[f"{owner}_r{index}"].block == key
         assert any(edge.ends == (f"{owner}_r{index}", f"{ifs[0].id}_join") for edge in drawing.edges())
     assert f"cluster_{ifs[0].id}_b1" not in elements  # the first if's else block is the elifs
+    assert elements[f"cluster_{ifs[0].id}"].label == ("if … elif … else: 4 arms",)  # not the first arm's line again
     arms = [element.label for element in elements.values() if element.kind == "frame" and element.role == "block"]
     assert arms == [(f'if s == "<b>" · {RUNS_PLACEHOLDER}',), (f'elif s == "\\"q\\" & {{x}}" · {RUNS_PLACEHOLDER}',),
                     (f'elif s == "c" · {RUNS_PLACEHOLDER}',), (f"else · {RUNS_PLACEHOLDER}",)]
