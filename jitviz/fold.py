@@ -501,9 +501,15 @@ class _Folder:
         return users
 
     def _is_value_like(self, value: ir.Value) -> bool:
-        """Constants and module attributes: named in labels, never drawn as an edge into a fold."""
+        """Constants and module attributes (``self.fc.weight``): named in labels, never drawn as an
+        edge into a fold. An attribute of an object the code made (a TorchScript class's instance)
+        is drawn as a node, so a fold reads it by an edge."""
+        if value.is_module:
+            return True
         producer = self.producer.get(value.id)
-        return producer is not None and producer.kind in _VALUE_LIKE or value.is_module
+        if producer is None or producer.kind not in _VALUE_LIKE:
+            return False
+        return producer.kind != "prim::GetAttr" or not producer.inputs or self._is_value_like(producer.inputs[0])
 
     def _rewritten(self, node: ir.Node, training_blocks: dict[str, int]) -> ir.Node:
         if node.id in self.chains:

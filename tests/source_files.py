@@ -16,6 +16,9 @@ def module_from_source(folder: Path, name: str, source: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules.pop(name, None)
+    sys.modules[name] = module  # while it runs: @torch.jit.script on a class looks its module up
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
     return module

@@ -551,3 +551,34 @@ def test_what_a_module_keeps_on_itself_is_data_not_a_check(tmp_path):
     assert ("aten::append", "self=self.seen") in labels and ("aten::mul", "other=2") in labels
     assert not [node for node in drawing.nodes() if node.role == "check"]
     assert missing_uses(model, drawing) == []
+
+
+BOXED = """
+import torch
+from torch import Tensor
+
+
+@torch.jit.script
+class Box:
+    def __init__(self, t: Tensor):
+        self.t = t
+
+
+def boxed(x):
+    b = Box(x * 2)
+    if b.t.dim() != 2:
+        raise ValueError("expected 2-D")
+    return b.t + 1
+"""
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_check_reading_an_attribute_of_an_object_the_code_made_is_joined_to_it(tmp_path, inline):
+    # torchvision's scripted detectors check the boxes of an ImageList they made: `b.t` is drawn
+    boxed = module_from_source(tmp_path, "boxed_source", BOXED).boxed
+    model = jitviz.graph(torch.jit.script(boxed), inline=inline)
+    drawing = draw(model)
+    (check,) = [node for node in drawing.nodes() if node.role == "check"]
+    attributes = [node.id for node in drawing.nodes() if node.label[0] == "prim::GetAttr"]
+    assert any(edge.ends[1] == check.id and edge.ends[0] in attributes for edge in drawing.edges())
+    assert missing_uses(model, drawing) == []
