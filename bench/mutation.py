@@ -8,9 +8,10 @@ mutmut (pinned in the test extras) rewrites each function of a module in many sm
 ``<=``, ``"ran"`` for ``"XXranXX"``, a dropped argument) and runs the tests that call that function
 against every version; a mutant the tests do not notice ("survived") marks a behaviour no test pins.
 Each module is run on its own, against only its own unit tests (``MODULES``), one test process at a
-time by default, in a scratch copy under ``/tmp/jitviz-mutation/<module>`` so the checkout is never
-touched. Prints one line per module: mutants, killed, survived, kill rate; then the survivors' names
-(``cd /tmp/jitviz-mutation/<module> && mutmut show <name>`` shows one).
+time by default, in a scratch copy under ``/tmp/jitviz-mutation/<checkout>/<module>`` (``<checkout>`` the
+name of the folder this script's checkout lives in, so two worktrees never share one) so the checkout
+is never touched. Prints one line per module: mutants, killed, survived, kill rate; then the survivors' names
+(``cd /tmp/jitviz-mutation/<checkout>/<module> && mutmut show <name>`` shows one).
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRATCH = Path("/tmp/jitviz-mutation")
+SCRATCH = Path("/tmp/jitviz-mutation") / ROOT.name  # one per checkout: worktrees run side by side
 
 #: module -> (files to mutate, the unit tests that pin its behaviour: the fast subset to run)
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "ir": (["jitviz/ir.py"], ["tests/test_ir.py"]),
+    "drawing": (["jitviz/drawing.py"], ["tests/test_drawing.py", "tests/test_render.py", "tests/test_paint.py"]),
+    # paint.py: Painter (SVG) and painted_dot (DOT); test_highlight.py paints real models both ways
     "paint": (["jitviz/paint.py"], ["tests/test_paint.py", "tests/test_highlight.py"]),
     "render": (["jitviz/render.py", "jitviz/style.py"], ["tests/test_render.py", "tests/test_paint.py"]),
     "fold": (["jitviz/fold.py"], ["tests/test_fold.py"]),

@@ -139,7 +139,7 @@ class _Printer:
         for element in self.children.get(frame, []):
             attributes = self._attributes(element)
             if element.kind == NODE:
-                label = attributes.pop("label")
+                label = attributes.pop("label", "")  # never none: Graphviz would show the node's id
                 container.node(element.id, label, id=element.id, **attributes)
                 continue
             with container.subgraph(name=element.id) as cluster:

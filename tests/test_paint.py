@@ -6,13 +6,14 @@ an if with a `then` block that ran 3 times, an `else` that never ran, and inside
 whose block is not counted.
 """
 
+import dataclasses
 import re
 
 import pytest
 
 from jitviz.drawing import EDGE, FRAME, NODE, RUNS_PLACEHOLDER, Drawing, Element
 from jitviz.ir import Execution
-from jitviz.paint import Painter
+from jitviz.paint import Painter, _runs, painted_dot
 from jitviz.style import RUN_STYLES as PALETTE
 
 GREEN, GREY = PALETTE["ran"], PALETTE["not_run"]
@@ -166,3 +167,145 @@ def test_one_painter_paints_many_executions_from_the_same_layout():
     assert "then · not run" in element(first, "cluster_n7_b0") and "else · ran 1×" in element(first, "cluster_n7_b1")
     assert painter.paint(RUNS) == painter.paint(RUNS)
     assert "then · ran 3×" in element(painter.paint(RUNS), "cluster_n7_b0")
+
+
+# --- painted_dot: the same colours, printed into the DOT (a PNG or PDF file, the browser's layout) ---
+
+GREY_BLOCK = {"color": "#9e9e9e", "fontcolor": "#616161", "style": "rounded,dashed"}
+AN_IF = {"color": "#e65100", "fontcolor": "#e65100", "style": "rounded"}
+AN_OP = {"color": "#1565c0", "fillcolor": "#e3f2fd", "shape": "box", "style": "rounded,filled"}
+FRAMES = {"cluster_n7_b0": "cluster_n7", "n2": "cluster_n7_b0", "cluster_n9": "cluster_n7_b0",
+          "cluster_n9_b0": "cluster_n9", "n4": "cluster_n9_b0", "cluster_n7_b1": "cluster_n7",
+          "cluster_n8": "cluster_n7_b1", "n3": "cluster_n7_b1"}
+
+
+def _labelled(regions: dict[str, str | None], edge_ends: dict[str, tuple[str, str]]) -> Drawing:
+    """DRAWING's elements with labels, tooltips and their own styles, as jitviz.render draws them."""
+    elements = {}
+    for element_id, element in _drawing(regions, edge_ends).elements.items():
+        if element.kind == EDGE:
+            label, style = ("Tensor",), {"fontcolor": "#616161"}
+        elif element.role == "block":
+            label, style = (f"block · {RUNS_PLACEHOLDER}",), dict(GREY_BLOCK)
+        elif element.kind == FRAME:
+            label, style = (f"if {element_id}",), dict(AN_IF)
+        else:
+            label, style = (f"op {element_id}", f"says {RUNS_PLACEHOLDER}"), dict(AN_OP)
+        elements[element_id] = dataclasses.replace(element, label=label, tooltip=f"tip {element_id}", style=style)
+    for element_id, frame in FRAMES.items():  # the frames nest as the SVG's clusters do
+        elements[element_id].frame = frame
+    return Drawing("f", ("f",), "TB", elements)
+
+
+LABELLED = _labelled(REGIONS, EDGE_ENDS)
+
+
+def _with(element_id: str, **changes) -> Drawing:
+    """LABELLED with one element changed."""
+    changed = dataclasses.replace(LABELLED.elements[element_id], **changes)
+    return dataclasses.replace(LABELLED, elements={**LABELLED.elements, element_id: changed})
+
+
+@pytest.fixture
+def dot() -> str:
+    return painted_dot(LABELLED, RUNS)
+
+
+def statement(dot: str, element_id: str) -> str:
+    """The attributes DOT gives ``element_id``: a node's or edge's ``[...]``, a frame's first line."""
+    for line in dot.splitlines():
+        if re.search(rf"\bid={element_id}\b", line):
+            return line.strip()
+    raise AssertionError(f"{element_id} is not in the DOT")
+
+
+def test_painted_dot_says_how_often_each_block_ran_and_leaves_no_placeholder(dot):
+    assert 'label="block · ran 3×"' in statement(dot, "cluster_n7_b0")
+    assert 'label="block · not run"' in statement(dot, "cluster_n7_b1")
+    assert 'label="block · not counted"' in statement(dot, "cluster_n9_b0")
+    assert RUNS_PLACEHOLDER not in dot.replace(f"says {RUNS_PLACEHOLDER}", "")
+
+
+def test_painted_dot_fills_only_the_placeholder_of_a_block_frame(dot):
+    # a node that happens to say "ran ?×" (a string constant) says it still
+    assert f'label="op n3\\nsays {RUNS_PLACEHOLDER}"' in statement(dot, "n3")
+
+
+def test_painted_dot_fills_and_outlines_a_block_that_ran_in_green_with_a_thicker_line(dot):
+    assert statement(dot, "cluster_n7_b0") == (
+        f'color="{GREEN["stroke"]}" fillcolor="{GREEN["fill"]}" fontcolor="{GREEN["text"]}" id=cluster_n7_b0 '
+        f'label="block · ran 3×" penwidth=2.5 style="rounded,dashed,filled" tooltip="tip cluster_n7_b0"')
+
+
+def test_painted_dot_fills_and_outlines_a_block_that_never_ran_in_grey(dot):
+    assert statement(dot, "cluster_n7_b1") == (
+        f'color="{GREY["stroke"]}" fillcolor="{GREY["fill"]}" fontcolor="{GREY["text"]}" id=cluster_n7_b1 '
+        f'label="block · not run" style="rounded,dashed,filled" tooltip="tip cluster_n7_b1"')
+
+
+def test_painted_dot_fills_a_block_of_no_style_of_its_own():
+    painted = painted_dot(_with("cluster_n7_b1", style={}), RUNS)
+    assert " style=filled " in statement(painted, "cluster_n7_b1")
+
+
+def test_painted_dot_leaves_a_block_whose_count_is_unknown_as_drawn(dot):
+    assert statement(dot, "cluster_n9_b0") == statement(LABELLED.dot.source, "cluster_n9_b0").replace(
+        RUNS_PLACEHOLDER, "not counted")
+
+
+def test_painted_dot_greys_the_outline_and_text_of_a_frame_that_never_ran_but_never_fills_it(dot):
+    assert statement(dot, "cluster_n8") == (
+        f'color="{GREY["stroke"]}" fontcolor="{GREY["text"]}" id=cluster_n8 label="if cluster_n8" style=rounded '
+        'tooltip="tip cluster_n8"')
+
+
+def test_painted_dot_greys_a_node_that_never_ran_fill_outline_and_text(dot):
+    assert statement(dot, "n3") == (
+        f'n3 [label="op n3\\nsays {RUNS_PLACEHOLDER}" color="{GREY["stroke"]}" fillcolor="{GREY["fill"]}" '
+        f'fontcolor="{GREY["text"]}" id=n3 shape=box style="rounded,filled" tooltip="tip n3"]')
+
+
+@pytest.mark.parametrize("element_id", ["n1", "cluster_n7", "n2", "cluster_n9", "n4", "e_top_then", "e_else_uncounted"])
+def test_painted_dot_leaves_what_ran_outside_a_block_frame_and_what_was_not_counted_as_drawn(dot, element_id):
+    assert statement(dot, element_id) == statement(LABELLED.dot.source, element_id)
+
+
+@pytest.mark.parametrize("edge_id", ["e_top_else", "e_then_else"])
+def test_painted_dot_greys_an_edge_into_or_out_of_what_never_ran(dot, edge_id):
+    start, end = EDGE_ENDS[edge_id]
+    assert statement(dot, edge_id) == (
+        f'{start} -> {end} [label=Tensor color="{GREY["stroke"]}" fontcolor="{GREY["text"]}" id={edge_id} '
+        f'tooltip="tip {edge_id}"]')
+
+
+def test_painted_dot_leaves_the_drawing_as_it_was_and_keeps_its_layout_options(dot):
+    before = LABELLED.dot.source
+    assert dot != before
+    painted_dot(LABELLED, RUNS)
+    assert LABELLED.dot.source == before and f"says {RUNS_PLACEHOLDER}" in before
+    fast = painted_dot(dataclasses.replace(LABELLED, fast_layout=True), RUNS)
+    assert "nslimit=1" in fast and "xlabel=Tensor" in fast
+    def statements(source: str) -> list[str]:
+        return [re.sub(r" ?\[.*|=.*", "", line.strip()) for line in source.splitlines()]
+
+    assert statements(dot) == statements(before)  # the same statements, in the same frames and order
+
+
+def test_the_run_count_of_an_edge_is_the_smaller_of_its_ends():
+    # n2 ran 3 times, n3 never: the edge between them never ran, whichever end it starts at
+    for ends in (("n2", "n3"), ("n3", "n2")):
+        drawing = _drawing(REGIONS, {"e": ends})
+        assert _runs(drawing, drawing.elements["e"], RUNS) == 0
+    drawing = _drawing({"a": "b/0", "b": "b/1"}, {"e": ("a", "b"), "f": ("b", "a")})
+    counts = Execution({"b/0": 2, "b/1": 5})
+    assert _runs(drawing, drawing.elements["e"], counts) == _runs(drawing, drawing.elements["f"], counts) == 2
+    for unknown in (("n4", "n3"), ("n3", "n4"), ("n4", "n4")):  # unknown wins over any count, 0 included
+        drawing = _drawing(REGIONS, {"e": unknown})
+        assert _runs(drawing, drawing.elements["e"], RUNS) is None
+
+
+def test_only_a_block_clusters_placeholder_is_filled_in():
+    # a node or an edge that happens to say "ran ?×" (a string constant) says it still, painted or not
+    svg = SVG.replace(">op n3<", f">op n3 {ESCAPED}<").replace(">op n1<", f">op n1 {RUNS_PLACEHOLDER}<")
+    painted = Painter(svg, DRAWING).paint(RUNS)
+    assert f">op n3 {ESCAPED}</text>" in element(painted, "n3") and f"op n1 {RUNS_PLACEHOLDER}" in painted
