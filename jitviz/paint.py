@@ -21,7 +21,7 @@ from .style import RUN_STYLES
 __all__ = ["Painter", "painted_dot"]
 
 
-_ELEMENT = re.compile(r'<g id="([^"]+)" class="(node|edge|cluster)">')
+_ELEMENT = re.compile(r'<g id="([^"]+)" class="(?:node|edge|cluster)">')
 _SHAPE = re.compile(r"<(?:polygon|path|ellipse|polyline)\b[^>]*>")
 _COLOUR_ATTR = re.compile(r'\b(fill|stroke)="([^"]*)"')
 _TEXT_OPEN = re.compile(r"<text\b[^>]*>")
@@ -31,8 +31,7 @@ _PLACEHOLDER = re.escape(RUNS_PLACEHOLDER.replace("×", "&#215;")) + "|" + re.es
 
 @dataclass
 class _Part:
-    element_id: str | None  # None for text between elements (the graph's own title and frame)
-    kind: str
+    element_id: str | None  # None for text before the first element (the graph's own title and frame)
     text: str
 
 
@@ -74,12 +73,12 @@ class Painter:
         self._drawing = drawing
         self._parts: list[_Part] = []
         position = 0
-        current: tuple[str | None, str] = (None, "")
+        current: str | None = None
         for match in _ELEMENT.finditer(svg):
-            self._parts.append(_Part(current[0], current[1], svg[position : match.start()]))
+            self._parts.append(_Part(current, svg[position : match.start()]))
             position = match.start()
-            current = (match.group(1), match.group(2))
-        self._parts.append(_Part(current[0], current[1], svg[position:]))
+            current = match.group(1)
+        self._parts.append(_Part(current, svg[position:]))
 
     def paint(self, execution: ir.Execution | None) -> str:
         """The SVG with what ran in green, what did not in grey, and each block's run count."""
