@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 DOCS = ROOT / "docs"
 RUN_TIMEOUT_MS = 150_000
+RUNNING_AT_ONCE = 3
 
 _ALL_PROMPTS_DONE = """() => {
   const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
@@ -55,8 +56,8 @@ def _menu(page, menu: str, item: str) -> None:
     page.get_by_role("menuitem", name=item, exact=True).click()
 
 
-def _run_all(browser, lab, name, screenshots):
-    """Open a notebook, wait for its kernel, clear the committed outputs, run every cell."""
+def _start_running(browser, lab, name):
+    """Open a notebook, wait for its kernel, clear the committed outputs, run every cell (not waiting)."""
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.goto(lab.notebook_url(name))
     page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']").last.wait_for(
@@ -65,6 +66,10 @@ def _run_all(browser, lab, name, screenshots):
     assert page.locator(".jp-NotebookPanel").count() == 1, "another notebook was restored beside it"
     _menu(page, "Edit", "Clear Outputs of All Cells")
     _menu(page, "Run", "Run All Cells")
+    return page
+
+
+def _wait_until_run(page, name, screenshots):
     try:
         page.wait_for_function(_ALL_PROMPTS_DONE, timeout=RUN_TIMEOUT_MS, polling=500)
     except Exception:
@@ -72,6 +77,11 @@ def _run_all(browser, lab, name, screenshots):
         prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
         pytest.fail(f"{name} did not finish running in {RUN_TIMEOUT_MS // 1000} s; prompts {prompts}")
     return page
+
+
+def _run_all(browser, lab, name, screenshots):
+    """Open a notebook, wait for its kernel, clear the committed outputs, run every cell to the end."""
+    return _wait_until_run(_start_running(browser, lab, name), name, screenshots)
 
 
 def _cell(page, text: str, nth: int = 0):
@@ -92,10 +102,18 @@ def _set_slider(cell, value) -> None:
 def pages(browser, lab, screenshots):
     """Each notebook run once, in its own page, kept open for the checks that follow."""
     opened = {}
+    running: list[str] = []  # a few kernels at once: one waits on its start while another computes
+
+    def finish(name):
+        _wait_until_run(opened[name], name, screenshots).screenshot(path=str(screenshots / f"{Path(name).stem}.png"))
+
     for name in NOTEBOOKS:
-        page = _run_all(browser, lab, name, screenshots)
-        page.screenshot(path=str(screenshots / f"{Path(name).stem}.png"))
-        opened[name] = page
+        if len(running) == RUNNING_AT_ONCE:
+            finish(running.pop(0))
+        opened[name] = _start_running(browser, lab, name)
+        running.append(name)
+    for name in running:
+        finish(name)
     yield opened
     for page in opened.values():
         page.close()
