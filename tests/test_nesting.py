@@ -140,6 +140,7 @@ def test_a_call_is_no_level_and_a_folded_node_stands_for_the_checks_inside_it():
     [node] = folded(drawing)
     assert levels(model)[node.id] == 3 and model.kinds()["prim::CallMethod"] == 1
     assert set(node.stands_for) == inside(model, node.id)
+    assert f"{len(inside(model, node.id)) - 1} nodes inside" in node.label  # the check's nodes counted
     assert "check" in {e.role for e in draw(model).nodes()}  # drawn when open ...
     assert "check" not in {e.role for e in drawing.nodes()}  # ... and inside the folded node here
 
