@@ -222,3 +222,11 @@ def test_real_models_keep_their_pictures_under_the_default():
     assert max(levels(model).values()) == 14
     assert folded(draw(model, checks="show", max_nodes=10_000)) == []
     assert folded(draw(model, checks="show", nesting=13, max_nodes=10_000)) != []
+
+
+@pytest.mark.exe
+def test_the_laid_out_picture_says_how_often_a_folded_node_ran():
+    view = jitviz.show(nested(10), torch.zeros(2), 9, highlight=True, nesting=2)
+    [node] = folded(view.drawing)
+    group = view.svg().split(f'<g id="{node.id}" class="node">', 1)[1].split("</g>", 1)[0]
+    assert "ran 9&#215;" in group or "ran 9×" in group
