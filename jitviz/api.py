@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -13,7 +14,7 @@ from .extract import compiled, export, torchscript
 from .highlight import Highlighter
 from .options import check as check_options
 from .options import refuse_compile_options, refuse_for_exported, traceable_partial
-from .render import DEFAULT_MAX_NODES, draw
+from .render import DEFAULT_MAX_NODES, DEFAULT_NESTING, draw
 from .text import plural
 
 __all__ = ["graph", "show"]
@@ -112,6 +113,8 @@ def show(
     trusted: bool = False,
     dynamic: bool | None = None,
     fullgraph: bool = False,
+    nesting: int = DEFAULT_NESTING,
+    open_blocks: Sequence[str] = (),
 ) -> GraphView:
     """Draw a TorchScript graph; in a notebook cell it shows as SVG: ``jitviz.show(f, torch.ones(2, 2))``.
 
@@ -146,6 +149,13 @@ def show(
             ``check`` node naming their lines, a branch condition of more than two operations
             is folded into its ``if``, and the ``if self.training:`` branch of a module in eval
             mode becomes one node (:mod:`jitviz.fold`); ``"show"`` draws every node as it is.
+        nesting: how many levels of ``if`` and loop frames are drawn open, one inside another
+            (default 20). One nested deeper is drawn as one node standing for everything inside
+            it, reading what is read inside and making its outputs, with how many nodes it holds:
+            deep nesting (up to the 200 levels TorchScript compiles) stays readable and quick
+            to lay out. ``0`` draws every ``if`` and loop so.
+        open_blocks: ids of such folded nodes to draw open anyway, one level further (what a
+            click on one does in :func:`jitviz.explore_graph`).
         trusted: only for a saved file (a path): load it even though loading runs code stored
             in it. ``torch.jit.load`` runs the ``__setstate__`` methods a TorchScript file
             defines, and ``torch.export.load`` unpickles parts of a ``.pt2``; either can run any
@@ -159,14 +169,14 @@ def show(
             are for running it. How the counts are obtained: :class:`jitviz.highlight.Highlighter`.
     """
     check_options(constants=constants, max_nodes=max_nodes, rankdir=rankdir, highlight=highlight, repeats=repeats,
-                  checks=checks, trusted=trusted)
+                  checks=checks, trusted=trusted, nesting=nesting, open_blocks=open_blocks)
     if highlight and mode == "compile":
         raise OptionsError("highlight=True runs a TorchScript graph to count its branches; with mode='compile' "
                            "every frame of the picture ran once. Leave highlight out.")
     if highlight:
         highlighter = Highlighter(obj, mode=mode, expand_calls=expand_calls, inline=inline, constants=constants,
                                   max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted,
-                                  checks=checks)
+                                  checks=checks, nesting=nesting, open_blocks=open_blocks)
         return highlighter.run(*example_inputs)[1]
     model = graph(obj, *example_inputs, mode=mode, expand_calls=expand_calls, inline=inline, trusted=trusted,
                   dynamic=dynamic, fullgraph=fullgraph)
@@ -174,7 +184,8 @@ def show(
     def drawn(model: ir.Graph) -> GraphView:
         try:
             return GraphView(model, draw(model, constants=constants, max_nodes=max_nodes, rankdir=rankdir,
-                                         repeats=repeats, checks=checks))
+                                         repeats=repeats, checks=checks, nesting=nesting,
+                                         open_blocks=open_blocks))
         except RecursionError as error:
             raise GraphTooLargeError(_TOO_DEEP) from error
 

@@ -52,7 +52,8 @@ _STATIC = Path(__file__).parent / "static"
 _COLOURS = 8  # line colours cycle through jv-c0 .. jv-c7 (explain.css)
 # Control characters would make the HTML invalid XML and hide what the text really holds.
 # What jitviz.highlight.Highlighter takes of jitviz.show's options.
-_HIGHLIGHT_OPTIONS = ("mode", "expand_calls", "inline", "constants", "max_nodes", "rankdir", "checks", "trusted")
+_HIGHLIGHT_OPTIONS = ("mode", "expand_calls", "inline", "constants", "max_nodes", "rankdir", "checks", "trusted",
+                      "nesting", "open_blocks")
 _NO_NODE = "no node: plain Python while tracing, or not run on the example inputs"
 
 

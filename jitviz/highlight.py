@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from . import ir, options
@@ -10,7 +11,7 @@ from .display import GraphView
 from .errors import TRUST_ADVICE, GraphTooLargeError, UntrustedFileError
 from .extract import torchscript
 from .extract.execution import CountedRun, schema_of
-from .render import DEFAULT_MAX_NODES, draw
+from .render import DEFAULT_MAX_NODES, DEFAULT_NESTING, draw
 
 __all__ = ["Highlighter"]
 
@@ -45,9 +46,12 @@ class Highlighter:
         repeats: bool = False,
         trusted: bool = False,
         checks: str = "fold",
+        nesting: int = DEFAULT_NESTING,
+        open_blocks: Sequence[str] = (),
     ) -> None:
         options.check(mode=mode, expand_calls=expand_calls, inline=inline, constants=constants,
-                      max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted, checks=checks)
+                      max_nodes=max_nodes, rankdir=rankdir, repeats=repeats, trusted=trusted, checks=checks,
+                      nesting=nesting, open_blocks=open_blocks)
         if isinstance(obj, (str, os.PathLike)) and not trusted:
             raise UntrustedFileError(
                 f"highlight=True runs the forward of {str(obj)!r}, code stored in the file. " + TRUST_ADVICE)
@@ -59,6 +63,7 @@ class Highlighter:
         self._paths = expand_calls if isinstance(expand_calls, (str, list, tuple)) else None
         self._constants, self._max_nodes, self._rankdir, self._repeats = constants, max_nodes, rankdir, repeats
         self._checks = checks
+        self._nesting, self._open_blocks = nesting, tuple(open_blocks)
         self._counted: CountedRun | None = None
         self._view: GraphView | None = None
 
@@ -99,5 +104,6 @@ class Highlighter:
                                "(raise max_nodes, or highlight a submodule on its own)")
         self._counted = CountedRun(source, model, schema)
         drawing = draw(model, run_counts=True, constants=self._constants, max_nodes=self._max_nodes,
-                       rankdir=self._rankdir, repeats=self._repeats, checks=self._checks)
+                       rankdir=self._rankdir, repeats=self._repeats, checks=self._checks, nesting=self._nesting,
+                       open_blocks=self._open_blocks)
         return GraphView(model, drawing)

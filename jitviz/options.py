@@ -15,7 +15,7 @@ from typing import Any
 from .errors import OptionsError, ScriptingError
 
 __all__ = ["OptionsError", "check", "refuse_for_exported", "traceable_partial", "MODES", "CONSTANT_MODES",
-           "CHECK_MODES", "RANKDIRS", "MARK_STYLE_NAMES"]
+           "CHECK_MODES", "RANKDIRS", "MARK_STYLE_NAMES", "DEFAULT_NESTING"]
 
 # Every option's accepted values live here, and the modules that use them import them from here
 # (this module imports nothing of jitviz's but its errors, so that any layer can).
@@ -27,6 +27,10 @@ CONSTANT_MODES = ("fold", "nodes", "hide")
 CHECK_MODES = ("fold", "show")
 #: Graphviz's four directions.
 RANKDIRS = ("TB", "LR", "BT", "RL")
+#: How many levels of ``if``/loop frames a picture draws open; one nested deeper is one node (``nesting=``).
+#: Twenty: real models nest up to 16 (torch.nn's attention code drawn with checks="show" and calls
+#: expanded; 7 with checks folded), so every notebook's and golden picture is drawn as it was.
+DEFAULT_NESTING = 20
 #: How :func:`jitviz.render.draw` marks nodes (its ``mark_style``): the keys of ``style.MARK_STYLES``.
 MARK_STYLE_NAMES = ("warn", "removed", "added")
 
@@ -34,8 +38,9 @@ MARK_STYLE_NAMES = ("warn", "removed", "added")
 def check(**options: Any) -> None:
     """Check the options given by name: ``check(mode="trace", expand_calls=2, max_nodes=500)``.
 
-    Known names: ``mode``, ``expand_calls``, ``max_nodes``, ``constants``, ``rankdir`` and the
-    booleans ``inline``, ``repeats``, ``highlight``. Raises :class:`OptionsError` for the first bad one.
+    Known names: ``mode``, ``expand_calls``, ``max_nodes``, ``nesting``, ``open_blocks``, ``constants``,
+    ``rankdir`` and the booleans ``inline``, ``repeats``, ``highlight``. Raises :class:`OptionsError` for
+    the first bad one.
     """
     for name, value in options.items():
         _CHECKS[name](name, value)
@@ -93,6 +98,25 @@ def _max_nodes(name: str, value: Any) -> None:
         )
 
 
+def _nesting(name: str, value: Any) -> None:
+    # bool is an int subclass: nesting=True would quietly mean one level.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise OptionsError(
+            f"{name} must be a whole number of levels >= 0 (default {DEFAULT_NESTING}), not {_short(value)}: "
+            "the if and loop frames drawn open, one inside another; one nested deeper is drawn as one node "
+            "standing for everything inside it (0 draws every if and loop as such a node)."
+        )
+
+
+def _open_blocks(name: str, value: Any) -> None:
+    if isinstance(value, (list, tuple)) and all(isinstance(node_id, str) and node_id for node_id in value):
+        return
+    raise OptionsError(
+        f"{name} must be a list of node ids (the ids of ifs and loops drawn folded, such as 'n42', "
+        f"which explore_graph opens when they are clicked), not {_short(value)}."
+    )
+
+
 def _expand_calls(name: str, value: Any) -> None:
     if isinstance(value, bool) or value is None:
         return
@@ -138,6 +162,8 @@ _CHECKS = {
     "checks": _choice(CHECK_MODES),
     "rankdir": _choice(RANKDIRS),
     "max_nodes": _max_nodes,
+    "nesting": _nesting,
+    "open_blocks": _open_blocks,
     "expand_calls": _expand_calls,
     "inline": _flag,
     "repeats": _flag,

@@ -50,6 +50,11 @@ def _is_block(element: Element) -> bool:
     return element.kind == FRAME and element.role == "block"
 
 
+def _says_runs(element: Element) -> bool:
+    """A block's frame, or an if or loop drawn as one node (nested too deep), says how often it ran."""
+    return _is_block(element) or (element.kind == NODE and element.role == "nested")
+
+
 def _look(element: Element, runs: int | None) -> str | None:
     """``"ran"``, ``"not_run"``, or ``None`` where the element keeps its own colours: unknown, or
     ran outside a block's frame (only a block's frame is coloured for having run)."""
@@ -93,7 +98,7 @@ class Painter:
         runs = _runs(self._drawing, element, execution)
         text = part.text
         is_block = _is_block(element)
-        if is_block:
+        if _says_runs(element):
             text = re.sub(_PLACEHOLDER, _runs_text(runs), text, count=1)
         state = _look(element, runs)
         if state is None:
@@ -127,7 +132,7 @@ def painted_dot(drawing: Drawing, execution: ir.Execution) -> str:
 def _painted(drawing: Drawing, element: Element, execution: ir.Execution) -> Element:
     runs = _runs(drawing, element, execution)
     label = element.label
-    if _is_block(element):
+    if _says_runs(element):
         label = tuple(line.replace(RUNS_PLACEHOLDER, _runs_text(runs), 1) for line in label)
     state = _look(element, runs)
     if state is None:

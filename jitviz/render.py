@@ -11,7 +11,7 @@ they are folded into the labels of the nodes that use them (``other=2``, ``weigh
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import graphviz
@@ -20,12 +20,12 @@ from . import ir
 from .drawing import EDGE, FRAME, IN_LABELS, NODE, RUNS_PLACEHOLDER, Drawing, Element
 from .errors import GraphTooLargeError
 from .fold import CHECK_KIND, FOLDED_KIND, fold
-from .options import CHECK_MODES, CONSTANT_MODES
+from .options import CHECK_MODES, CONSTANT_MODES, DEFAULT_NESTING
 from .options import check as check_options
 from .style import CLUSTER_STYLE, EDGE_STYLE, IF_KINDS, LOOP_KINDS, MARK_STYLES, NODE_STYLE, category
 from .text import plural, visible
 
-__all__ = ["draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAULT_MAX_NODES"]
+__all__ = ["draw", "to_dot", "CONSTANT_MODES", "CHECK_MODES", "DEFAULT_MAX_NODES", "DEFAULT_NESTING", "NESTED_ROLE"]
 
 
 DEFAULT_MAX_NODES = 3000
@@ -37,6 +37,8 @@ _MAX_LABEL_LINE = 48
 # A tooltip or a title line: a source line can be megabytes (a long string constant), and Graphviz
 # 2.43 refuses a quoted string over 16,384 characters; what is cut ends in "…".
 _MAX_TEXT = 1_000
+#: The role of an if or loop nested deeper than ``nesting`` allows, drawn as one node.
+NESTED_ROLE = "nested"
 _CONSTRUCTS = {"prim::ListConstruct": ("[", "]"), "prim::TupleConstruct": ("(", ")")}
 
 
@@ -56,6 +58,8 @@ def draw(
     mark_style: str = "warn",
     repeats: bool = False,
     checks: str = "fold",
+    nesting: int = DEFAULT_NESTING,
+    open_blocks: Sequence[str] = (),
 ) -> Drawing:
     """What the picture of the model draws: ``draw(jitviz.graph(f, x)).nodes()``, ``.dot.source``.
 
@@ -72,19 +76,29 @@ def draw(
     the training-only branch of a module in eval mode folded; see :mod:`jitviz.fold`) or ``"show"``
     (every node as it is). A picture of more than ``max_nodes`` nodes raises
     :class:`GraphTooLargeError` before Graphviz is asked to lay it out.
+
+    ``nesting`` is how many levels of ``if`` and loop frames are drawn open, one inside another
+    (expanded calls do not count as levels). An ``if`` or loop nested deeper, say at level
+    ``nesting + 1``, is drawn as one node (role :data:`NESTED_ROLE`) standing for every model node
+    inside it: it reads every value from outside that anything inside reads, makes its outputs,
+    and says how many nodes it holds. ``open_blocks`` lists the ids of such nodes to draw open
+    anyway, one level further (what a click in :func:`jitviz.explore_graph` does).
     """
-    check_options(constants=constants, mark_style=mark_style, rankdir=rankdir, checks=checks)
+    check_options(constants=constants, mark_style=mark_style, rankdir=rankdir, checks=checks, nesting=nesting,
+                  open_blocks=open_blocks)
     folded = fold(graph, conditions=checks == "fold", checks=checks == "fold", training=checks == "fold")
     builder = _Builder(folded.graph, constants, max_nodes, rankdir, run_counts=run_counts,
                        marks=dict(marks or {}), mark_style=mark_style, repeats=repeats,
-                       not_data=folded.not_data)
+                       not_data=folded.not_data, nesting=nesting, open_blocks=frozenset(open_blocks))
     drawing = builder.build()
     drawing.aliases = folded.aliases
     for node in folded.graph.walk():
-        if node.id not in drawing.elements and node.id not in builder.merged and node.outputs and all(
+        if node.id not in drawing.elements and node.id not in builder.merged and node.id not in builder.inside \
+                and node.outputs and all(
                 v.id in drawing.folded_values for v in node.outputs):
             drawing.not_drawn[node.id] = IN_LABELS
     for model_id, shown in folded.drawn_as.items():
+        shown = builder.inside.get(shown, shown)  # folded into a check that sits in a folded if or loop
         if shown in drawing.elements:  # folded into a check or an if that is drawn
             element = drawing.elements[shown]
             if model_id not in element.stands_for:
@@ -124,9 +138,14 @@ class _Builder:
     shown_as: dict[tuple[str, str], str] = field(default_factory=dict)
     not_data: set[str] = field(default_factory=set)  # returned values that only decide folded code
     elements: dict[str, Element] = field(default_factory=dict)
+    nesting: int = DEFAULT_NESTING
+    open_blocks: frozenset[str] = frozenset()
+    closed: dict[str, int] = field(default_factory=dict)  # id of an if/loop drawn as one node -> its level
+    inside: dict[str, str] = field(default_factory=dict)  # id of a node inside one -> the id of that node
 
     def build(self) -> Drawing:
         self.names = _display_names(self.graph)
+        self._find_closed(self.graph.nodes, 0)
         if self.constants != "nodes":
             self._fold_values(self.graph.inputs, self.graph.nodes)
         if self.repeats:
@@ -228,6 +247,22 @@ class _Builder:
             v.id in self.folded for v in node.outputs
         )
 
+    def _find_closed(self, nodes: list[ir.Node], level: int) -> None:
+        """The ifs and loops nested more than ``nesting`` levels deep (and not opened): each one node."""
+        for node in nodes:
+            here = level
+            if node.kind in IF_KINDS or node.kind in LOOP_KINDS:
+                here = level + 1
+                if here > self.nesting and node.id not in self.open_blocks:
+                    self.closed[node.id] = here
+                    for inner in _inside(node):
+                        self.inside[inner.id] = node.id
+                        for member in inner.members:
+                            self.inside[member.id] = node.id
+                    continue
+            for block in node.blocks:
+                self._find_closed(block.nodes, here)
+
     def _find_chains(self) -> None:
         """Calls to identical submodules, each consuming only the previous one's single result."""
         uses: dict[str, int] = {}
@@ -239,7 +274,8 @@ class _Builder:
                     uses[value.id] = uses.get(value.id, 0) + 1
         for value in self.graph.outputs:
             uses[value.id] = uses.get(value.id, 0) + 1
-        lists = [self.graph.nodes] + [b.nodes for n in self.graph.walk() for b in n.blocks]
+        lists = [self.graph.nodes] + [b.nodes for n in self.graph.walk() for b in n.blocks
+                                      if n.id not in self.closed and n.id not in self.inside]
         for nodes in lists:
             chain: list[ir.Node] = []
             for node in nodes:
@@ -279,6 +315,8 @@ class _Builder:
             if self._is_folded_node(node):
                 continue
             count += 1
+            if node.id in self.closed:
+                continue  # one node for all inside it
             if node.blocks and node.outputs:
                 count += 1  # the join node
             for block in node.blocks:
@@ -322,7 +360,9 @@ class _Builder:
         for node in nodes:
             if self._is_folded_node(node):
                 continue
-            if node.blocks:
+            if node.id in self.closed:
+                self._emit_closed(frame, node, key)
+            elif node.blocks:
                 self._emit_structured(frame, node, key)
             else:
                 label = self._node_label(node)
@@ -371,6 +411,33 @@ class _Builder:
                 self.edges.append((_block_ids(node, index)[1], join, "control", ()))
             for value in node.outputs:
                 self.producer[value.id] = join
+
+    def _emit_closed(self, frame: str | None, node: ir.Node, key: str | None) -> None:
+        """An if or loop nested too deep: one node for it and all inside it, reading what is read
+        inside from outside and making its outputs."""
+        # the model's nodes inside: a check folded inside stands for its members, not for itself
+        inner = [m for n in _inside(node) for m in ([] if n.kind in _MADE_UP else [n]) + n.members]
+        count = len(inner)
+        where = f"line {node.source.line}: {node.source.code.strip()}" if node.source else "no source line"
+        level = self.closed[node.id]
+        lines = [*self._node_label(node), where, f"{plural(count, 'node')} inside",
+                 f"open with nesting={level} or a click"]
+        if self.run_counts:
+            lines.append(RUNS_PLACEHOLDER)
+        self._node(frame, node.id, _lines(lines), _tooltip(node), NESTED_ROLE, key, node)
+        element = self.elements[node.id]
+        element.stands_for += tuple(n.id for n in inner)
+        found = set(element.sources) | {n.source for n in inner if n.source is not None}
+        element.sources = tuple(sorted(found, key=lambda s: (s.file, s.line)))
+        everything = [node, *_inside(node)]
+        made = {v.id for n in everything for v in [*n.outputs, *(p for b in n.blocks for p in b.params)]}
+        seen: set[str] = set()
+        for value in (v for n in everything for v in [*n.inputs, *(r for b in n.blocks for r in b.returns)]):
+            if value.id not in made and value.id not in seen:
+                seen.add(value.id)
+                self._edge_from(value, node.id)
+        for value in node.outputs:
+            self.producer[value.id] = node.id
 
     def _emit_block(self, parent: str, owner: ir.Node, index: int, block: ir.Block) -> None:
         key, returns_id, cluster_id, params_id = _block_ids(owner, index)
@@ -495,6 +562,7 @@ class _Builder:
 
 
 _SLICE_PARTS = ("dim", "start", "end", "step")
+_MADE_UP = {CHECK_KIND, FOLDED_KIND}  # nodes jitviz.fold makes to stand for the model's
 _INT64_MAX = 2**63 - 1
 _METADATA = {"prim::dtype": "dtype", "prim::device": "device", "prim::layout": "layout"}
 _HIDDEN_ATTRIBUTES = {"current", "lines", "unbounded"}
@@ -548,6 +616,19 @@ def _display_names(graph: ir.Graph) -> dict[str, str]:
         if match and len(bases[match.group(1)]) == 1:
             names[value.id] = match.group(1)
     return names
+
+
+def _inside(node: ir.Node) -> Iterator[ir.Node]:
+    """Every node in ``node``'s blocks, nested ones included, without recursion (200 levels nest)."""
+    pending = [block.nodes for block in reversed(node.blocks)]
+    while pending:
+        nodes = pending.pop()
+        for index, inner in enumerate(nodes):
+            yield inner
+            if inner.blocks:
+                pending.append(nodes[index + 1:])
+                pending.extend(block.nodes for block in reversed(inner.blocks))
+                break
 
 
 def _category(node: ir.Node) -> str:

@@ -2,6 +2,9 @@
 
     jitviz.explore_graph(model)       # a big model, one level deep; open submodules from the list
 
+An ``if`` or loop nested deeper than ``nesting`` (see :func:`jitviz.show`) is one node here too; a
+click opens it one level further, and a click on its frame closes it again.
+
 It is built on ``graphviz-anywidget`` (pinned in pyproject.toml), which lays DOT out in the browser
 with a WASM build of Graphviz bundled in the wheel: nothing is fetched at run time, and no ``dot``
 binary is needed. The same widget is what a :class:`~jitviz.GraphView` shows when ``dot`` is missing.
@@ -19,6 +22,7 @@ from .browser import layout_widget as _layout_widget
 from .display import svg_img
 from .drawing import FRAME, NODE
 from .errors import GraphvizNotFoundError
+from .render import NESTED_ROLE
 from .text import natural_key
 
 __all__ = ["explore_graph", "GraphExplorer", "browser_layout"]
@@ -30,6 +34,8 @@ class GraphExplorer:
     ``explorer.expand("layers.0")`` and ``explorer.collapse("layers.0")`` do what the clicks do (and
     the list above the picture, kept for the keyboard); ``explorer.source`` is the DOT being shown;
     ``explorer.expandable`` lists what can still be opened, ``explorer.collapsible`` what can close.
+    The same goes for an ``if`` or loop folded for nesting too deep: a click on it opens it (its
+    id joins ``explorer.opened_blocks``), one on its frame closes it and what was opened inside it.
     """
 
     def __init__(self, obj: Any, *example_inputs: Any, **options: Any) -> None:
@@ -37,12 +43,14 @@ class GraphExplorer:
         self._inputs = example_inputs
         self._options = options
         self.expanded: list[str] = []
+        self.opened_blocks: list[str] = []  # ifs and loops folded for nesting, opened by a click
         self._view = show(obj, *example_inputs, **options)
         self._graph = browser_layout(self._view.source)
         self.clicks_reported = _report_clicks(_layout_widget(self._graph), self._on_message)
         self._chooser = widgets.Dropdown(description="expand", options=self._choices())
         self._chooser.observe(self._on_choice, names="value")
-        hint = "click a yellow call to open it, an open call's frame to close it" if self.clicks_reported else ""
+        hint = ("click a yellow call or a folded if or loop to open it, its frame to close it"
+                if self.clicks_reported else "")
         self.widget = widgets.VBox([widgets.HBox([self._chooser, widgets.HTML(hint)]), self._graph])
 
     @property
@@ -76,17 +84,30 @@ class GraphExplorer:
 
     def click(self, name: str) -> str | None:
         """What a click on the drawn element ``name`` (a node or cluster id) does; returns the path
-        opened or closed, or ``None`` when the element is neither a collapsed call nor an open frame."""
+        (or, for a folded if or loop, the node id) opened or closed, or ``None`` when the element is
+        neither a collapsed call, a folded if or loop, nor an open frame."""
         action, path = self._click_targets().get(name, (None, ""))
         if action == "expand":
             self.expand(path)
         elif action == "collapse":
             self.collapse(path)
+        elif action == "open":
+            self._redraw(self.expanded, self.opened_blocks + [path])
+        elif action == "close":
+            model = self._view.model
+            within = {n.id for top in model.walk() if top.id == path for n in top.walk()}
+            self._redraw(self.expanded, [b for b in self.opened_blocks if b not in within])
         return path or None
 
     def _click_targets(self) -> dict[str, tuple[str, str]]:
         """Drawn element id -> ("expand" or "collapse", module path), for the calls the user opened."""
         targets = {}
+        for element in self._view.drawing.nodes():
+            if element.role == NESTED_ROLE:
+                targets[element.id] = ("open", element.stands_for[0])
+        for node_id in self.opened_blocks:
+            if f"cluster_{node_id}" in self._view.drawing.elements:
+                targets[f"cluster_{node_id}"] = ("close", node_id)
         opened = tuple(self.expanded)
         calls = {node.id: node for node in self._view.model.walk() if node.kind == "prim::CallMethod"}
         for element in self._view.drawing.elements.values():
@@ -100,10 +121,14 @@ class GraphExplorer:
                 targets[element.id] = ("collapse", path)
         return targets
 
-    def _redraw(self, expanded: list[str]) -> None:
-        options = {**self._options, "expand_calls": list(expanded)} if expanded else self._options
+    def _redraw(self, expanded: list[str], opened_blocks: list[str] | None = None) -> None:
+        opened_blocks = self.opened_blocks if opened_blocks is None else opened_blocks
+        options = {**self._options, "expand_calls": list(expanded)} if expanded else dict(self._options)
+        if opened_blocks:
+            options["open_blocks"] = [*self._options.get("open_blocks", ()), *opened_blocks]
         self._view = show(self._obj, *self._inputs, **options)
         self.expanded = list(expanded)
+        self.opened_blocks = list(opened_blocks)
         _layout_widget(self._graph).dot_source = self._view.source
         self._chooser.options = self._choices()
 
@@ -131,7 +156,7 @@ class GraphExplorer:
         return bundle
 
     def __repr__(self) -> str:
-        opened = ", ".join(self.expanded) or "nothing"
+        opened = ", ".join(self.expanded + self.opened_blocks) or "nothing"
         return f"<jitviz graph explorer: {self._view.model.summary()}; expanded: {opened}>"
 
 
