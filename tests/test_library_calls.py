@@ -311,6 +311,19 @@ def test_only_the_outermost_library_call_is_recorded(lib):
     assert not recorded.methods
 
 
+class _Distribution(torch.nn.Module):
+    def forward(self, x, loc):
+        return torch.distributions.Normal(loc, 2.0, validate_args=False).log_prob(x)
+
+
+def test_torchs_own_python_code_is_not_a_library_call():
+    # torch's Python functions are what a trace records as operations (torch.nn.functional has its own rule)
+    model = _graph(_Distribution(), torch.randn(3), torch.zeros(3))
+    assert not model.find("prim::CallFunction") and not model.find("prim::CallMethod")
+    assert {"aten::sub", "aten::pow", "aten::div"} <= {node.kind for node in model.nodes}
+    _complete(model)
+
+
 @pytest.mark.parametrize("path, library", [
     ("/usr/lib/python3/dist-packages/numpy/core.py", True),
     ("/home/me/.venv/lib/python3.11/site-packages/transformers/masking_utils.py", True),

@@ -110,6 +110,15 @@ _PASSED, _MODEL, _LIBRARY = "passed", "model", "library"
 _WRAPPED_NAMES = ("func", "fn", "f", "function", "wrapped", "method", "callable")
 
 
+@functools.lru_cache(maxsize=4096)
+def _file_kind(path: str) -> str:
+    """How a frame in ``path`` counts, the model's files aside: torch's machinery, its own code and
+    generated code (``<string>``, frozen modules) are passed over; a library's is a call."""
+    if path in _MACHINERY or path.startswith("<") or os.path.normcase(os.path.abspath(path)).startswith(_TORCH):
+        return _PASSED
+    return _LIBRARY if library_file(path) else _MODEL
+
+
 def library_file(path: str) -> bool:
     """Whether ``path`` is an installed library's file: under a ``site-packages`` or ``dist-packages``
     directory, or in Python's standard library. (torch's own files and the model's are told apart by
@@ -226,6 +235,7 @@ class _Functions(TorchFunctionMode):
         self._model_files = model_files  # the files of the model's classes: its own code, installed or not
         self._kinds: dict[CodeType, str] = {}  # how each code counts (_PASSED, _MODEL, _LIBRARY)
         self._running: list[tuple[Any, str]] = []  # the call frames of the last operation, and their scopes
+        self._wrapping: dict[int, tuple[Any, Any]] = {}  # id -> (a running library frame, what it wraps)
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -261,6 +271,7 @@ class _Functions(TorchFunctionMode):
     def forget(self) -> None:
         """Let go of the frames held since the last operation."""
         self._running = []
+        self._wrapping = {}
 
     def methods(self) -> list[str]:
         """The scopes of the calls the running code is inside, outermost first: the methods of the
@@ -273,6 +284,7 @@ class _Functions(TorchFunctionMode):
             frames.append(frame)
             frame = frame.f_back  # type: ignore[assignment]
         calls: list[tuple[Any, bool, Any]] = []  # (frame, a method's, what records the call given its scope)
+        wrapping: dict[int, tuple[Any, Any]] = {}
         entered = False  # below the first method of the traced module or a submodule: the model's code
         in_library = False  # inside a library call: what runs there is part of it
         caller = None  # the frame of the model's own code that made the next call
@@ -290,7 +302,9 @@ class _Functions(TorchFunctionMode):
             elif not entered or in_library or kind is _PASSED:
                 continue
             elif kind is _LIBRARY:
-                wrapped = _wrapped(code, frame.f_locals)
+                seen = self._wrapping.get(id(frame))
+                wrapped = seen[1] if seen is not None and seen[0] is frame else _wrapped(code, frame)
+                wrapping[id(frame)] = (frame, wrapped)  # held while it runs: its id is not reused
                 if wrapped is not None and self._kind(wrapped.__code__) is not _LIBRARY:
                     continue  # a library's decorator around the model's own function: no call of its own
                 in_library = True
@@ -310,20 +324,16 @@ class _Functions(TorchFunctionMode):
                 self._recorded.functions[scope] = record(scope)
             running.append((frame, scope))
         self._running = running
+        self._wrapping = wrapping
         return [scope for _, scope in running]
 
     def _kind(self, code: CodeType) -> str:
         """How a frame of ``code`` counts: torch's or generated code is passed over, a library's is a call."""
         kind = self._kinds.get(code)
         if kind is None:
-            path = code.co_filename
-            if path in _MACHINERY or path.startswith("<") or os.path.normcase(os.path.abspath(path)).startswith(
-                    _TORCH):
-                kind = _PASSED
-            elif path in self._model_files or not library_file(path):
-                kind = _MODEL
-            else:
-                kind = _LIBRARY
+            kind = _file_kind(code.co_filename)
+            if kind is _LIBRARY and code.co_filename in self._model_files:
+                kind = _MODEL  # an installed model's own file
             self._kinds[code] = kind
         return kind
 
@@ -393,11 +403,14 @@ def _frame_tensors(frame: Any, skip: int) -> list[tuple[str, Any]]:
     return found
 
 
-def _wrapped(code: CodeType, values: dict[str, Any]) -> Any:
+def _wrapped(code: CodeType, frame: Any) -> Any:
     """The function a decorator's wrapper calls, unwrapped through wrappers of it, or ``None`` when
-    ``code`` is no wrapper: a closure taking ``*args`` or ``**kwargs`` over one function (or over
-    several, one of them called ``func``, ``fn``...), as a decorator's wrapper is, ``functools.wraps``
-    or not. ``values`` are the closure's variables (a frame's ``f_locals`` holds them)."""
+    ``code`` (running in ``frame``) is no wrapper: a closure taking ``*args`` or ``**kwargs`` over one
+    function (or over several, one of them called ``func``, ``fn``...), as a decorator's wrapper is,
+    ``functools.wraps`` or not."""
+    if not code.co_freevars or not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return None
+    values = frame.f_locals  # a frame's locals hold its closure's variables
     found = None
     for _ in range(16):  # decorators stacked this deep at most
         if not code.co_freevars or not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
