@@ -350,7 +350,8 @@ class _Functions(TorchFunctionMode):
             module, name = getattr(wrapped, "__module__", None) or "", wrapped.__qualname__
         else:
             named = _frame_tensors(frame, skip=0)
-            module, name = frame.f_globals.get("__name__", ""), frame.f_code.co_qualname
+            module = frame.f_globals.get("__name__", "")
+            name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)  # Python 3.11 on
         read: list[tuple[str, torch._C.Value]] = []
         for label, tensor in named:
             traced = self._traced.value(tensor)
@@ -421,7 +422,12 @@ def _wrapped(code: CodeType, frame: Any) -> Any:
         function = named[0] if named else next(iter(functions.values())) if len(functions) == 1 else None
         if function is None:
             break
-        function = inspect.unwrap(function)  # functools.wraps' __wrapped__
+        try:
+            function = inspect.unwrap(function)  # functools.wraps' __wrapped__
+        except ValueError:  # a loop of __wrapped__
+            break
+        if not inspect.isfunction(function):  # wrapping something not Python's (a builtin, a class)
+            break
         found, code = function, function.__code__
         values = dict(zip(code.co_freevars, (_cell(cell) for cell in function.__closure__ or ())))
     return found
@@ -580,8 +586,11 @@ def _model_files(module: torch.nn.Module) -> frozenset[str]:
     files: set[str] = set()
     for kind in {type(child) for child in module.modules()}:
         defined = getattr(sys.modules.get(kind.__module__), "__file__", None)
-        forward = getattr(inspect.unwrap(kind.forward), "__code__", None) if inspect.isfunction(
-            getattr(kind, "forward", None)) else None
+        try:
+            forward = getattr(inspect.unwrap(kind.forward), "__code__", None) if inspect.isfunction(
+                getattr(kind, "forward", None)) else None
+        except ValueError:  # a loop of __wrapped__
+            forward = None
         files.update(path for path in (defined, forward and forward.co_filename) if path)
     return frozenset(files)
 
