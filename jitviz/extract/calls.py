@@ -20,6 +20,22 @@ its own too (:class:`RecordedMethod`): the conversion draws a submodule's method
 scripted module draws it, and one of the module's own as one call when it calls no submodule (a
 helper that does calls, such as ResNet's ``_forward_impl``, is where the stages are: it is opened).
 
+A function of an installed library called from the model's own code (Hugging Face's
+``masking_utils.create_causal_mask``, plain Python behind a decorator, is 70 operations building
+GPT-2's attention mask) runs traced in a scope of its own too (:class:`RecordedFunction`, its
+``module`` the library's), and is drawn as one ``prim::CallFunction`` when it did more than one
+operation and called no submodule. Library code is told apart by its file (see :func:`library_file`):
+a file under a ``site-packages`` or ``dist-packages`` directory or in Python's standard library,
+other than torch's own (its Python functions are the operations a trace records; ``torch.nn.functional``
+has the rule above) and other than the files that define the traced module's and its submodules'
+classes and ``forward`` (an installed model's ``modeling_gpt2.py`` is the model's code); everything
+else (the user's scripts, notebooks, a project installed in editable mode) is the user's and stays
+open. Only the outermost library call made from the model's code is a node: what the library calls
+inside it, and what it calls back, belongs to it. A decorator's wrapper (a closure taking ``*args``
+or ``**kwargs`` over the function it wraps, ``functools.wraps`` or not) is part of the call it wraps,
+which is named after the wrapped function: a library's decorator around a function of the model's
+own is no call at all.
+
 A submodule that keeps tensors on itself connects too: a call reads the tensors the trace made that
 sit on the submodule (the pyramid ``build_pyramid`` stored, read by a later ``self.corr_block(x)``),
 and what a call stores on its submodule is made by the call (``self.stash.last``, read later).
@@ -32,12 +48,15 @@ import functools
 import hashlib
 import inspect
 import linecache
+import os
 import sys
+import sysconfig
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 import torch
@@ -48,7 +67,8 @@ from .. import ir
 from ..text import short_file
 
 __all__ = ["RecordedCall", "RecordedFunction", "RecordedMethod", "Recorded", "recording_calls", "recorder_file",
-           "CALL_ATTRIBUTE", "FUNCTION_SCOPE", "METHOD_SCOPE", "READ_ATTRIBUTE", "recorder_scope", "read_name"]
+           "CALL_ATTRIBUTE", "FUNCTION_SCOPE", "METHOD_SCOPE", "READ_ATTRIBUTE", "recorder_scope", "read_name",
+           "library_file"]
 
 #: The integer attribute on each added ``prim::CallMethod`` node: its index into the recorded calls.
 CALL_ATTRIBUTE = "jitviz_call"
@@ -78,6 +98,33 @@ _TRACER = sys.modules["torch.jit._trace"].__file__
 _MODULE_INTERNALS = frozenset(vars(torch.nn.Module()))
 # A submodule's own attributes are followed this deep for the tensors kept on it.
 _STATE_DEPTH = 3
+# Where installed libraries live: a directory of this name anywhere in a file's path, or the stdlib.
+_LIBRARY_DIRECTORIES = frozenset({"site-packages", "dist-packages"})
+_STDLIB = os.path.normcase(os.path.abspath(sysconfig.get_paths()["stdlib"])) + os.sep
+_TORCH = os.path.normcase(os.path.dirname(os.path.abspath(torch.__file__))) + os.sep
+# How a frame's code counts while a recorded trace runs (see _Functions.methods): torch's machinery
+# between a call and its caller, and generated or torch code, are passed over; the model's own code
+# is open; a library's code is a call.
+_PASSED, _MODEL, _LIBRARY = "passed", "model", "library"
+# The parameter names a decorator's wrapper gives the function it wraps, when it closes over several.
+_WRAPPED_NAMES = ("func", "fn", "f", "function", "wrapped", "method", "callable")
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_kind(path: str) -> str:
+    """How a frame in ``path`` counts, the model's files aside: torch's machinery, its own code and
+    generated code (``<string>``, frozen modules) are passed over; a library's is a call."""
+    if path in _MACHINERY or path.startswith("<") or os.path.normcase(os.path.abspath(path)).startswith(_TORCH):
+        return _PASSED
+    return _LIBRARY if library_file(path) else _MODEL
+
+
+def library_file(path: str) -> bool:
+    """Whether ``path`` is an installed library's file: under a ``site-packages`` or ``dist-packages``
+    directory, or in Python's standard library. (torch's own files and the model's are told apart by
+    the recorder, not here.)"""
+    normal = os.path.normcase(os.path.abspath(path))
+    return normal.startswith(_STDLIB) or not _LIBRARY_DIRECTORIES.isdisjoint(normal.split(os.sep))
 
 
 @dataclass(frozen=True)
@@ -95,16 +142,25 @@ class RecordedCall:
 
 @dataclass(frozen=True)
 class RecordedFunction:
-    """A call of a ``torch.nn.functional`` function in a trace: what it was given, what it returned.
+    """A call of a ``torch.nn.functional`` function in a trace, or of a library's function called
+    from the model's own code: what it was given, what it returned.
 
     The operations it recorded have the tracer scope ``scope``; ``inputs`` names the ``unique()``
-    numbers of the trace's values for the tensors it was given after its parameters.
+    numbers of the trace's values for the tensors it was given after its parameters. ``module`` is
+    where the function is from, as its call is named: ``torch.nn.functional``, or the last part of a
+    library's module (``masking_utils`` for ``transformers.masking_utils.create_causal_mask``).
     """
 
     name: str
     scope: str
     inputs: list[tuple[str, int]]
     source: ir.SourceLocation | None
+    module: str = "torch.nn.functional"
+
+    @property
+    def callee(self) -> str:
+        """What the call is named: ``torch.nn.functional.interpolate``, ``masking_utils.create_causal_mask``."""
+        return f"{self.module}.{self.name}"
 
 
 @dataclass(frozen=True)
@@ -170,13 +226,16 @@ class _Functions(TorchFunctionMode):
     ``torch.nn.functional`` function its own scope, and each method call (see :meth:`methods`) its own."""
 
     def __init__(self, recorded: Recorded, traced: _Traced, owners: dict[int, tuple[torch.nn.Module, str]],
-                 signatures: dict[int, str]) -> None:
+                 signatures: dict[int, str], model_files: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self._recorded = recorded
         self._traced = traced
         self._owners = owners  # id -> (the traced module or a submodule, its path: "" for the traced one)
         self._signatures = signatures
-        self._running: list[tuple[Any, str]] = []  # the method frames of the last operation, and their scopes
+        self._model_files = model_files  # the files of the model's classes: its own code, installed or not
+        self._kinds: dict[CodeType, str] = {}  # how each code counts (_PASSED, _MODEL, _LIBRARY)
+        self._running: list[tuple[Any, str]] = []  # the call frames of the last operation, and their scopes
+        self._wrapping: dict[int, tuple[Any, Any]] = {}  # id -> (a running library frame, what it wraps)
 
     def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
@@ -212,48 +271,102 @@ class _Functions(TorchFunctionMode):
     def forget(self) -> None:
         """Let go of the frames held since the last operation."""
         self._running = []
+        self._wrapping = {}
 
     def methods(self) -> list[str]:
-        """The scopes of the method calls the running code is inside, outermost first: the methods of
-        the traced module (not its ``forward``) and of its submodules, between the traced ``forward``
-        and the caller. A method call seen for the first time is recorded (a new scope)."""
-        frames: list[tuple[Any, torch.nn.Module, str]] = []
+        """The scopes of the calls the running code is inside, outermost first: the methods of the
+        traced module (not its ``forward``) and of its submodules, and the library functions called
+        from the model's own code, between the traced ``forward`` and the caller. A call seen for the
+        first time is recorded (a new scope)."""
+        frames: list[Any] = []
         frame = sys._getframe(2)
         while frame is not None and frame.f_code.co_filename != _TRACER:
-            code = frame.f_code
-            if code.co_argcount and code.co_varnames[0] == "self" and code.co_filename not in _MACHINERY:
-                owner = self._owners.get(id(frame.f_locals.get("self")))
-                if owner is not None and owner[0] is frame.f_locals.get("self") and (
-                        owner[1] or code.co_name != "forward"):
-                    frames.append((frame, owner[0], owner[1]))
+            frames.append(frame)
             frame = frame.f_back  # type: ignore[assignment]
-        frames.reverse()
+        calls: list[tuple[Any, bool, Any]] = []  # (frame, a method's, what records the call given its scope)
+        wrapping: dict[int, tuple[Any, Any]] = {}
+        entered = False  # below the first method of the traced module or a submodule: the model's code
+        in_library = False  # inside a library call: what runs there is part of it
+        caller = None  # the frame of the model's own code that made the next call
+        for frame in reversed(frames):
+            code = frame.f_code
+            kind = self._kind(code)
+            if kind is _PASSED and code.co_filename in _MACHINERY:
+                continue
+            owner = self._owners.get(id(frame.f_locals.get("self"))) if (
+                code.co_argcount and code.co_varnames[0] == "self") else None
+            if owner is not None and owner[0] is frame.f_locals.get("self"):
+                entered, caller = True, frame
+                if owner[1] or code.co_name != "forward":
+                    calls.append((frame, True, functools.partial(self._method, frame, owner[0], owner[1])))
+            elif not entered or in_library or kind is _PASSED:
+                continue
+            elif kind is _LIBRARY:
+                seen = self._wrapping.get(id(frame))
+                wrapped = seen[1] if seen is not None and seen[0] is frame else _wrapped(code, frame)
+                wrapping[id(frame)] = (frame, wrapped)  # held while it runs: its id is not reused
+                if wrapped is not None and self._kind(wrapped.__code__) is not _LIBRARY:
+                    continue  # a library's decorator around the model's own function: no call of its own
+                in_library = True
+                calls.append((frame, False, functools.partial(self._library, frame, wrapped, caller)))
+            else:
+                caller = frame
         running: list[tuple[Any, str]] = []
-        for index, (frame, owner, path) in enumerate(frames):
+        for index, (frame, method, record) in enumerate(calls):
             if len(running) == index and index < len(self._running) and self._running[index][0] is frame:
                 running.append(self._running[index])  # still in the call seen before (held: its id is not reused)
                 continue
-            scope = f"{METHOD_SCOPE}{len(self._recorded.methods)}"
-            self._recorded.methods[scope] = self._method(frame, owner, path, scope)
+            if method:
+                scope = f"{METHOD_SCOPE}{len(self._recorded.methods)}"
+                self._recorded.methods[scope] = record(scope)
+            else:
+                scope = f"{FUNCTION_SCOPE}{len(self._recorded.functions)}"
+                self._recorded.functions[scope] = record(scope)
             running.append((frame, scope))
         self._running = running
+        self._wrapping = wrapping
         return [scope for _, scope in running]
+
+    def _kind(self, code: CodeType) -> str:
+        """How a frame of ``code`` counts: torch's or generated code is passed over, a library's is a call."""
+        kind = self._kinds.get(code)
+        if kind is None:
+            kind = _file_kind(code.co_filename)
+            if kind is _LIBRARY and code.co_filename in self._model_files:
+                kind = _MODEL  # an installed model's own file
+            self._kinds[code] = kind
+        return kind
+
+    def _library(self, frame: Any, wrapped: Any, caller: Any, scope: str) -> RecordedFunction:
+        """A library call beginning at ``frame`` (a decorator's wrapper of ``wrapped``, or the function itself)."""
+        if wrapped is not None:  # named after the function; its arguments are the wrapper's *args and **kwargs
+            code = frame.f_code
+            arguments = frame.f_locals
+            at = code.co_argcount + code.co_kwonlyargcount
+            args = arguments.get(code.co_varnames[at], ()) if code.co_flags & inspect.CO_VARARGS else ()
+            at += bool(code.co_flags & inspect.CO_VARARGS)
+            kwargs = arguments.get(code.co_varnames[at], {}) if code.co_flags & inspect.CO_VARKEYWORDS else {}
+            named = _named_tensors(wrapped, tuple(args), dict(kwargs))
+            module, name = getattr(wrapped, "__module__", None) or "", wrapped.__qualname__
+        else:
+            named = _frame_tensors(frame, skip=0)
+            module = frame.f_globals.get("__name__", "")
+            name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)  # Python 3.11 on
+        read: list[tuple[str, torch._C.Value]] = []
+        for label, tensor in named:
+            traced = self._traced.value(tensor)
+            if traced is not None and all(traced.unique() != seen.unique() for _, seen in read):
+                read.append((label, traced))
+        source = _line(caller) if caller is not None else _line(frame.f_back)
+        return RecordedFunction(name, scope, _reads(scope, read), source, module.rsplit(".", 1)[-1] or "?")
 
     def _method(self, frame: Any, owner: torch.nn.Module, path: str, scope: str) -> RecordedMethod:
         code = frame.f_code
-        arguments = frame.f_locals
-        count = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & inspect.CO_VARARGS) + bool(
-            code.co_flags & inspect.CO_VARKEYWORDS)
         read: list[tuple[str, torch._C.Value]] = []
-        for name in code.co_varnames[1:count]:
-            value = arguments.get(name)
-            tensors = _tensors(value, _MAX_DEPTH - 3)  # three levels: a list of dicts of tensors
-            named = [(name, value)] if isinstance(value, torch.Tensor) else [
-                (f"{name}[{index}]", tensor) for index, tensor in enumerate(tensors)]
-            for label, tensor in named:
-                traced = self._traced.value(tensor)
-                if traced is not None and all(traced.unique() != seen.unique() for _, seen in read):
-                    read.append((label, traced))
+        for label, tensor in _frame_tensors(frame, skip=1):
+            traced = self._traced.value(tensor)
+            if traced is not None and all(traced.unique() != seen.unique() for _, seen in read):
+                read.append((label, traced))
         inputs = _reads(scope, read)
         if id(owner) not in self._signatures:
             state = torch._C._get_tracing_state()  # paused: traced, a shape's sizes are tensors
@@ -274,6 +387,65 @@ class _Functions(TorchFunctionMode):
             if self._recorded.failed is None and all(map(self._traced.knows, _tensors((args, kwargs)))):
                 self._recorded.failed = (None, error)
             raise
+
+
+def _frame_tensors(frame: Any, skip: int) -> list[tuple[str, Any]]:
+    """The tensors a running function's parameters hold (after the first ``skip``: ``self``), named after them."""
+    code = frame.f_code
+    arguments = frame.f_locals
+    count = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & inspect.CO_VARARGS) + bool(
+        code.co_flags & inspect.CO_VARKEYWORDS)
+    found: list[tuple[str, Any]] = []
+    for name in code.co_varnames[skip:count]:
+        value = arguments.get(name)
+        tensors = _tensors(value, _MAX_DEPTH - 3)  # three levels: a list of dicts of tensors
+        found.extend([(name, value)] if isinstance(value, torch.Tensor) else [
+            (f"{name}[{index}]", tensor) for index, tensor in enumerate(tensors)])
+    return found
+
+
+def _wrapped(code: CodeType, frame: Any) -> Any:
+    """The function a decorator's wrapper calls, unwrapped through wrappers of it, or ``None`` when
+    ``code`` (running in ``frame``) is no wrapper: a closure taking ``*args`` or ``**kwargs`` over one
+    function (or over several, one of them called ``func``, ``fn``...), as a decorator's wrapper is,
+    ``functools.wraps`` or not."""
+    if not code.co_freevars or not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return None
+    values = frame.f_locals  # a frame's locals hold its closure's variables
+    found = None
+    for _ in range(16):  # decorators stacked this deep at most
+        if not code.co_freevars or not code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+            break
+        functions = {name: function for name in code.co_freevars
+                     if (function := _function(values.get(name))) is not None}
+        named = [functions[name] for name in _WRAPPED_NAMES if name in functions]
+        function = named[0] if named else next(iter(functions.values())) if len(functions) == 1 else None
+        if function is None:
+            break
+        try:
+            function = inspect.unwrap(function)  # functools.wraps' __wrapped__
+        except ValueError:  # a loop of __wrapped__
+            break
+        if not inspect.isfunction(function):  # wrapping something not Python's (a builtin, a class)
+            break
+        found, code = function, function.__code__
+        values = dict(zip(code.co_freevars, (_cell(cell) for cell in function.__closure__ or ())))
+    return found
+
+
+def _function(value: Any) -> Any:
+    """The plain Python function ``value`` calls (a bound method's, a partial's), or ``None``."""
+    if isinstance(value, functools.partial):
+        value = value.func
+    value = getattr(value, "__func__", value)
+    return value if inspect.isfunction(value) else None
+
+
+def _cell(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # an empty cell
+        return None
 
 
 def _reads(scope: str, read: list[tuple[str, torch._C.Value]]) -> list[tuple[str, int]]:
@@ -337,7 +509,7 @@ def recording_calls(module: torch.nn.Module) -> Iterator[Recorded]:
         traced.add(module.buffers())
         owners = {id(child): (child, path) for path, child in module.named_modules()}
         signatures: dict[int, str] = {}
-        functions = _Functions(recorded, traced, owners, signatures)
+        functions = _Functions(recorded, traced, owners, signatures, _model_files(module))
         torch.nn.Module._slow_forward = _recorder(module, recorded, traced, traced_forward, functions, signatures)
         try:
             with functions:
@@ -406,6 +578,21 @@ def _recorder(module: torch.nn.Module, recorded: Recorded, traced: _Traced, trac
         return result
 
     return forward
+
+
+def _model_files(module: torch.nn.Module) -> frozenset[str]:
+    """The files of the model's own code: where the classes of ``module`` and its submodules, and
+    their ``forward``, are defined (installed or not: a Hugging Face model's ``modeling_gpt2.py``)."""
+    files: set[str] = set()
+    for kind in {type(child) for child in module.modules()}:
+        defined = getattr(sys.modules.get(kind.__module__), "__file__", None)
+        try:
+            forward = getattr(inspect.unwrap(kind.forward), "__code__", None) if inspect.isfunction(
+                getattr(kind, "forward", None)) else None
+        except ValueError:  # a loop of __wrapped__
+            forward = None
+        files.update(path for path in (defined, forward and forward.co_filename) if path)
+    return frozenset(files)
 
 
 def _arguments(module: torch.nn.Module, args: Any, kwargs: Any) -> list[tuple[str, torch.Tensor]]:

@@ -619,10 +619,8 @@ class _Converter:
             for scope, members in groups.items():
                 if self._collapsed(scope, [nodes[i] for i in members]) and not _read_in_between(nodes, members):
                     plan.append((members[-1], scope, members))  # after every value it reads
-                elif scope in self.recorded.methods:
+                else:  # opened: the calls inside it are drawn as calls in turn
                     pending.append((members, level + 1))
-                else:
-                    plan.extend((index, None, [index]) for index in members)
         converted: list[ir.Node] = []
         for _, called, members in sorted(plan, key=lambda entry: entry[0]):  # in the trace's order: made before read
             if called is None:
@@ -632,14 +630,12 @@ class _Converter:
         return converted
 
     def _collapsed(self, scope: str, group: list[torch._C.Node]) -> bool:
-        """Whether a recorded scope is drawn as one call: a function of more than one operation; a
-        submodule's method that did anything; a method of the traced module's own that did more than
-        one operation and called no submodule (one that does, ResNet's ``_forward_impl``, is opened:
-        its calls are the model's stages)."""
+        """Whether a recorded scope is drawn as one call: a submodule's method that did anything; a
+        function (of ``torch.nn.functional`` or a library's), or a method of the traced module's own,
+        that did more than one operation and called no submodule (one that does, ResNet's
+        ``_forward_impl``, is opened: its calls are the model's stages)."""
         method = self.recorded.methods.get(scope)
-        if method is None:
-            return _collapsible(group)
-        if method.path:
+        if method is not None and method.path:
             return any(not _constant_or_list_of_constants(node) for node in group)
         return _collapsible(group) and not any(node.hasAttribute(CALL_ATTRIBUTE) for node in group
                                                if node.kind() == "prim::CallMethod")
@@ -665,7 +661,7 @@ class _Converter:
                 self.called_paths.add(method.path)
         else:
             recorded = self.recorded.functions[scope]
-            kind, callee, attributes = "prim::CallFunction", f"torch.nn.functional.{recorded.name}", {}
+            kind, callee, attributes = "prim::CallFunction", recorded.callee, {}
         names = {unique: name for name, unique in recorded.inputs}  # graph inputs keep their numbers
         return ir.Node(
             id=f"n{next(self._node_ids)}", kind=kind,
