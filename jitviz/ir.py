@@ -68,7 +68,8 @@ class Value:
 
     ``id`` is unique in the graph; ``name`` is TorchScript's debug name (``x``, ``5``, ``y.1``);
     ``type`` is a short type string such as ``Tensor``, ``Float(2, 2)``, ``int`` or ``bool``;
-    ``is_module`` marks a value that is an ``nn.Module`` (``self`` and its submodules); ``role``
+    ``is_module`` marks a value that is an ``nn.Module`` (``self`` and its submodules),
+    ``is_function`` TorchScript's value of a function that ``prim::CallFunction`` calls; ``role``
     says what a graph input of an exported program is: ``"parameter"``, ``"buffer"``,
     ``"constant"``, or ``""`` for an input the caller passes.
     """
@@ -78,6 +79,7 @@ class Value:
     type: str
     is_module: bool = False
     role: str = ""
+    is_function: bool = False
 
     def __repr__(self) -> str:
         return f"Value(%{self.name} : {self.type})"
@@ -133,6 +135,15 @@ class Node:
         yield self
         for block in self.blocks:
             yield from _walk(block.nodes)
+
+    def called(self) -> Value | None:
+        """The input a call calls, named on the call's label rather than read as data: the module
+        whose method it calls (``self``, a submodule) or TorchScript's function value; ``None`` for
+        other nodes, and for a call whose inputs are all data (a traced ``F`` call jitviz recorded)."""
+        if self.callee is None or not self.inputs:
+            return None
+        first = self.inputs[0]
+        return first if first.is_module or first.is_function else None
 
     def reads(self) -> Iterator[Value]:
         """Every value this node uses, its blocks' uses and returns included."""

@@ -502,7 +502,7 @@ class _Builder:
                          + ("" if method == "forward" else f".{method}"), node.kind]
             else:
                 lines.append(node.callee)
-            if node.inputs and (node.inputs[0].is_module or node.kind == "prim::CallFunction"):
+            if node.called() is not None:
                 inputs = inputs[1:]  # the module or function being called: named on the line above
         if node.callee is None and node.kind not in LOOP_KINDS:  # a loop's only attribute shows as a trip count
             lines += [f"{name}={_format_constant(value)}" for name, value in node.attributes.items()
@@ -636,8 +636,9 @@ def _category(node: ir.Node) -> str:
 
 
 def _call_arguments(node: ir.Node) -> list[ir.Value]:
-    # prim::CallFunction's first input is the function itself; a method's first input is `self`.
-    return node.inputs[1:] if node.kind == "prim::CallFunction" else node.inputs
+    # a function's value is not one of its parameters; a method's first input is its `self`
+    called = node.called()
+    return node.inputs[1:] if called is not None and called.is_function else node.inputs
 
 
 def _format_constant(value: object) -> str:

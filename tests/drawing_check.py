@@ -55,9 +55,7 @@ def missing_uses(model: ir.Graph, drawing: Drawing) -> list[str]:
             if any(resolve(v).id in used for v in node.outputs) or node.source is not None:
                 missing.append(f"{node.kind} {node.id} dropped, though it has a line or a used result")
             continue
-        named = node.callee is not None and node.inputs and (
-            node.inputs[0].is_module or node.kind == "prim::CallFunction")
-        callee = node.inputs[:1] if named else []  # the module or function: named on the call's first line
+        callee = [node.called()] if node.called() is not None else []  # named on the call's first line
         for value in node.inputs:
             if value not in callee:
                 uses.append((value, shown, f"{node.kind} {node.id}"))

@@ -15,6 +15,7 @@ from jitviz.render import draw, to_dot
 from jitviz.style import MARK_STYLES, NODE_STYLE
 
 from . import seed_functions as seed
+from .drawing_check import missing_uses
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -676,3 +677,18 @@ def test_a_slice_reads_as_the_python_slice_it_is_traced_or_scripted():
     # a start known only at run time (an argument) keeps the slice's parts named, with an edge for n
     (from_n,) = _slice_labels(jitviz.show(_slicing_from))
     assert "[" not in from_n and from_n.startswith("aten::slice")
+
+
+def test_a_recorded_calls_first_input_is_data_and_a_functions_value_is_not():
+    constant, x, y = _constant("k", 3), _v("x"), _v("y")
+    recorded = ir.Node("n1", "prim::CallFunction", inputs=[constant.outputs[0], x], outputs=[y],
+                       arg_names=["k", "input"], callee="torch.nn.functional.f")  # a traced F call jitviz recorded
+    model = ir.Graph("made", "traced", [x], [constant, recorded], [y])
+    drawing = draw(model, checks="show")
+    assert recorded.called() is None and drawing.elements["n1"].label == (
+        "prim::CallFunction", "torch.nn.functional.f", "k=3")
+    assert missing_uses(model, drawing) == []
+    function = ir.Value("f", "f", "torch.nn.functional.f", is_function=True)
+    scripted = ir.Node("n2", "prim::CallFunction", inputs=[function, x], outputs=[_v("z")], arg_names=["", "input"],
+                       callee="torch.nn.functional.f")
+    assert scripted.called() is function

@@ -541,6 +541,7 @@ class _Converter:
             value.debugName(),
             type_name(value_type),
             is_module=_is_module_type(value_type),
+            is_function=value_type.kind() == "FunctionType",
         )
         values[value.unique()] = converted
         return converted
