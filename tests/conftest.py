@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(config, items):
 def pytest_make_parametrize_id(config, val, argname):
     """A long parameter (a 63 MiB pickle, 100,000 brackets) is named by its start and its length,
     so that a test's name stays a name in reports and between pytest-xdist's processes."""
-    if isinstance(val, (str, bytes)) and len(val) > 40:
+    if isinstance(val, (str, bytes)) and len(val) > 60:
         return f"{ascii(val[:16])}+{len(val) - 16}"
     return None
 
