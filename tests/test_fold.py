@@ -534,6 +534,21 @@ def test_an_attribute_an_elif_reads_is_drawn_before_the_decision():
     assert missing_uses(model, draw(model)) == []
 
 
+def _commented_chain(x: torch.Tensor, s: str) -> torch.Tensor:
+    if s == "#":  # a hash in a string is the condition's
+        y = x
+    elif s == "a":  # the usual case
+        y = x * 2
+    else:  # anything else
+        y = x - 1
+    return y
+
+
+def test_a_comment_on_an_if_or_elif_line_is_not_part_of_its_arms_label():
+    (decision,) = _decisions(fold(jitviz.graph(_commented_chain)).graph)
+    assert [block.label for block in decision.blocks] == ['if s == "#"', 'elif s == "a"', "else"]
+
+
 def test_the_arms_of_a_chain_show_which_one_ran_and_how_often(tmp_path):
     from jitviz.highlight import Highlighter
 
