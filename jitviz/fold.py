@@ -32,7 +32,9 @@ picture can still say which source lines it covers.
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -648,10 +650,22 @@ def _is_tensor(type_name: str) -> bool:
 def _arm_label(node: ir.Node, word: str) -> str | None:
     """``elif n == 1`` for the ``if`` of ``elif n == 1:`` (or of ``if n == 1:`` nested in an ``else``);
     None where the line is no if statement (``y = a if c else b``): such a chain is not folded."""
-    match = _IF_LINE.match(node.source.code.strip()) if node.source is not None else None
+    match = _IF_LINE.match(_without_comment(node.source.code.strip())) if node.source is not None else None
     if match is None or not match.group(1):
         return None
     return f"{word} {match.group(1)}"
+
+
+def _without_comment(line: str) -> str:
+    """``elif n == 1:  # small`` without its comment (a ``#`` in a string stays): Python's tokenizer
+    tells them apart; a line it cannot read (a condition going on to the next line) is kept whole."""
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line).readline):
+            if token.type == tokenize.COMMENT and token.start[0] == 1:
+                return line[:token.start[1]].rstrip()
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return line
 
 
 def _condition_text(cone: list[ir.Node]) -> str:

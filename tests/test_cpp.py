@@ -1,6 +1,8 @@
 """The C++ loader: built against the pip wheel's libtorch, it agrees with Python on saved models."""
 
+import os
 import shutil
+import subprocess
 import threading
 import time
 
@@ -108,3 +110,26 @@ def test_processes_building_at_once_take_turns(monkeypatch, tmp_path):
     spans.sort()
     assert len(spans) == 3
     assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:])), spans
+
+
+def test_a_binary_as_new_as_its_newest_source_is_reused(monkeypatch, tmp_path):
+    # a checkout or a coarse-clocked file system gives the binary and a source the same time stamp
+    sources = [tmp_path / "run_model.cpp", tmp_path / "CMakeLists.txt"]
+    binary = tmp_path / "build" / "run_model"
+    binary.parent.mkdir()
+    for path in [*sources, binary]:
+        path.write_text("")
+    for stamp, path in ((100, sources[0]), (200, sources[1]), (200, binary)):
+        os.utime(path, (stamp, stamp))
+    commands = []
+    monkeypatch.setattr(jitviz.cpp, "BUILD_DIR", binary.parent)
+    monkeypatch.setattr(jitviz.cpp.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+
+    def run(command, **_):
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(jitviz.cpp.subprocess, "run", run)
+    assert jitviz.cpp._build(sources) == binary and commands == []
+    os.utime(sources[0], (201, 201))  # one source changed after the build: built again
+    assert jitviz.cpp._build(sources) == binary and [command[0] for command in commands] == ["cmake", "cmake"]

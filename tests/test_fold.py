@@ -330,6 +330,23 @@ def _ternary_chain(x: torch.Tensor, n: int) -> torch.Tensor:
     return y
 
 
+def _else_that_checks(x: torch.Tensor, n: int) -> torch.Tensor:
+    if n == 0:
+        y = x
+    else:
+        assert n > -5, "n is too small"
+        if n == 1:
+            y = x + 1
+        else:
+            y = x - 1
+    return y
+
+
+def _ternary_chain_named_if(x: torch.Tensor, n: int) -> torch.Tensor:
+    ifft = x if n == 0 else (x * 2 if n == 1 else x * 3)  # a name beginning with "if" is no if statement
+    return ifft
+
+
 def _elif_without_else(x: torch.Tensor, n: int) -> torch.Tensor:
     y = x
     if n == 0:
@@ -393,6 +410,8 @@ def test_the_shortest_chains_fold_too(tmp_path, arms):
     (decision,) = _decisions(fold(model).graph)
     assert [block.label for block in decision.blocks] == (
         ["if n == 0", "elif n == 1", "else"] if arms == 3 else ["if n == 0", "elif n == 1", "elif n == 2", "else"])
+    # its frame is titled as a chain, not with the first arm's line that the first arm's block says
+    assert draw(model).elements[f"cluster_{decision.id}"].label == (f"if … elif … else: {arms} arms",)
 
 
 def test_an_if_else_is_no_chain():
@@ -430,7 +449,7 @@ def test_an_arm_whose_condition_takes_several_ops_folds_them_into_the_decision()
 
 
 @pytest.mark.parametrize("function", [_condition_used_in_its_arm, _else_that_prints, _else_computing_for_its_arm,
-                                      _elif_that_mutates, _ternary_chain])
+                                      _elif_that_mutates, _ternary_chain, _ternary_chain_named_if])
 def test_an_else_that_does_more_than_decide_or_a_ternary_is_no_elif(function):
     from .drawing_check import missing_uses
 
@@ -438,6 +457,17 @@ def test_an_else_that_does_more_than_decide_or_a_ternary_is_no_elif(function):
     folded = fold(model).graph
     assert all(len(node.blocks) == 2 and "arms" not in node.attributes for node in _decisions(folded))
     assert len(_decisions(folded)) == len(_decisions(model))
+    assert missing_uses(model, draw(model)) == []
+
+
+def test_an_else_that_checks_before_its_if_is_no_elif_and_its_check_stays_a_check():
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(_else_that_checks)
+    outer, inner = _decisions(fold(model).graph)
+    assert [[block.label for block in node.blocks] for node in (outer, inner)] == [["then", "else"]] * 2
+    kinds = [n.kind for n in outer.blocks[1].nodes if n.kind != "prim::Constant"]
+    assert kinds[0] == CHECK_KIND and kinds[-1] == "prim::If"  # the assert, drawn before the if it precedes
     assert missing_uses(model, draw(model)) == []
 
 
@@ -475,6 +505,48 @@ def test_a_chain_without_else_keeps_its_empty_else_arm():
     (decision,) = _decisions(fold(model).graph)
     assert [block.label for block in decision.blocks] == ["if n == 0", "elif n == 1", "else"]
     assert [n.kind for n in decision.blocks[2].nodes] == []
+
+
+class _ElifOnAnAttribute(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.mode = 2
+
+    def forward(self, x: torch.Tensor, n: int) -> torch.Tensor:
+        if n == 0:
+            y = x
+        elif n == self.mode:
+            y = x * 2
+        else:
+            y = x - 1
+        return y
+
+
+def test_an_attribute_an_elif_reads_is_drawn_before_the_decision():
+    # TorchScript reads self.mode in the else block it nests the elif in
+    from .drawing_check import missing_uses
+
+    model = jitviz.graph(torch.jit.script(_ElifOnAnAttribute()))
+    folded = fold(model).graph
+    (decision,) = _decisions(folded)
+    assert [block.label for block in decision.blocks] == ["if n == 0", "elif n == self.mode", "else"]
+    assert "prim::GetAttr" in [n.kind for n in folded.nodes[:folded.nodes.index(decision)]]
+    assert missing_uses(model, draw(model)) == []
+
+
+def _commented_chain(x: torch.Tensor, s: str) -> torch.Tensor:
+    if s == "#":  # a hash in a string is the condition's
+        y = x
+    elif s == "a":  # the usual case
+        y = x * 2
+    else:  # anything else
+        y = x - 1
+    return y
+
+
+def test_a_comment_on_an_if_or_elif_line_is_not_part_of_its_arms_label():
+    (decision,) = _decisions(fold(jitviz.graph(_commented_chain)).graph)
+    assert [block.label for block in decision.blocks] == ['if s == "#"', 'elif s == "a"', "else"]
 
 
 def test_the_arms_of_a_chain_show_which_one_ran_and_how_often(tmp_path):
@@ -550,6 +622,39 @@ def test_what_a_module_keeps_on_itself_is_data_not_a_check(tmp_path):
     labels = [node.label for node in drawing.nodes()]
     assert ("aten::append", "self=self.seen") in labels and ("aten::mul", "other=2") in labels
     assert not [node for node in drawing.nodes() if node.role == "check"]
+    assert missing_uses(model, drawing) == []
+
+
+MAYBE_STASH = """
+from typing import List, Optional
+
+import torch
+from torch import Tensor, nn
+
+
+class MaybeStash(nn.Module):
+    seen: Optional[List[Tensor]]
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        seen = self.seen
+        if seen is not None:
+            seen.append(x * 2)
+        return x + 1
+"""
+
+
+def test_a_write_to_an_optional_attribute_is_data_too(tmp_path):
+    # TorchScript refines `seen` from Optional: the list appended to is self.seen behind a cast
+    stash = module_from_source(tmp_path, "maybe_stash_source", MAYBE_STASH).MaybeStash()
+    model = jitviz.graph(torch.jit.script(stash))
+    assert "prim::unchecked_cast" in model.kinds()
+    drawing = draw(model)
+    assert "aten::append" in [node.label[0] for node in drawing.nodes()]
+    assert ("aten::mul", "other=2") in [node.label for node in drawing.nodes()]
     assert missing_uses(model, drawing) == []
 
 

@@ -8,6 +8,7 @@ where the rule was needed (its attention mask built in ``masking_utils``), is ch
 from __future__ import annotations
 
 import sys
+import sysconfig
 import warnings
 from pathlib import Path
 
@@ -296,6 +297,74 @@ def test_a_library_call_that_calls_back_a_method_is_one_call_and_one_that_calls_
     _complete(model)
 
 
+SUBMODULE = '''
+import torch
+
+
+def padding_mask(x):
+    return torch.where(x > 0, x, torch.zeros_like(x)).sum(-1)
+
+
+def compose(first, second):
+    def composed(*args):  # a closure over two functions, neither called func: no decorator's wrapper
+        return second(first(*args))
+    return composed
+
+
+def _double(x):
+    return x * 2
+
+
+def _shift(x):
+    return x + torch.ones_like(x)
+
+
+double_then_shift = compose(_double, _shift)
+'''
+
+SUBMODULE_USER = '''
+from torch import nn
+
+import fakelib.masking_utils
+
+
+class UsesSubmodule(nn.Module):
+    def forward(self, x):
+        return fakelib.masking_utils.padding_mask(x * 2) + 1
+
+
+class UsesComposed(nn.Module):
+    def forward(self, x):
+        return fakelib.masking_utils.double_then_shift(x).relu()
+'''
+
+
+@pytest.fixture
+def submodule_user(lib, tmp_path):
+    """``fakelib.masking_utils``, a module inside the library, and a user's models calling it."""
+    (tmp_path / "site-packages" / "fakelib" / "masking_utils.py").write_text(SUBMODULE, encoding="utf-8")
+    try:
+        yield module_from_source(tmp_path, "submodule_user", SUBMODULE_USER)
+    finally:
+        sys.modules.pop("fakelib.masking_utils", None)
+
+
+def test_a_call_into_a_librarys_submodule_is_named_after_the_submodule(submodule_user):
+    # transformers.masking_utils.create_causal_mask is drawn as masking_utils.create_causal_mask
+    model = _graph(submodule_user.UsesSubmodule(), torch.randn(2, 3))
+    (call,) = model.find("prim::CallFunction")
+    assert call.callee == "masking_utils.padding_mask"
+    _complete(model)
+
+
+def test_a_closure_over_several_functions_is_a_call_of_its_own_not_of_one_it_closes_over(submodule_user):
+    model = _graph(submodule_user.UsesComposed(), torch.randn(2, 3))
+    (call,) = model.find("prim::CallFunction")
+    assert call.callee == "masking_utils.compose.<locals>.composed"
+    assert [n.kind for n in _work(model)] == ["prim::CallFunction", "aten::relu"]
+    _complete(model)
+
+
 def test_an_installed_models_own_helper_stays_open_and_the_library_it_calls_is_one_call(lib):
     _, installed = lib
     model = _graph(installed.InstalledModel(), *_inputs())
@@ -333,6 +402,8 @@ def test_torchs_own_python_code_is_not_a_library_call():
     (str(Path(warnings.__file__)), True),  # the standard library
     ("/home/me/project/model.py", False),
     ("/home/me/site-packages-notes/model.py", False),  # a name that only begins alike
+    ("/home/me/my-dist-packages/model.py", False),  # ... or ends alike
+    (sysconfig.get_paths()["stdlib"] + "-notes/model.py", False),  # a folder beside the standard library's
 ])
 def test_library_files_are_installed_packages_and_the_standard_library(path, library):
     assert library_file(path) is library

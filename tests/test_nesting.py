@@ -145,6 +145,44 @@ def test_a_call_is_no_level_and_a_folded_node_stands_for_the_checks_inside_it():
     assert "check" not in {e.role for e in drawing.nodes()}  # ... and inside the folded node here
 
 
+def pick(x: torch.Tensor, y: torch.Tensor, n: int) -> torch.Tensor:
+    if n > 0:
+        if n > 1:
+            x = x + 1
+        else:
+            x = y  # y is only handed back by the inner if's else block
+    return x
+
+
+def test_a_folded_node_reads_a_value_its_blocks_only_hand_back():
+    model = jitviz.graph(torch.jit.script(pick))
+    drawing = draw(model, nesting=1)
+    [node] = folded(drawing)
+    y = model.inputs[1]
+    assert (f"in_{y.id}", node.id) in {edge.ends for edge in drawing.edges()}
+
+
+def after(x: torch.Tensor, y: torch.Tensor, n: int) -> torch.Tensor:
+    if n > 0:
+        x = x - 1
+        if n > 1:
+            if n > 2:
+                x = x + 1
+            x = x * y  # after an if nested in the folded one: y is read only here
+            x = x - 4
+    return x
+
+
+def test_a_folded_node_stands_for_what_follows_an_if_nested_in_it():
+    model = jitviz.graph(torch.jit.script(after))
+    drawing = draw(model, nesting=1)
+    [node] = folded(drawing)
+    assert set(node.stands_for) == inside(model, node.id)
+    assert f"{len(inside(model, node.id)) - 1} nodes inside" in node.label
+    assert (f"in_{model.inputs[1].id}", node.id) in {edge.ends for edge in drawing.edges()}
+    assert missing_uses(model, drawing) == []
+
+
 def test_open_blocks_opens_one_level_further():
     model = jitviz.graph(nested(9))
     first = folded(draw(model, nesting=3))[0]
