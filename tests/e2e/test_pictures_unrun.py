@@ -34,24 +34,42 @@ def _committed_pictures(name: str) -> int:
     )
 
 
-@pytest.mark.parametrize("name", [name for name in NOTEBOOKS if _committed_pictures(name)])
-def test_pictures_show_when_a_notebook_is_opened_unrun_and_untrusted(browser, lab, name):
-    expected = _committed_pictures(name)
-    page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    try:
-        page.goto(lab.notebook_url(name))
-        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=90_000)
-        page.locator(".jp-NotebookPanel .jp-OutputArea-output").first.wait_for(timeout=30_000)
-        assert page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt", has_text="*").count() == 0
-        with contextlib.suppress(PlaywrightTimeout):  # counted below, with a message saying what shows instead
-            page.wait_for_function(f"() => ({_SVG_IMAGES})() >= {expected}", timeout=30_000, polling=250)
-        # a result shown as its text/plain fallback (a printed `print(view)` is stdout, and meant)
-        shown_as_text = page.locator(".jp-NotebookPanel .jp-RenderedText[data-mime-type='text/plain']",
-                                     has_text="<jitviz graph:").count()
-        assert shown_as_text == 0, f"{shown_as_text} of {expected} pictures show as text, not as pictures"
-        assert page.evaluate(_SVG_IMAGES) >= expected
-    finally:
+DRAWN = [name for name in NOTEBOOKS if _committed_pictures(name)]
+
+
+@pytest.fixture(scope="module")
+def opened_unrun(browser, lab):
+    """Each notebook opened once, not run, in JupyterLab's default layout in a 1280-pixel-wide
+    window, its committed pictures given time to decode; the pages stay open for both tests."""
+    pages = {}
+
+    def open_unrun(name: str):
+        if name not in pages:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(lab.notebook_url(name))
+            page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=90_000)
+            page.locator(".jp-NotebookPanel .jp-OutputArea-output").first.wait_for(timeout=30_000)
+            with contextlib.suppress(PlaywrightTimeout):  # counted by the tests, with a message saying what shows
+                page.wait_for_function(f"() => ({_SVG_IMAGES})() >= {_committed_pictures(name)}", timeout=30_000,
+                                       polling=250)
+            pages[name] = page
+        return pages[name]
+
+    yield open_unrun
+    for page in pages.values():
         page.close()
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_pictures_show_when_a_notebook_is_opened_unrun_and_untrusted(opened_unrun, name):
+    expected = _committed_pictures(name)
+    page = opened_unrun(name)
+    assert page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputPrompt", has_text="*").count() == 0
+    # a result shown as its text/plain fallback (a printed `print(view)` is stdout, and meant)
+    shown_as_text = page.locator(".jp-NotebookPanel .jp-RenderedText[data-mime-type='text/plain']",
+                                 has_text="<jitviz graph:").count()
+    assert shown_as_text == 0, f"{shown_as_text} of {expected} pictures show as text, not as pictures"
+    assert page.evaluate(_SVG_IMAGES) >= expected
 
 
 # Node labels are drawn at 11 pt, 14.7 CSS px when a picture is shown at its own size; a picture
@@ -64,17 +82,8 @@ _SCALES = """() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-
                img.clientWidth / img.naturalWidth])"""
 
 
-@pytest.mark.parametrize("name", [name for name in NOTEBOOKS if _committed_pictures(name)])
-def test_every_picture_is_shown_large_enough_to_read_its_labels(browser, lab, name):
-    # JupyterLab's default notebook layout in a 1280-pixel-wide window, the notebook opened unrun
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    try:
-        page.goto(lab.notebook_url(name))
-        page.locator(".jp-NotebookPanel .jp-OutputArea-output").first.wait_for(timeout=90_000)
-        with contextlib.suppress(PlaywrightTimeout):
-            page.wait_for_function(f"() => ({_SVG_IMAGES})() >= {_committed_pictures(name)}", timeout=30_000)
-        small = [(cell, round(_LABEL_PX * scale, 1)) for cell, scale in page.evaluate(_SCALES)
-                 if _LABEL_PX * scale < _SMALLEST_PX]
-        assert small == [], f"labels under {_SMALLEST_PX} px (the cell's code, px): {small}"
-    finally:
-        page.close()
+@pytest.mark.parametrize("name", DRAWN)
+def test_every_picture_is_shown_large_enough_to_read_its_labels(opened_unrun, name):
+    small = [(cell, round(_LABEL_PX * scale, 1)) for cell, scale in opened_unrun(name).evaluate(_SCALES)
+             if _LABEL_PX * scale < _SMALLEST_PX]
+    assert small == [], f"labels under {_SMALLEST_PX} px (the cell's code, px): {small}"
