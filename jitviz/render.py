@@ -10,6 +10,7 @@ they are folded into the labels of the nodes that use them (``other=2``, ``weigh
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -619,16 +620,8 @@ def _display_names(graph: ir.Graph) -> dict[str, str]:
 
 
 def _inside(node: ir.Node) -> Iterator[ir.Node]:
-    """Every node in ``node``'s blocks, nested ones included, without recursion (200 levels nest)."""
-    pending = [block.nodes for block in reversed(node.blocks)]
-    while pending:
-        nodes = pending.pop()
-        for index, inner in enumerate(nodes):
-            yield inner
-            if inner.blocks:
-                pending.append(nodes[index + 1:])
-                pending.extend(block.nodes for block in reversed(inner.blocks))
-                break
+    """Every node in ``node``'s blocks, nested ones included, in program order."""
+    return itertools.islice(node.walk(), 1, None)
 
 
 def _category(node: ir.Node) -> str:
