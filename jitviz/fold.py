@@ -406,12 +406,7 @@ class _Folder:
         """The chain starting at ``head`` as one node: one block per arm, every condition folded in."""
         chain = self.chains[head.id]
         cone = self.absorbed.get(head.id, [])
-        inside = {v.id for n in cone for v in n.made()}
-        inputs: list[ir.Value] = []
-        for value in [*(v for n in cone for v in n.reads()), *(owner.inputs[0] for owner, _, _ in chain.arms[:-1])]:
-            value = self._resolve(value)
-            if value.id not in inside and value not in inputs and not self._is_value_like(value):
-                inputs.append(value)
+        inputs = self._reads_from_outside(cone, also=[owner.inputs[0] for owner, _, _ in chain.arms[:-1]])
         blocks = []
         for owner, index, label in chain.arms:
             block = owner.blocks[index]
@@ -475,13 +470,7 @@ class _Folder:
         return units
 
     def _unit(self, members: list[ir.Node], kind: str, lines: list[str]) -> ir.Node:
-        inside = {v.id for n in members for v in n.made()}
-        reads: list[ir.Value] = []
-        for member in members:
-            for value in member.reads():
-                value = self._resolve(value)
-                if value.id not in inside and value not in reads and not self._is_value_like(value):
-                    reads.append(value)
+        reads = self._reads_from_outside(members)
         member_ids = {n.id for member in members for n in member.walk()}
         outputs = [v for member in members for v in member.outputs if v.id not in self.aliases and (
             v.id in self.needed or any(user.id not in member_ids for user in self._users_of(v)))]
@@ -494,6 +483,17 @@ class _Folder:
         for member in unit.members:
             self.folded[member.id] = unit.id
         return unit
+
+    def _reads_from_outside(self, nodes: list[ir.Node], also: list[ir.Value] | None = None) -> list[ir.Value]:
+        """What ``nodes`` (then ``also``) read and do not make, each once, in order of use; constants
+        and module attributes are left to the labels."""
+        inside = {v.id for n in nodes for v in n.made()}
+        reads: list[ir.Value] = []
+        for value in [*(v for n in nodes for v in n.reads()), *(also or [])]:
+            value = self._resolve(value)
+            if value.id not in inside and value not in reads and not self._is_value_like(value):
+                reads.append(value)
+        return reads
 
     def _users_of(self, value: ir.Value) -> list[ir.Node]:
         """Who reads ``value``, directly or through an alias of it."""
@@ -522,15 +522,8 @@ class _Folder:
         members: list[ir.Node] = []
         if node.id in self.absorbed:
             cone = self.absorbed[node.id]
-            inside = {v.id for n in cone for v in n.made()}
-            reads = []
-            for member in cone:
-                for value in member.reads():
-                    value = self._resolve(value)
-                    if value.id not in inside and value not in reads and not self._is_value_like(value):
-                        reads.append(value)
-            inputs = reads
-            arg_names = [""] * len(reads)
+            inputs = self._reads_from_outside(cone)
+            arg_names = [""] * len(inputs)
             attributes = {**node.attributes, "condition": ir.Literal(_condition_text(cone))}
             members = list({n.id: n for member in cone for n in member.walk()}.values())
         blocks = []
