@@ -352,22 +352,22 @@ class _Functions(TorchFunctionMode):
             named = _frame_tensors(frame, skip=0)
             module = frame.f_globals.get("__name__", "")
             name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)  # Python 3.11 on
+        source = _line(caller) if caller is not None else _line(frame.f_back)
+        return RecordedFunction(name, scope, _reads(scope, self._traced_once(named)), source,
+                                module.rsplit(".", 1)[-1] or "?")
+
+    def _traced_once(self, named: list[tuple[str, Any]]) -> list[tuple[str, torch._C.Value]]:
+        """The trace's values of the ``named`` tensors it has seen, each value once, by its first name."""
         read: list[tuple[str, torch._C.Value]] = []
         for label, tensor in named:
             traced = self._traced.value(tensor)
             if traced is not None and all(traced.unique() != seen.unique() for _, seen in read):
                 read.append((label, traced))
-        source = _line(caller) if caller is not None else _line(frame.f_back)
-        return RecordedFunction(name, scope, _reads(scope, read), source, module.rsplit(".", 1)[-1] or "?")
+        return read
 
     def _method(self, frame: Any, owner: torch.nn.Module, path: str, scope: str) -> RecordedMethod:
         code = frame.f_code
-        read: list[tuple[str, torch._C.Value]] = []
-        for label, tensor in _frame_tensors(frame, skip=1):
-            traced = self._traced.value(tensor)
-            if traced is not None and all(traced.unique() != seen.unique() for _, seen in read):
-                read.append((label, traced))
-        inputs = _reads(scope, read)
+        inputs = _reads(scope, self._traced_once(_frame_tensors(frame, skip=1)))
         if id(owner) not in self._signatures:
             state = torch._C._get_tracing_state()  # paused: traced, a shape's sizes are tensors
             torch._C._set_tracing_state(None)
